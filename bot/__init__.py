@@ -1,0 +1,3 @@
+"""nongsan-bot: connects farmers' cooperatives with produce traders over chat."""
+
+__version__ = "0.1.0"
