@@ -1,0 +1,102 @@
+"""All configuration in one pydantic-settings class, read from the environment or ``.env``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+CHANNELS = ("telegram", "zalo", "console")
+
+
+class Settings(BaseSettings):
+    """Every setting has a safe default so ``python -m bot`` runs out of the box."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'nongsan.db'}"
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    zalo_bot_token: SecretStr | None = None
+    zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    # When set, messengers deliver updates by webhook to this public URL instead of polling.
+    public_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    admin_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    default_locale: Literal["vi", "en"] = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    demo_data: bool = True
+    # Outbox pacing: Telegram's documented limits.
+    outbox_rate_per_s: float = Field(default=30.0, gt=0, le=1000)
+    outbox_batch: int = Field(default=200, ge=1, le=10_000)
+    max_text_length: int = Field(default=1000, ge=50, le=4000)
+    # Anti-price-gouging: an offer more than this share below the reference price is held back.
+    gouging_margin: float = Field(default=0.15, ge=0, le=0.9)
+    proposal_timeout_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> tuple[str, ...]:
+        if value is None or value == "":
+            return ()
+        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        keys = tuple(str(i).strip() for i in items if str(i).strip())
+        for key in keys:
+            channel, _, user = key.partition(":")
+            if channel not in CHANNELS or not user:
+                raise ValueError(f"'{key}' must look like telegram:12345")
+        return keys
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}'") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql://")):
+            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        if value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def messengers(self) -> list[str]:
+        """Channels with a token; the console when none is configured."""
+        found = [
+            name
+            for name, tok in (("telegram", self.telegram_bot_token), ("zalo", self.zalo_bot_token))
+            if tok
+        ]
+        return found or ["console"]
+
+
+class SettingsError(Exception):
+    """A bad setting, described in one line that names it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; a bad value raises :class:`SettingsError` with one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+        raise SettingsError(f"Invalid setting {name}: {err['msg']}") from None

@@ -1,0 +1,181 @@
+"""Plain dataclasses the repositories return: no ORM object ever leaves ``storage``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def from_row(cls: type[T], row: Any) -> T:
+    """Copy the dataclass's fields from an ORM row (lists and dicts are copied, not shared)."""
+    values = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        value = getattr(row, f.name)
+        if isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(value, dict):
+            value = dict(value)
+        values[f.name] = value
+    return cls(**values)
+
+
+ROLES = ("farmer", "coop_rep", "trader", "official", "admin")
+SELF_CHOSEN_ROLES = ("farmer", "coop_rep", "trader")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    channel: str
+    external_id: str
+    chat_id: str
+    name: str | None
+    phone: str | None
+    role: str | None
+    province_code: int | None
+    ward_code: int | None
+    locale: str
+    registered_at: dt.datetime | None
+    bot_blocked: bool
+    banned: bool
+
+    @property
+    def key(self) -> str:
+        """``channel:external_id``, the form used in ADMIN_IDS and /capquyen."""
+        return f"{self.channel}:{self.external_id}"
+
+    @property
+    def registered(self) -> bool:
+        return self.registered_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    flow: str
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    channel: str
+    chat_id: str
+    user_id: int | None
+    is_group: bool
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    not_before: dt.datetime
+    announcement_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    actor_id: int | None
+    action: str
+    target: str | None
+    allowed: bool
+    details: dict[str, Any]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionPoint:
+    id: int
+    name: str
+    province_code: int
+    ward_code: int | None
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    opening_hours: str | None
+    slot_capacity_kg: int
+    slot_capacity_trucks: int
+    status: str
+    proposed_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LotShare:
+    household: str
+    phone: str | None
+    kg: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    id: int
+    owner_id: int
+    product_code: str
+    quantity_kg: int
+    remaining_kg: int
+    grade: str
+    certifications: tuple[str, ...]
+    growing_area_code: str | None
+    collection_point_id: int | None
+    ready_from: dt.date
+    ready_to: dt.date
+    asking_price: int | None
+    status: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: int
+    trader_id: int
+    product_code: str
+    quantity_kg: int
+    remaining_kg: int
+    price: int
+    min_lot_kg: int
+    pickup_from: dt.date
+    pickup_to: dt.date
+    provinces: tuple[int, ...]
+    collection_points: tuple[int, ...]
+    grades: tuple[str, ...]
+    required_certs: tuple[str, ...]
+    status: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    id: int
+    lot_id: int
+    order_id: int
+    kg: int
+    price: int
+    status: str
+    rep_accepted_at: dt.datetime | None
+    trader_accepted_at: dt.datetime | None
+    slot_id: int | None
+    expires_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReferencePrice:
+    id: int
+    product_code: str
+    province_code: int
+    price: int
+    valid_from: dt.date
+    set_by: int | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EntityEvent:
+    id: int
+    entity: str
+    entity_id: int
+    actor_id: int | None
+    action: str
+    details: dict[str, Any]
+    created_at: dt.datetime

@@ -1,0 +1,355 @@
+"""SQLAlchemy 2.0 models for every entity of the domain (see DESIGN.md, "Domain")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import BigId, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        CheckConstraint(
+            "role IS NULL OR role IN ('farmer', 'coop_rep', 'trader', 'official', 'admin')", name="role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str | None] = mapped_column(String(16), index=True)
+    province_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    ward_code: Mapped[int | None] = mapped_column(Integer)
+    locale: Mapped[str] = mapped_column(String(5), default="vi")
+    registered_at: Mapped[dt.datetime | None]
+    # The person blocked the bot (the messenger says so): never send again until they write.
+    bot_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An admin blocked this person for spam: their messages are ignored.
+    banned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40), primary_key=True)  # product code or notice kind
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- reference data -------------------------------------------------------------------------
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    perishable_days: Mapped[int] = mapped_column(Integer)
+    price_min: Mapped[int] = mapped_column(Integer)
+    price_max: Mapped[int] = mapped_column(Integer)
+    synonyms: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Province(Base):
+    __tablename__ = "provinces"
+
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class Ward(Base):
+    __tablename__ = "wards"
+
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    province_code: Mapped[int] = mapped_column(ForeignKey("provinces.code"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class CollectionPoint(Timestamped, Base):
+    __tablename__ = "collection_points"
+    __table_args__ = (CheckConstraint("status IN ('proposed', 'active', 'closed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    province_code: Mapped[int] = mapped_column(ForeignKey("provinces.code"), index=True)
+    ward_code: Mapped[int | None] = mapped_column(ForeignKey("wards.code"))
+    address: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    opening_hours: Mapped[str | None] = mapped_column(String(40))
+    slot_capacity_kg: Mapped[int] = mapped_column(Integer, default=20_000)
+    slot_capacity_trucks: Mapped[int] = mapped_column(Integer, default=4)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    proposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class PickupSlot(Base):
+    __tablename__ = "pickup_slots"
+    __table_args__ = (
+        UniqueConstraint("point_id", "starts_at"),
+        CheckConstraint("booked_kg <= capacity_kg AND booked_trucks <= capacity_trucks", name="capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("collection_points.id"), index=True)
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    capacity_kg: Mapped[int] = mapped_column(Integer)
+    capacity_trucks: Mapped[int] = mapped_column(Integer)
+    booked_kg: Mapped[int] = mapped_column(Integer, default=0)
+    booked_trucks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- supply, demand, matches ----------------------------------------------------------------
+
+
+class HarvestLot(Timestamped, Base):
+    __tablename__ = "harvest_lots"
+    __table_args__ = (
+        CheckConstraint("remaining_kg >= 0 AND remaining_kg <= quantity_kg", name="remaining"),
+        CheckConstraint(
+            "status IN ('open', 'partly_matched', 'matched', 'expired', 'cancelled')", name="status"
+        ),
+        Index("ix_harvest_lots_open", "product_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    quantity_kg: Mapped[int] = mapped_column(Integer)
+    remaining_kg: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(4), default="1")
+    certifications: Mapped[list[Any]] = mapped_column(default=list)
+    growing_area_code: Mapped[str | None] = mapped_column(String(40))
+    collection_point_id: Mapped[int | None] = mapped_column(ForeignKey("collection_points.id"))
+    ready_from: Mapped[dt.date] = mapped_column(Date)
+    ready_to: Mapped[dt.date] = mapped_column(Date)
+    asking_price: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class LotShare(Base):
+    """One household's part of a pooled coop lot, so proceeds can be split."""
+
+    __tablename__ = "lot_shares"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("harvest_lots.id", ondelete="CASCADE"), index=True)
+    household: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    kg: Mapped[int] = mapped_column(Integer)
+
+
+class PurchaseOrder(Timestamped, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("remaining_kg >= 0 AND remaining_kg <= quantity_kg", name="remaining"),
+        CheckConstraint(
+            "status IN ('open', 'partly_matched', 'matched', 'expired', 'cancelled')", name="status"
+        ),
+        Index("ix_orders_open", "product_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    trader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    quantity_kg: Mapped[int] = mapped_column(Integer)
+    remaining_kg: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Integer)
+    min_lot_kg: Mapped[int] = mapped_column(Integer, default=0)
+    pickup_from: Mapped[dt.date] = mapped_column(Date)
+    pickup_to: Mapped[dt.date] = mapped_column(Date)
+    provinces: Mapped[list[Any]] = mapped_column(default=list)
+    collection_points: Mapped[list[Any]] = mapped_column(default=list)
+    grades: Mapped[list[Any]] = mapped_column(default=list)
+    required_certs: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Match(Timestamped, Base):
+    __tablename__ = "matches"
+    __table_args__ = (
+        CheckConstraint("kg > 0", name="kg"),
+        CheckConstraint(
+            "status IN ('proposed', 'accepted', 'scheduled', 'picked_up', 'declined', 'expired', 'cancelled')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("harvest_lots.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    kg: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)
+    rep_accepted_at: Mapped[dt.datetime | None]
+    trader_accepted_at: Mapped[dt.datetime | None]
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_slots.id"))
+    expires_at: Mapped[dt.datetime | None]
+    closed_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class ReferencePrice(Base):
+    __tablename__ = "reference_prices"
+    __table_args__ = (Index("ix_reference_prices_lookup", "product_code", "province_code", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    province_code: Mapped[int] = mapped_column(ForeignKey("provinces.code"))
+    price: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- communication ---------------------------------------------------------------------------
+
+
+class Announcement(Timestamped, Base):
+    __tablename__ = "announcements"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'scheduled', 'sending', 'done', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    scheduled_at: Mapped[dt.datetime | None]
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxMessage(Base):
+    """A message the bot owes someone: a row first, then sent by the outbox worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'blocked', 'cancelled')", name="status"
+        ),
+        Index("ix_outbox_due", "status", "not_before", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    is_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Makes enqueueing idempotent: a broadcast re-planned after a crash adds nobody twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class ConversationState(Base):
+    __tablename__ = "conversation_state"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Update ids already handled, so a redelivered update is ignored."""
+
+    __tablename__ = "processed_updates"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AuditEntry(Base):
+    """Who did which privileged action (or tried to), when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str | None] = mapped_column(String(120))
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class EntityEvent(Base):
+    """History of a lot, order or match: every change, who made it and what changed."""
+
+    __tablename__ = "entity_events"
+    __table_args__ = (Index("ix_entity_events_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(10))
+    entity_id: Mapped[int] = mapped_column(BigId)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SchedulerLease(Base):
+    """A named lease held by one process (e.g. the scheduler leader) until it expires."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[dt.datetime]

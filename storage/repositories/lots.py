@@ -1,0 +1,118 @@
+"""Harvest lots (supply) and their household shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import dto, models
+
+Lot = models.HarvestLot
+OPEN = ("open", "partly_matched")
+
+
+def _status_after(remaining: Any, quantity: Any) -> Any:
+    """SQL expression for the status a lot or order has with ``remaining`` kg left."""
+    return case((remaining <= 0, "matched"), (remaining < quantity, "partly_matched"), else_="open")
+
+
+class LotRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, *, shares: Sequence[dto.LotShare] = (), **values: Any) -> dto.Lot:
+        row = Lot(remaining_kg=values["quantity_kg"], status="open", **values)
+        self.session.add(row)
+        await self.session.flush()
+        for share in shares:
+            self.session.add(
+                models.LotShare(lot_id=row.id, household=share.household, phone=share.phone, kg=share.kg)
+            )
+        await self.session.flush()
+        return dto.from_row(dto.Lot, row)
+
+    async def get(self, lot_id: int) -> dto.Lot | None:
+        row = await self.session.get(Lot, lot_id, populate_existing=True)
+        return dto.from_row(dto.Lot, row) if row else None
+
+    async def shares(self, lot_id: int) -> list[dto.LotShare]:
+        rows = await self.session.scalars(
+            select(models.LotShare).where(models.LotShare.lot_id == lot_id).order_by(models.LotShare.id)
+        )
+        return [dto.from_row(dto.LotShare, r) for r in rows]
+
+    async def of_owner(
+        self, owner_id: int, *, open_only: bool = True, limit: int = 5, offset: int = 0
+    ) -> list[dto.Lot]:
+        stmt = select(Lot).where(Lot.owner_id == owner_id)
+        if open_only:
+            stmt = stmt.where(Lot.status.in_(OPEN))
+        rows = await self.session.scalars(stmt.order_by(Lot.id.desc()).limit(limit).offset(offset))
+        return [dto.from_row(dto.Lot, r) for r in rows]
+
+    async def count_of_owner(self, owner_id: int, *, open_only: bool = True) -> int:
+        stmt = select(func.count()).select_from(Lot).where(Lot.owner_id == owner_id)
+        if open_only:
+            stmt = stmt.where(Lot.status.in_(OPEN))
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def open_lots(self, product_code: str | None = None) -> list[dto.Lot]:
+        stmt = select(Lot).where(Lot.status.in_(OPEN), Lot.remaining_kg > 0)
+        if product_code:
+            stmt = stmt.where(Lot.product_code == product_code)
+        return [dto.from_row(dto.Lot, r) for r in await self.session.scalars(stmt.order_by(Lot.id))]
+
+    async def take(self, lot_id: int, kg: int) -> bool:
+        """Reserve ``kg`` of an open lot atomically; False when that much is no longer there.
+
+        The conditional UPDATE is the arbiter between concurrent matchers.
+        """
+        result = await self.session.execute(
+            update(Lot)
+            .where(Lot.id == lot_id, Lot.status.in_(OPEN), Lot.remaining_kg >= kg)
+            .values(
+                remaining_kg=Lot.remaining_kg - kg,
+                status=_status_after(Lot.remaining_kg - kg, Lot.quantity_kg),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def give_back(self, lot_id: int, kg: int) -> None:
+        """Return released volume to a lot that is still live."""
+        await self.session.execute(
+            update(Lot)
+            .where(Lot.id == lot_id, Lot.status.in_((*OPEN, "matched")))
+            .values(
+                remaining_kg=Lot.remaining_kg + kg,
+                status=_status_after(Lot.remaining_kg + kg, Lot.quantity_kg),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def change(self, lot_id: int, **values: Any) -> None:
+        await self.session.execute(
+            update(Lot).where(Lot.id == lot_id).values(**values).execution_options(synchronize_session=False)
+        )
+
+    async def set_quantity(self, lot_id: int, quantity_kg: int) -> bool:
+        """Change a lot's total volume; refused when more than that is already promised."""
+        result = await self.session.execute(
+            update(Lot)
+            .where(Lot.id == lot_id, Lot.status.in_(OPEN), Lot.quantity_kg - Lot.remaining_kg <= quantity_kg)
+            .values(
+                remaining_kg=quantity_kg - (Lot.quantity_kg - Lot.remaining_kg),
+                quantity_kg=quantity_kg,
+                status=_status_after(quantity_kg - (Lot.quantity_kg - Lot.remaining_kg), quantity_kg),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def due_to_expire(self, today: dt.date) -> list[dto.Lot]:
+        rows = await self.session.scalars(select(Lot).where(Lot.status.in_(OPEN), Lot.ready_to < today))
+        return [dto.from_row(dto.Lot, r) for r in rows]

@@ -1,0 +1,103 @@
+"""Purchase orders (demand)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import dto, models
+from storage.repositories.lots import OPEN, _status_after
+
+Order = models.PurchaseOrder
+
+
+class OrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, **values: Any) -> dto.Order:
+        row = Order(remaining_kg=values["quantity_kg"], status="open", **values)
+        self.session.add(row)
+        await self.session.flush()
+        return dto.from_row(dto.Order, row)
+
+    async def get(self, order_id: int) -> dto.Order | None:
+        row = await self.session.get(Order, order_id, populate_existing=True)
+        return dto.from_row(dto.Order, row) if row else None
+
+    async def of_trader(
+        self, trader_id: int, *, open_only: bool = True, limit: int = 5, offset: int = 0
+    ) -> list[dto.Order]:
+        stmt = select(Order).where(Order.trader_id == trader_id)
+        if open_only:
+            stmt = stmt.where(Order.status.in_(OPEN))
+        rows = await self.session.scalars(stmt.order_by(Order.id.desc()).limit(limit).offset(offset))
+        return [dto.from_row(dto.Order, r) for r in rows]
+
+    async def count_of_trader(self, trader_id: int, *, open_only: bool = True) -> int:
+        stmt = select(func.count()).select_from(Order).where(Order.trader_id == trader_id)
+        if open_only:
+            stmt = stmt.where(Order.status.in_(OPEN))
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def open_orders(self, product_code: str | None = None) -> list[dto.Order]:
+        stmt = select(Order).where(Order.status.in_(OPEN), Order.remaining_kg > 0)
+        if product_code:
+            stmt = stmt.where(Order.product_code == product_code)
+        return [dto.from_row(dto.Order, r) for r in await self.session.scalars(stmt.order_by(Order.id))]
+
+    async def take(self, order_id: int, kg: int) -> bool:
+        """Reserve ``kg`` of an open order atomically (see :meth:`LotRepository.take`)."""
+        result = await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status.in_(OPEN), Order.remaining_kg >= kg)
+            .values(
+                remaining_kg=Order.remaining_kg - kg,
+                status=_status_after(Order.remaining_kg - kg, Order.quantity_kg),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def give_back(self, order_id: int, kg: int) -> None:
+        await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status.in_((*OPEN, "matched")))
+            .values(
+                remaining_kg=Order.remaining_kg + kg,
+                status=_status_after(Order.remaining_kg + kg, Order.quantity_kg),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def change(self, order_id: int, **values: Any) -> None:
+        await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def set_quantity(self, order_id: int, quantity_kg: int) -> bool:
+        """Change an order's total volume; refused when more than that is already matched."""
+        promised = Order.quantity_kg - Order.remaining_kg
+        result = await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status.in_(OPEN), promised <= quantity_kg)
+            .values(
+                remaining_kg=quantity_kg - promised,
+                quantity_kg=quantity_kg,
+                status=_status_after(quantity_kg - promised, quantity_kg),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def due_to_expire(self, today: dt.date) -> list[dto.Order]:
+        rows = await self.session.scalars(
+            select(Order).where(Order.status.in_(OPEN), Order.pickup_to < today)
+        )
+        return [dto.from_row(dto.Order, r) for r in rows]

@@ -1,0 +1,153 @@
+"""The durable outbox: every message the bot owes someone, and what became of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import dto, models
+from storage.sql import insert_ignore, insert_ignore_many
+from storage.types import utcnow
+
+Outbox = models.OutboxMessage
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(
+        self,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        *,
+        user_id: int | None = None,
+        dedupe_key: str | None = None,
+        not_before: dt.datetime | None = None,
+        announcement_id: int | None = None,
+        is_group: bool = False,
+    ) -> bool:
+        """Add a message; False when one with the same ``dedupe_key`` exists already."""
+        return await insert_ignore(
+            self.session,
+            Outbox.__table__,  # type: ignore[arg-type]
+            {
+                "channel": channel,
+                "chat_id": chat_id,
+                "payload": payload,
+                "user_id": user_id,
+                "dedupe_key": dedupe_key,
+                "not_before": not_before or utcnow(),
+                "announcement_id": announcement_id,
+                "is_group": is_group,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": utcnow(),
+            },
+        )
+
+    async def enqueue_many(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Bulk enqueue (broadcasts); rows whose dedupe_key exists are skipped. Returns rows added."""
+        now = utcnow()
+        full = [
+            {
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "not_before": now,
+                "is_group": False,
+                "user_id": None,
+                "announcement_id": None,
+                "dedupe_key": None,
+                **r,
+            }
+            for r in rows
+        ]
+        return await insert_ignore_many(self.session, Outbox.__table__, full)  # type: ignore[arg-type]
+
+    async def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[dto.OutboxItem]:
+        """Take up to ``limit`` due messages for sending; other workers skip them until the lease ends."""
+        stmt = (
+            select(Outbox.id)
+            .where(Outbox.status == "pending", Outbox.not_before <= now)
+            .order_by(Outbox.not_before, Outbox.id)
+            .limit(limit)
+        )
+        if self.session.bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        ids = list(await self.session.scalars(stmt))
+        if not ids:
+            return []
+        await self.session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(ids))
+            .values(status="sending", not_before=now + lease, attempts=Outbox.attempts + 1)
+        )
+        rows = await self.session.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id))
+        return [dto.from_row(dto.OutboxItem, r) for r in rows]
+
+    async def finish(
+        self, message_id: int, status: str, *, now: dt.datetime, error: str | None = None
+    ) -> None:
+        """Record the outcome of a claimed message: sent, blocked or failed."""
+        await self.session.execute(
+            update(Outbox)
+            .where(Outbox.id == message_id, Outbox.status == "sending")
+            .values(status=status, sent_at=now if status == "sent" else None, error=error)
+        )
+
+    async def retry_later(self, message_id: int, when: dt.datetime, error: str | None = None) -> None:
+        """Put a claimed message back in the queue, due at ``when``."""
+        await self.session.execute(
+            update(Outbox)
+            .where(Outbox.id == message_id)
+            .values(status="pending", not_before=when, error=error)
+        )
+
+    async def release_interrupted(self, now: dt.datetime) -> int:
+        """Rows whose sender died mid-send (lease over): their delivery is unknown.
+
+        They are marked failed rather than sent again, so nobody ever gets a message twice;
+        the window is one HTTP call per worker slot.
+        """
+        result = await self.session.execute(
+            update(Outbox)
+            .where(Outbox.status == "sending", Outbox.not_before < now)
+            .values(status="failed", error="interrupted: delivery unknown")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def cancel_announcement(self, announcement_id: int) -> int:
+        """Withdraw the not-yet-sent messages of a broadcast."""
+        result = await self.session.execute(
+            update(Outbox)
+            .where(Outbox.announcement_id == announcement_id, Outbox.status == "pending")
+            .values(status="cancelled")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def counts(self, announcement_id: int | None = None) -> dict[str, int]:
+        """Messages per status, for one broadcast or for everything."""
+        stmt = select(Outbox.status, func.count()).group_by(Outbox.status)
+        if announcement_id is not None:
+            stmt = stmt.where(Outbox.announcement_id == announcement_id)
+        return {status: int(n) for status, n in (await self.session.execute(stmt)).all()}
+
+    async def pending_count(self) -> int:
+        return int(
+            await self.session.scalar(
+                select(func.count()).select_from(Outbox).where(Outbox.status == "pending")
+            )
+            or 0
+        )
+
+    async def for_chat(self, channel: str, chat_id: str) -> list[dto.OutboxItem]:
+        rows = await self.session.scalars(
+            select(Outbox).where(Outbox.channel == channel, Outbox.chat_id == chat_id).order_by(Outbox.id)
+        )
+        return [dto.from_row(dto.OutboxItem, r) for r in rows]
