@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -13,6 +13,16 @@ from storage.types import utcnow
 class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def lock(self, channel: str, chat_id: str) -> None:
+        """Serialise updates of one chat across processes for the rest of the transaction.
+
+        SQLite needs nothing: its writers are serialised at BEGIN IMMEDIATE.
+        """
+        if self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"chat:{channel}:{chat_id}"}
+            )
 
     async def get(self, channel: str, chat_id: str) -> dto.Conversation | None:
         row = await self.session.scalar(

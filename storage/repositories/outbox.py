@@ -71,7 +71,11 @@ class OutboxRepository:
         return await insert_ignore_many(self.session, Outbox.__table__, full)  # type: ignore[arg-type]
 
     async def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[dto.OutboxItem]:
-        """Take up to ``limit`` due messages for sending; other workers skip them until the lease ends."""
+        """Take up to ``limit`` due messages; other workers skip them until the lease ends.
+
+        Claimed rows stay ``pending``: if this process dies before sending them they come
+        back after the lease and are sent then.
+        """
         stmt = (
             select(Outbox.id)
             .where(Outbox.status == "pending", Outbox.not_before <= now)
@@ -86,10 +90,18 @@ class OutboxRepository:
         await self.session.execute(
             update(Outbox)
             .where(Outbox.id.in_(ids))
-            .values(status="sending", not_before=now + lease, attempts=Outbox.attempts + 1)
+            .values(not_before=now + lease)
         )
         rows = await self.session.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id))
         return [dto.from_row(dto.OutboxItem, r) for r in rows]
+
+    async def mark_sending(self, ids: Sequence[int], lease_until: dt.datetime) -> None:
+        """Mark a wave as being sent right now (the at-most-once marker)."""
+        await self.session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(ids))
+            .values(status="sending", not_before=lease_until, attempts=Outbox.attempts + 1)
+        )
 
     async def finish(
         self, message_id: int, status: str, *, now: dt.datetime, error: str | None = None

@@ -1,0 +1,132 @@
+"""The outbox worker: sends queued messages at the platforms' pace and records what happened.
+
+Delivery is at most once. A wave of messages is marked ``sending`` in one transaction,
+sent, and its results recorded in the next; rows found ``sending`` after a crash are
+reported as interrupted instead of sent again. Everything not yet in a wave simply
+waits in the queue, so a restart resumes where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+
+from bot.clock import Clock
+from bot.events import Reply, Sender, SendResult, SendStatus
+from bot.ratelimit import SmoothRateLimiter
+from storage import dto
+from storage.uow import Database
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class OutboxWorker:
+    """Drains the outbox table through the channels' senders."""
+
+    def __init__(
+        self, db: Database, senders: Mapping[str, Sender], clock: Clock, limiter: SmoothRateLimiter, *,
+        batch: int = 200, wave: int = 30, lease: dt.timedelta = dt.timedelta(minutes=5), idle_poll: float = 1.0,
+    ) -> None:
+        self.db, self.senders, self.clock, self.limiter = db, senders, clock, limiter
+        self.batch, self.wave, self.lease, self.idle_poll = batch, wave, lease, idle_poll
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.sent = 0
+
+    def wake(self) -> None:
+        """Something was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the wave in flight, put the rest back in the queue, and return from :meth:`run`."""
+        self._stopping = True
+        self._wake.set()
+
+    async def recover(self) -> int:
+        """Settle rows a crashed process left mid-send (see the module docstring)."""
+        async with self.db.uow() as uow:
+            n = await uow.outbox.release_interrupted(self.clock.now())
+        if n:
+            log.warning("outbox: %d messages were interrupted mid-send by a crash; not resent", n)
+        return n
+
+    async def run(self) -> None:
+        """Loop until :meth:`stop`."""
+        await self.recover()
+        while not self._stopping:
+            try:
+                done = await self.drain_once()
+            except Exception:
+                log.exception("outbox: drain failed; retrying shortly")
+                done = 0
+            if done == 0 and not self._stopping:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.idle_poll)
+                except TimeoutError:
+                    pass
+
+    async def drain_once(self) -> int:
+        """Claim one batch of due messages and deliver it; returns how many were attempted."""
+        async with self.db.uow() as uow:
+            items = await uow.outbox.claim_due(self.clock.now(), self.batch, self.lease)
+        if not items:
+            return 0
+        # Per chat, order matters; across chats, waves interleave so no chat holds up the rest.
+        queues: OrderedDict[tuple[str, str], list[dto.OutboxItem]] = OrderedDict()
+        for item in items:
+            queues.setdefault((item.channel, item.chat_id), []).append(item)
+        attempted = 0
+        while queues and not self._stopping:
+            wave = []
+            for key in list(queues)[: self.wave]:
+                wave.append(queues[key].pop(0))
+                if not queues[key]:
+                    del queues[key]
+            attempted += await self._send_wave(wave)
+        leftover = [i for q in queues.values() for i in q]
+        if leftover:  # stopping: hand them back untouched
+            async with self.db.uow() as uow:
+                for item in leftover:
+                    await uow.outbox.retry_later(item.id, self.clock.now())
+        return attempted
+
+    async def _send_wave(self, wave: list[dto.OutboxItem]) -> int:
+        async with self.db.uow() as uow:
+            await uow.outbox.mark_sending([i.id for i in wave], self.clock.now() + self.lease)
+        results = await asyncio.gather(*(self._deliver(i) for i in wave))
+        now = self.clock.now()
+        async with self.db.uow() as uow:
+            for item, result in zip(wave, results, strict=True):
+                if result.status == SendStatus.SENT:
+                    await uow.outbox.finish(item.id, "sent", now=now)
+                    self.sent += 1
+                elif result.status == SendStatus.BLOCKED:
+                    await uow.outbox.finish(item.id, "blocked", now=now, error=(result.error or "")[:200])
+                    if item.user_id is not None:
+                        await uow.users.update(item.user_id, bot_blocked=True)
+                elif result.status == SendStatus.RETRY and item.attempts < MAX_ATTEMPTS:
+                    delay = max(result.retry_after, 0.5) * (1 if result.retry_after else 2 ** item.attempts)
+                    await uow.outbox.retry_later(item.id, now + dt.timedelta(seconds=delay), (result.error or "")[:200])
+                else:
+                    await uow.outbox.finish(item.id, "failed", now=now, error=(result.error or "")[:200])
+        return len(wave)
+
+    async def _deliver(self, item: dto.OutboxItem) -> SendResult:
+        sender = self.senders.get(item.channel)
+        if sender is None:
+            return SendResult(SendStatus.FAILED, error=f"no sender for channel {item.channel}")
+        await self.limiter.acquire(item.chat_id, item.is_group)
+        try:
+            result = await sender.send(item.chat_id, Reply.from_json(item.payload))
+        except Exception as exc:  # a sender must not raise, but one bug must not stop the queue
+            log.exception("outbox: sender raised")
+            return SendResult(SendStatus.RETRY, retry_after=5, error=type(exc).__name__)
+        if result.status == SendStatus.RETRY and result.retry_after >= 1:
+            self.limiter.penalize(result.retry_after)  # a 429 applies to the whole bot
+        return result

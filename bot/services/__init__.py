@@ -1,0 +1,1 @@
+"""Business rules. Services take repositories (through the unit of work) and never commit."""
