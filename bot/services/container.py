@@ -29,5 +29,8 @@ class Services:
     catalog: ProductCatalog = CATALOG
     places: Gazetteer = field(default_factory=gazetteer)
     wake_outbox: Callable[[], None] = _noop
+    # Called after commit when a lot or order is created, changed, cancelled or expired:
+    # (kind "lot" | "order", its id). The matcher subscribes here.
+    market_changed: Callable[[str, int], None] = lambda _kind, _id: None
     # Filled by later layers (matcher, scheduler) when they run inside this process.
     extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,73 @@
+"""``python -m bot``: run the bot; ``python -m bot parse ...``: the free-text parser; ``migrate``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+
+def _run() -> int:
+    from bot.app import BotApp
+    from bot.config import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # httpx logs every request URL, and Telegram URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        asyncio.run(BotApp(settings).run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _migrate() -> int:
+    from bot.config import SettingsError, load_settings
+    from storage import migrate
+    from storage.uow import Database
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    async def go() -> None:
+        db = Database(settings.database_url)
+        await migrate.upgrade(db.engine)
+        await db.dispose()
+
+    asyncio.run(go())
+    print("database is at the latest schema")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch the sub-command (default: run the bot)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "parse":
+        from bot.parsing.cli import main as parse_main
+
+        return parse_main(args[1:])
+    if args and args[0] == "migrate":
+        return _migrate()
+    if args and args[0] == "report":
+        from bot.reports.cli import main as report_main  # type: ignore[import-not-found]
+
+        return report_main(args[1:])
+    if args and args[0] not in ("run",):
+        print("usage: python -m bot [run | parse ... | migrate | report ...]", file=sys.stderr)
+        return 2
+    return _run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
