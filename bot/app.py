@@ -41,7 +41,11 @@ class BotApp:
     """One bot process. ``await app.run()`` serves until a signal (or the console's end of input)."""
 
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, stdin: TextIO | None = None,
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        stdin: TextIO | None = None,
         stdout: TextIO | None = None,
     ) -> None:
         self.settings = settings
@@ -82,7 +86,10 @@ class BotApp:
             assert s.telegram_bot_token is not None
             token = s.telegram_bot_token.get_secret_value()
             self.telegram = TelegramChannel(
-                token, s.telegram_api_base_url, self.pipeline, webhook_secret=webhook_secret(s),
+                token,
+                s.telegram_api_base_url,
+                self.pipeline,
+                webhook_secret=webhook_secret(s),
                 commands=self._command_list(),
             )
             sender = TelegramSender(token, s.telegram_api_base_url)
@@ -144,7 +151,7 @@ class BotApp:
                 return
             raise
         self._web = runner
-        sockets = [s for s in (site._server.sockets if site._server else [])]  # noqa: SLF001
+        sockets = [s for s in (site._server.sockets if site._server else [])]
         self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
 
     async def _health(self, _request: web.Request) -> web.Response:
@@ -154,7 +161,9 @@ class BotApp:
                 pending = await uow.outbox.pending_count()
         except Exception as exc:
             return web.json_response({"status": "error", "database": type(exc).__name__}, status=503)
-        return web.json_response({"status": "ok", "messengers": self.settings.messengers, "outbox_pending": pending})
+        return web.json_response(
+            {"status": "ok", "messengers": self.settings.messengers, "outbox_pending": pending}
+        )
 
     def request_stop(self) -> None:
         self._stop.set()

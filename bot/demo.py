@@ -20,10 +20,21 @@ async def seed_demo(services: Services) -> bool:
         if await uow.points.in_province(LANG_SON):
             return False
         for name, ward, address in DEMO_POINTS:
-            await uow.points.add(name=name, province_code=LANG_SON, ward_code=ward, address=address,
-                                 opening_hours="06:00-18:00", status="active")
+            await uow.points.add(
+                name=name,
+                province_code=LANG_SON,
+                ward_code=ward,
+                address=address,
+                opening_hours="06:00-18:00",
+                status="active",
+            )
         today = services.clock.today()
         for code, price in DEMO_PRICES:
-            await uow.prices.add(product_code=code, province_code=LANG_SON, price=price,
-                                 valid_from=today - dt.timedelta(days=1), set_by=None)
+            await uow.prices.add(
+                product_code=code,
+                province_code=LANG_SON,
+                price=price,
+                valid_from=today - dt.timedelta(days=1),
+                set_by=None,
+            )
     return True

@@ -78,7 +78,12 @@ class Ctx:
 
     # --- producing output -------------------------------------------------------------
     def say(
-        self, text: str, choices: Iterable[Choice] = (), *, columns: int = 1, request: Request | None = None,
+        self,
+        text: str,
+        choices: Iterable[Choice] = (),
+        *,
+        columns: int = 1,
+        request: Request | None = None,
         attachment: Attachment | None = None,
     ) -> None:
         """Queue a direct reply to the person who wrote."""
@@ -158,6 +163,10 @@ class Flow:
         if answer is None:  # a step removed by an upgrade: start the flow again cleanly
             await self.start(ctx, {k: v for k, v in ctx.data.items() if not k.startswith("_")})
             return
+        # The answer consumes the buttons it was given; a next step without buttons must not
+        # read a typed "2" as the second button of this one.
+        if ctx.data.pop("_choices", None) is not None:
+            ctx.state_changed = True
         nxt = await answer(ctx)
         if ctx.flow != self.name:  # the answer started another flow or left
             return
@@ -215,8 +224,11 @@ class Router:
     def menu_for(self, user: dto.User) -> list[Command]:
         """Commands this person may use, in registration order."""
         return [
-            c for c in self.commands.values()
-            if c.in_menu and (c.roles is None or (user.role in c.roles)) and (user.registered or not c.needs_registration)
+            c
+            for c in self.commands.values()
+            if c.in_menu
+            and (c.roles is None or (user.role in c.roles))
+            and (user.registered or not c.needs_registration)
         ]
 
 

@@ -126,6 +126,10 @@ class SendStatus(enum.StrEnum):
     FAILED = "failed"  # permanent error (bad request): never retry
 
 
+# SendResult.error for a platform's "too many requests": the pause applies to the whole bot.
+RATE_LIMITED = "rate limited"
+
+
 @dataclass(frozen=True, slots=True)
 class SendResult:
     """Outcome of :meth:`Sender.send`."""

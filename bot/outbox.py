@@ -9,13 +9,14 @@ waits in the queue, so a restart resumes where the last one stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 
 from bot.clock import Clock
-from bot.events import Reply, Sender, SendResult, SendStatus
+from bot.events import RATE_LIMITED, Reply, Sender, SendResult, SendStatus
 from bot.ratelimit import SmoothRateLimiter
 from storage import dto
 from storage.uow import Database
@@ -29,8 +30,16 @@ class OutboxWorker:
     """Drains the outbox table through the channels' senders."""
 
     def __init__(
-        self, db: Database, senders: Mapping[str, Sender], clock: Clock, limiter: SmoothRateLimiter, *,
-        batch: int = 200, wave: int = 30, lease: dt.timedelta = dt.timedelta(minutes=5), idle_poll: float = 1.0,
+        self,
+        db: Database,
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        limiter: SmoothRateLimiter,
+        *,
+        batch: int = 200,
+        wave: int = 30,
+        lease: dt.timedelta = dt.timedelta(seconds=60),
+        idle_poll: float = 1.0,
     ) -> None:
         self.db, self.senders, self.clock, self.limiter = db, senders, clock, limiter
         self.batch, self.wave, self.lease, self.idle_poll = batch, wave, lease, idle_poll
@@ -66,13 +75,15 @@ class OutboxWorker:
                 done = 0
             if done == 0 and not self._stopping:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_poll)
-                except TimeoutError:
-                    pass
 
     async def drain_once(self) -> int:
-        """Claim one batch of due messages and deliver it; returns how many were attempted."""
+        """Claim one batch of due messages and deliver it; returns how many were attempted.
+
+        A batch is sized to go out well within the lease (200 at 30/s is about 7 s), so
+        rows claimed by a process that died come back within a minute.
+        """
         async with self.db.uow() as uow:
             items = await uow.outbox.claim_due(self.clock.now(), self.batch, self.lease)
         if not items:
@@ -111,8 +122,10 @@ class OutboxWorker:
                     if item.user_id is not None:
                         await uow.users.update(item.user_id, bot_blocked=True)
                 elif result.status == SendStatus.RETRY and item.attempts < MAX_ATTEMPTS:
-                    delay = max(result.retry_after, 0.5) * (1 if result.retry_after else 2 ** item.attempts)
-                    await uow.outbox.retry_later(item.id, now + dt.timedelta(seconds=delay), (result.error or "")[:200])
+                    delay = max(result.retry_after, 0.5) * (1 if result.retry_after else 2**item.attempts)
+                    await uow.outbox.retry_later(
+                        item.id, now + dt.timedelta(seconds=delay), (result.error or "")[:200]
+                    )
                 else:
                     await uow.outbox.finish(item.id, "failed", now=now, error=(result.error or "")[:200])
         return len(wave)
@@ -127,6 +140,6 @@ class OutboxWorker:
         except Exception as exc:  # a sender must not raise, but one bug must not stop the queue
             log.exception("outbox: sender raised")
             return SendResult(SendStatus.RETRY, retry_after=5, error=type(exc).__name__)
-        if result.status == SendStatus.RETRY and result.retry_after >= 1:
-            self.limiter.penalize(result.retry_after)  # a 429 applies to the whole bot
+        if result.status == SendStatus.RETRY and result.error == RATE_LIMITED:
+            self.limiter.penalize(result.retry_after)  # a 429 applies to the whole bot, a timeout does not
         return result

@@ -60,21 +60,29 @@ class Pipeline:
         hooks = []
         try:
             async with services.db.uow() as uow:
-                if event.update_id is not None and not await uow.updates.first_time(event.channel, event.update_id):
-                    log.info("duplicate update ignored", extra={"channel": event.channel, "update": event.update_id})
+                if event.update_id is not None and not await uow.updates.first_time(
+                    event.channel, event.update_id
+                ):
+                    log.info(
+                        "duplicate update ignored",
+                        extra={"channel": event.channel, "update": event.update_id},
+                    )
                     return []
                 await uow.conversations.lock(event.channel, event.chat_id)
                 user = await self._user(uow, event)
                 set_locale(user.locale)
                 if user.banned:
                     return []
-                state = await uow.conversations.get(event.channel, event.chat_id) or dto.Conversation("", "", {})
+                state = await uow.conversations.get(event.channel, event.chat_id) or dto.Conversation(
+                    "", "", {}
+                )
                 ctx = Ctx(event, user, uow, services, state.flow, state.step, dict(state.data))
                 await self._dispatch(ctx)
                 if ctx.state_changed:
                     if ctx.flow or ctx.data.get("_choices"):
-                        await uow.conversations.save(event.channel, event.chat_id,
-                                                     dto.Conversation(ctx.flow, ctx.step, ctx.data))
+                        await uow.conversations.save(
+                            event.channel, event.chat_id, dto.Conversation(ctx.flow, ctx.step, ctx.data)
+                        )
                     else:
                         await uow.conversations.clear(event.channel, event.chat_id)
                 replies, hooks = ctx.replies, ctx.after_commit
@@ -107,8 +115,11 @@ class Pipeline:
             ctx.say(_("Xin lỗi, tôi chỉ đọc được tin nhắn chữ, nút bấm, số điện thoại và vị trí."))
             return
         if event.kind == Kind.TEXT and len(event.text or "") > settings.max_text_length:
-            ctx.say(_("Tin nhắn quá dài (tối đa {limit} ký tự). Vui lòng gửi ngắn gọn hơn.").format(
-                limit=settings.max_text_length))
+            ctx.say(
+                _("Tin nhắn quá dài (tối đa {limit} ký tự). Vui lòng gửi ngắn gọn hơn.").format(
+                    limit=settings.max_text_length
+                )
+            )
             return
 
         text = ctx.text

@@ -91,7 +91,9 @@ class Gazetteer:
         """Wards matching a typed name, exact matches first, optionally inside one province."""
         key = fold(text)
         codes = self._wards_by_name.get(key) or self._wards_by_name.get(bare(key)) or []
-        exact = [c for c in codes if province_code is None or int(self.wards[c].province_code) == province_code]
+        exact = [
+            c for c in codes if province_code is None or int(self.wards[c].province_code) == province_code
+        ]
         if exact:
             return [p for c in exact[:limit] if (p := self.ward(c))]
         pool = {

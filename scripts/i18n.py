@@ -1,9 +1,9 @@
 """Gettext catalogs: extract texts from the code, update locales/, compile .mo files, check completeness.
 
-    python scripts/i18n.py extract   # locales/messages.pot from bot/
-    python scripts/i18n.py update    # merge the template into vi and en (vi copies the Vietnamese ids)
-    python scripts/i18n.py compile   # .po -> .mo (both set-up commands run this)
-    python scripts/i18n.py check     # fail if a text in the code is missing from a catalog or untranslated
+python scripts/i18n.py extract   # locales/messages.pot from bot/
+python scripts/i18n.py update    # merge the template into vi and en (vi copies the Vietnamese ids)
+python scripts/i18n.py compile   # .po -> .mo (both set-up commands run this)
+python scripts/i18n.py check     # fail if a text in the code is missing from a catalog or untranslated
 """
 
 from __future__ import annotations

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
-def from_row(cls: type[T], row: Any) -> T:
+def from_row[T](cls: type[T], row: Any) -> T:
     """Copy the dataclass's fields from an ORM row (lists and dicts are copied, not shared)."""
     values = {}
     for f in fields(cls):  # type: ignore[arg-type]

@@ -25,14 +25,18 @@ REFERENCE_TABLES = {"products", "provinces", "wards", "alembic_version"}
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-async def _prepare(db: Database) -> None:
+async def prepare_database(db: Database) -> None:
     await migrate.upgrade(db.engine)
     async with db.uow() as uow:
         await sync_reference(uow, CATALOG, gazetteer())
 
 
 def _pg_url_with_schema(schema: str) -> tuple[str, dict[str, object]]:
-    url = PG_URL.replace("postgresql://", "postgresql+asyncpg://", 1) if PG_URL.startswith("postgresql://") else PG_URL
+    url = (
+        PG_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
+        if PG_URL.startswith("postgresql://")
+        else PG_URL
+    )
     return url, {"connect_args": {"server_settings": {"search_path": schema}}}
 
 
@@ -42,17 +46,40 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     async def build() -> None:
         db = Database(f"sqlite+aiosqlite:///{path}")
-        await _prepare(db)
+        await prepare_database(db)
         await db.dispose()
 
     asyncio.run(build())
     return path
 
 
+def _pg_reachable(url: str) -> str | None:
+    """None when the server answers, else why not."""
+
+    async def probe() -> None:
+        db = Database(url)
+        try:
+            async with db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 @pytest.fixture(scope="session")
 def pg_schema() -> Iterator[str]:
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
+    problem = _pg_reachable(_pg_url_with_schema("public")[0])
+    if problem:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL at TEST_DATABASE_URL is required but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
     schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url, kwargs = _pg_url_with_schema(schema)
 
@@ -62,7 +89,7 @@ def pg_schema() -> Iterator[str]:
             await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         await admin.dispose()
         db = Database(url, **kwargs)
-        await _prepare(db)
+        await prepare_database(db)
         await db.dispose()
 
     async def drop() -> None:

@@ -40,8 +40,12 @@ class Person:
 
     async def _send(self, **fields: Any) -> list[Reply]:
         event = Incoming(
-            channel=self.channel, chat_id=self.user_id, user_id=self.user_id,
-            update_id=str(next(self.bot.update_ids)), display_name=self.display_name, **fields,
+            channel=self.channel,
+            chat_id=self.user_id,
+            user_id=self.user_id,
+            update_id=str(next(self.bot.update_ids)),
+            display_name=self.display_name,
+            **fields,
         )
         self.replies = await self.bot.pipeline(event)
         return self.replies
@@ -92,8 +96,16 @@ class BotHarness:
     def person(self, user_id: str, *, channel: str = "telegram", name: str | None = None) -> Person:
         return Person(self, user_id, channel, name)
 
-    async def register(self, person: Person, *, role_label: str, name: str, phone: str,
-                       province: str = "Lạng Sơn", ward: str = "Chi Lăng") -> None:
+    async def register(
+        self,
+        person: Person,
+        *,
+        role_label: str,
+        name: str,
+        phone: str,
+        province: str = "Lạng Sơn",
+        ward: str = "Chi Lăng",
+    ) -> None:
         """Walk ``person`` through registration the quick way (used by tests of later features)."""
         with use_locale("vi"):
             await person.says("/start")

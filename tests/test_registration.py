@@ -45,7 +45,12 @@ async def test_farmer_registers_with_buttons_and_typed_answers(bot: BotHarness) 
 
     row = await user_row(bot, "telegram:501")
     assert (row.name, row.phone, row.role, row.province_code, row.ward_code) == (
-        "Nguyễn Văn An", "0912345678", "farmer", 20, 6463)
+        "Nguyễn Văn An",
+        "0912345678",
+        "farmer",
+        20,
+        6463,
+    )
     assert row.registered
 
 
@@ -165,7 +170,9 @@ async def test_non_text_long_text_unknown_command_and_menu(bot: BotHarness) -> N
 async def test_duplicate_update_is_ignored(bot: BotHarness) -> None:
     from bot.events import Incoming, Kind
 
-    event = Incoming(channel="telegram", chat_id="508", user_id="508", kind=Kind.TEXT, text="/start", update_id="77")
+    event = Incoming(
+        channel="telegram", chat_id="508", user_id="508", kind=Kind.TEXT, text="/start", update_id="77"
+    )
     first = await bot.pipeline(event)
     second = await bot.pipeline(event)
     assert first and "Bạn là ai" in first[0].text
@@ -189,8 +196,16 @@ async def test_a_crash_in_a_handler_is_answered_and_rolls_back(
     from bot.events import Incoming, Kind
 
     with caplog.at_level(logging.ERROR):
-        replies = await pipeline(Incoming(channel="telegram", chat_id="509", user_id="509", kind=Kind.TEXT,
-                                          text="/no 0912345678", update_id="1"))
+        replies = await pipeline(
+            Incoming(
+                channel="telegram",
+                chat_id="509",
+                user_id="509",
+                kind=Kind.TEXT,
+                text="/no 0912345678",
+                update_id="1",
+            )
+        )
     assert "đã có lỗi" in replies[0].text
     assert "0912345678" not in caplog.text
     assert await user_row(bot, "telegram:509") is None  # nothing half-written, not even the user row

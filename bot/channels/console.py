@@ -36,7 +36,11 @@ class ConsoleChannel:
     """Reads lines from a text stream, answers on another; one local person."""
 
     def __init__(
-        self, handler: UpdateHandler, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+        self,
+        handler: UpdateHandler,
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
         readline: Callable[[], str] | None = None,
     ) -> None:
         self.handler = handler
@@ -50,7 +54,9 @@ class ConsoleChannel:
 
     async def run(self) -> None:
         """Chat until end of input (Ctrl-D) or cancellation."""
-        self.write(_("Nông Sản Bot (chế độ thử trên máy). Gõ /start để bắt đầu, /huy để hủy, Ctrl-D để thoát."))
+        self.write(
+            _("Nông Sản Bot (chế độ thử trên máy). Gõ /start để bắt đầu, /huy để hủy, Ctrl-D để thoát.")
+        )
         while True:
             self.out.write("> ")
             self.out.flush()
@@ -61,8 +67,13 @@ class ConsoleChannel:
             if not text.strip():
                 continue
             event = Incoming(
-                channel="console", chat_id=CHAT_ID, user_id=CHAT_ID, kind=Kind.TEXT, text=text,
-                update_id=None, display_name=None,
+                channel="console",
+                chat_id=CHAT_ID,
+                user_id=CHAT_ID,
+                kind=Kind.TEXT,
+                text=text,
+                update_id=None,
+                display_name=None,
             )
             for reply in await self.handler(event):
                 self.write(render(reply))

@@ -16,8 +16,10 @@ async def cmd_grant(ctx: Ctx, args: str) -> None:
     parts = args.rsplit(maxsplit=1)
     if len(parts) != 2 or parse_role(parts[1]) is None:
         ctx.say(
-            _("Cách dùng: /capquyen <người dùng> <vai trò>\nNgười dùng: telegram:12345, mã số hoặc số điện thoại.\n"
-              "Vai trò: nong_dan, htx, thuong_lai, can_bo, quan_tri.")
+            _(
+                "Cách dùng: /capquyen <người dùng> <vai trò>\nNgười dùng: telegram:12345, mã số hoặc số điện thoại.\n"
+                "Vai trò: nong_dan, htx, thuong_lai, can_bo, quan_tri."
+            )
         )
         return
     target = await ctx.uow.users.find(parts[0])
@@ -27,7 +29,9 @@ async def cmd_grant(ctx: Ctx, args: str) -> None:
         return
     await ctx.uow.users.update(target.id, role=role)
     await ctx.uow.audit.add(ctx.user.id, "grant_role", target.key, details={"from": target.role, "to": role})
-    ctx.say(_("Đã cấp quyền {role} cho {name}.").format(role=role_label(role), name=target.name or target.key))
+    ctx.say(
+        _("Đã cấp quyền {role} cho {name}.").format(role=role_label(role), name=target.name or target.key)
+    )
 
 
 async def _set_banned(ctx: Ctx, args: str, banned: bool) -> None:
@@ -57,9 +61,32 @@ async def cmd_unban(ctx: Ctx, args: str) -> None:
 
 def register(router: Router) -> None:
     # The handlers check the role again themselves: a command is never trusted to its menu.
-    router.command(Command("capquyen", cmd_grant, lazy_gettext("Cấp quyền"), roles=ADMINS,
-                           description=lazy_gettext("cấp vai trò cho người dùng")))
-    router.command(Command("chan", cmd_ban, lazy_gettext("Chặn"), roles=ADMINS, in_menu=False,
-                           description=lazy_gettext("chặn người dùng spam")))
-    router.command(Command("bochan", cmd_unban, lazy_gettext("Bỏ chặn"), roles=ADMINS, in_menu=False,
-                           description=lazy_gettext("bỏ chặn người dùng")))
+    router.command(
+        Command(
+            "capquyen",
+            cmd_grant,
+            lazy_gettext("Cấp quyền"),
+            roles=ADMINS,
+            description=lazy_gettext("cấp vai trò cho người dùng"),
+        )
+    )
+    router.command(
+        Command(
+            "chan",
+            cmd_ban,
+            lazy_gettext("Chặn"),
+            roles=ADMINS,
+            in_menu=False,
+            description=lazy_gettext("chặn người dùng spam"),
+        )
+    )
+    router.command(
+        Command(
+            "bochan",
+            cmd_unban,
+            lazy_gettext("Bỏ chặn"),
+            roles=ADMINS,
+            in_menu=False,
+            description=lazy_gettext("bỏ chặn người dùng"),
+        )
+    )

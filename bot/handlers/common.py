@@ -23,7 +23,9 @@ async def run_command(ctx: Ctx, name: str, args: str) -> None:
     router = ctx.services.router
     cmd = router.find(name)
     if cmd is None:
-        show_menu(ctx, _("Không có lệnh /{name}.").format(name=name[:30]) + " " + _("Bạn có thể chọn trong menu:"))
+        show_menu(
+            ctx, _("Không có lệnh /{name}.").format(name=name[:30]) + " " + _("Bạn có thể chọn trong menu:")
+        )
         return
     if cmd.needs_registration and not ctx.user.registered:
         ctx.say(_("Bạn cần đăng ký trước khi dùng chức năng này."))
@@ -43,7 +45,10 @@ async def start_registration(ctx: Ctx) -> None:
 async def cmd_start(ctx: Ctx, _args: str) -> None:
     if ctx.user.registered:
         ctx.leave()
-        show_menu(ctx, _("Chào {name}, bạn đang là {role}.").format(name=ctx.user.name, role=role_label(ctx.user.role)))
+        show_menu(
+            ctx,
+            _("Chào {name}, bạn đang là {role}.").format(name=ctx.user.name, role=role_label(ctx.user.role)),
+        )
     else:
         await start_registration(ctx)
 
@@ -75,7 +80,11 @@ async def cmd_help(ctx: Ctx, _args: str) -> None:
 
 
 async def cmd_language(ctx: Ctx, _args: str) -> None:
-    ctx.say(_("Chọn ngôn ngữ / Choose a language:"), [Choice("Tiếng Việt", "lang:vi"), Choice("English", "lang:en")], columns=2)
+    ctx.say(
+        _("Chọn ngôn ngữ / Choose a language:"),
+        [Choice("Tiếng Việt", "lang:vi"), Choice("English", "lang:en")],
+        columns=2,
+    )
 
 
 async def on_language(ctx: Ctx, code: str) -> None:
@@ -92,17 +101,31 @@ async def unknown(ctx: Ctx) -> None:
 
 
 def register(router: Router) -> None:
-    router.command(Command("start", cmd_start, lazy_gettext("Bắt đầu"), needs_registration=False, in_menu=False))
-    router.command(Command("menu", cmd_menu, lazy_gettext("Menu"), needs_registration=False, in_menu=False))
-    router.command(Command("huy", cmd_cancel, lazy_gettext("Hủy"), needs_registration=False, in_menu=False), "cancel")
     router.command(
-        Command("trogiup", cmd_help, lazy_gettext("Trợ giúp"), needs_registration=False,
-                description=lazy_gettext("xem hướng dẫn")),
+        Command("start", cmd_start, lazy_gettext("Bắt đầu"), needs_registration=False, in_menu=False)
+    )
+    router.command(Command("menu", cmd_menu, lazy_gettext("Menu"), needs_registration=False, in_menu=False))
+    router.command(
+        Command("huy", cmd_cancel, lazy_gettext("Hủy"), needs_registration=False, in_menu=False), "cancel"
+    )
+    router.command(
+        Command(
+            "trogiup",
+            cmd_help,
+            lazy_gettext("Trợ giúp"),
+            needs_registration=False,
+            description=lazy_gettext("xem hướng dẫn"),
+        ),
         "help",
     )
     router.command(
-        Command("ngonngu", cmd_language, lazy_gettext("Ngôn ngữ"), needs_registration=False,
-                description=lazy_gettext("đổi ngôn ngữ")),
+        Command(
+            "ngonngu",
+            cmd_language,
+            lazy_gettext("Ngôn ngữ"),
+            needs_registration=False,
+            description=lazy_gettext("đổi ngôn ngữ"),
+        ),
         "language",
     )
     router.action("lang", on_language)

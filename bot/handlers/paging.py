@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
 
 from bot.events import Choice
 from bot.i18n import _
 
-T = TypeVar("T")
 PAGE_SIZE = 8
 
 
-def page_of(items: Sequence[T], page: int, size: int = PAGE_SIZE) -> tuple[Sequence[T], int, int]:
+def page_of[T](items: Sequence[T], page: int, size: int = PAGE_SIZE) -> tuple[Sequence[T], int, int]:
     """(the items on ``page``, the page actually shown, the number of pages)."""
     pages = max(1, -(-len(items) // size))
     page = min(max(page, 0), pages - 1)

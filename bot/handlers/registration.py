@@ -75,7 +75,11 @@ async def on_phone(ctx: Ctx) -> str:
     raw = ctx.event.phone if ctx.event.kind == Kind.CONTACT else ctx.text
     phone = normalize_phone(raw or "")
     if phone is None:
-        ctx.say(_("Số điện thoại không hợp lệ. Số di động Việt Nam có 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09."))
+        ctx.say(
+            _(
+                "Số điện thoại không hợp lệ. Số di động Việt Nam có 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09."
+            )
+        )
         return STAY
     ctx.remember(phone=phone)
     return "province"
@@ -111,7 +115,9 @@ async def on_province(ctx: Ctx) -> str:
         found = places.find_province(ctx.text)
         code = found.province_code if found else None
     if code is None or code not in places.provinces:
-        ctx.say(_("Không tìm thấy tỉnh «{text}». Vui lòng chọn hoặc gõ lại tên tỉnh.").format(text=ctx.text[:40]))
+        ctx.say(
+            _("Không tìm thấy tỉnh «{text}». Vui lòng chọn hoặc gõ lại tên tỉnh.").format(text=ctx.text[:40])
+        )
         return STAY
     ctx.remember(province_code=code, province_page=-1, ward_page=-1)
     return "ward"
@@ -130,7 +136,8 @@ async def ask_ward(ctx: Ctx) -> None:
     if page < 0:
         ctx.say(
             _("Bạn ở xã/phường nào của {province}? Gõ tên (ví dụ: Chi Lăng) hoặc xem danh sách.").format(
-                province=province),
+                province=province
+            ),
             [Choice(_("Xem danh sách xã/phường"), "wardpage:0")],
         )
         return
@@ -138,7 +145,9 @@ async def ask_ward(ctx: Ctx) -> None:
     shown, page, pages = page_of(wards, page)
     choices = [Choice(w.ward_name or "", f"ward:{w.ward_code}") for w in shown]
     ctx.say(
-        _("Xã/phường của {province} (trang {page}/{pages}):").format(province=province, page=page + 1, pages=pages),
+        _("Xã/phường của {province} (trang {page}/{pages}):").format(
+            province=province, page=page + 1, pages=pages
+        ),
         choices + nav_buttons(page, pages, "wardpage"),
         columns=2,
     )
@@ -166,21 +175,28 @@ async def on_ward(ctx: Ctx) -> str:
     if ward is None or ward.province_code != province_code:
         ctx.say(
             _("Không tìm thấy xã/phường «{text}» ở {province}. Vui lòng gõ lại hoặc xem danh sách.").format(
-                text=ctx.text[:40], province=places.provinces[province_code].name)
+                text=ctx.text[:40], province=places.provinces[province_code].name
+            )
         )
         ctx.remember(ward_candidates=None)
         return STAY
     d = ctx.data
     await ctx.uow.users.register(
-        ctx.user.id, name=d["name"], phone=d["phone"], role=d["role"], province_code=province_code,
-        ward_code=ward.ward_code, now=ctx.now,
+        ctx.user.id,
+        name=d["name"],
+        phone=d["phone"],
+        role=d["role"],
+        province_code=province_code,
+        ward_code=ward.ward_code,
+        now=ctx.now,
     )
     ctx.user = await ctx.uow.users.get(ctx.user.id)  # type: ignore[assignment]
     ctx.leave()
     show_menu(
         ctx,
         _("Đăng ký xong! {name} – {role}, {place}.").format(
-            name=d["name"], role=role_label(d["role"]), place=ward.label),
+            name=d["name"], role=role_label(d["role"]), place=ward.label
+        ),
     )
     return DONE
 

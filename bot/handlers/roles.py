@@ -24,11 +24,24 @@ def role_label(role: str | None) -> str:
 
 
 _TYPED = {
-    "farmer": FARMER, "nong dan": FARMER, "nong_dan": FARMER, "ho san xuat": FARMER,
-    "coop_rep": COOP_REP, "htx": COOP_REP, "dai dien htx": COOP_REP, "hop tac xa": COOP_REP,
-    "trader": TRADER, "thuong lai": TRADER, "thuong_lai": TRADER, "doanh nghiep": TRADER,
-    "official": OFFICIAL, "can bo": OFFICIAL, "can_bo": OFFICIAL,
-    "admin": ADMIN, "quan tri": ADMIN, "quan_tri": ADMIN,
+    "farmer": FARMER,
+    "nong dan": FARMER,
+    "nong_dan": FARMER,
+    "ho san xuat": FARMER,
+    "coop_rep": COOP_REP,
+    "htx": COOP_REP,
+    "dai dien htx": COOP_REP,
+    "hop tac xa": COOP_REP,
+    "trader": TRADER,
+    "thuong lai": TRADER,
+    "thuong_lai": TRADER,
+    "doanh nghiep": TRADER,
+    "official": OFFICIAL,
+    "can bo": OFFICIAL,
+    "can_bo": OFFICIAL,
+    "admin": ADMIN,
+    "quan tri": ADMIN,
+    "quan_tri": ADMIN,
 }
 
 

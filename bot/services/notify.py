@@ -10,8 +10,13 @@ from storage.uow import UnitOfWork
 
 
 async def notify(
-    uow: UnitOfWork, user: dto.User, reply: Reply, *, dedupe_key: str | None = None,
-    not_before: dt.datetime | None = None, announcement_id: int | None = None,
+    uow: UnitOfWork,
+    user: dto.User,
+    reply: Reply,
+    *,
+    dedupe_key: str | None = None,
+    not_before: dt.datetime | None = None,
+    announcement_id: int | None = None,
 ) -> bool:
     """Queue ``reply`` for ``user`` (compose it under ``use_locale(user.locale)``); False if deduplicated.
 
@@ -20,6 +25,11 @@ async def notify(
     if user.bot_blocked or user.banned:
         return False
     return await uow.outbox.enqueue(
-        user.channel, user.chat_id, reply.to_json(), user_id=user.id, dedupe_key=dedupe_key,
-        not_before=not_before, announcement_id=announcement_id,
+        user.channel,
+        user.chat_id,
+        reply.to_json(),
+        user_id=user.id,
+        dedupe_key=dedupe_key,
+        not_before=not_before,
+        announcement_id=announcement_id,
     )

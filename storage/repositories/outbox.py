@@ -87,11 +87,7 @@ class OutboxRepository:
         ids = list(await self.session.scalars(stmt))
         if not ids:
             return []
-        await self.session.execute(
-            update(Outbox)
-            .where(Outbox.id.in_(ids))
-            .values(not_before=now + lease)
-        )
+        await self.session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(not_before=now + lease))
         rows = await self.session.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id))
         return [dto.from_row(dto.OutboxItem, r) for r in rows]
 

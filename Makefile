@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine:  make run   and   make test
+# Both create .venv (Python 3.12) and install the project if needed, and compile the catalogs.
+
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export TEST_DATABASE_URL
+
+.PHONY: run test catalogs i18n lint bench
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is required (see .python-version)"'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+catalogs: $(STAMP)
+	@$(BIN)/python scripts/i18n.py compile
+
+run: catalogs
+	$(BIN)/python -m bot
+
+test: catalogs
+	$(BIN)/python -m pytest
+
+# Re-extract texts after changing them in the code, then translate locales/en.
+i18n: $(STAMP)
+	$(BIN)/python scripts/i18n.py update
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot storage scripts tests
+	$(BIN)/ruff format --check bot storage scripts tests

@@ -1,0 +1,1 @@
+"""Messenger adapters: the only code that knows Telegram or Zalo."""

@@ -1,0 +1,281 @@
+"""Telegram rendering of neutral replies and conversion of updates to neutral events.
+
+Shared by :class:`bot.channels.telegram.TelegramChannel` (direct replies) and
+:class:`bot.channels.telegram.TelegramSender` (outbox), so both send exactly the same thing.
+Texts go out as plain text (no parse mode), so nothing a person or a flow writes needs escaping.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType
+
+from bot.events import Choice, Incoming, Kind, Reply, Request
+
+__all__ = [
+    "CAPTION_LIMIT",
+    "TEXT_LIMIT",
+    "ReplyKeyboards",
+    "send_reply",
+    "split_text",
+    "telegram_chat_id",
+    "to_incoming",
+]
+
+CHANNEL = "telegram"
+TEXT_LIMIT = 4096  # Telegram counts UTF-16 code units
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64  # bytes
+
+# Used only when a flow sends a request keyboard without a label; flows should pass one.
+DEFAULT_REQUEST_LABELS = {
+    Request.PHONE: "📱 Chia sẻ số điện thoại",
+    Request.LOCATION: "📍 Gửi vị trí",
+}
+
+
+class ReplyKeyboards:
+    """Which chats show a reply keyboard (request buttons), and what its text buttons mean.
+
+    In memory and bounded (least recently used chats are forgotten): losing an entry only
+    means a one-time keyboard is not explicitly removed, which Telegram hides after use anyway.
+    """
+
+    def __init__(self, max_chats: int = 10_000) -> None:
+        self._max = max_chats
+        self._shown: collections.OrderedDict[str, dict[str, str]] = collections.OrderedDict()
+
+    def shown(self, chat_id: str, buttons: dict[str, str]) -> None:
+        """Remember that ``chat_id`` now shows a reply keyboard with text ``buttons`` (label → payload)."""
+        self._shown[chat_id] = buttons
+        self._shown.move_to_end(chat_id)
+        while len(self._shown) > self._max:
+            self._shown.popitem(last=False)
+
+    def is_shown(self, chat_id: str) -> bool:
+        """True if a reply keyboard is (probably) still on the person's screen."""
+        return chat_id in self._shown
+
+    def forget(self, chat_id: str) -> None:
+        """The keyboard has been removed."""
+        self._shown.pop(chat_id, None)
+
+    def payload_for(self, chat_id: str, text: str) -> str | None:
+        """Payload of the reply-keyboard text button labelled ``text``, if one is shown."""
+        return self._shown.get(chat_id, {}).get(text)
+
+
+def telegram_chat_id(chat_id: str | int) -> int | str:
+    """Numeric chat ids as int; ``@channel`` usernames stay strings."""
+    if isinstance(chat_id, int):
+        return chat_id
+    return int(chat_id) if re.fullmatch(r"-?\d+", chat_id) else chat_id
+
+
+# -- incoming ----------------------------------------------------------------------------------
+
+
+def _strip_mention(text: str, bot_username: str | None) -> str:
+    """``/start@our_bot args`` → ``/start args``: in groups Telegram addresses commands that way."""
+    if not bot_username or not text.startswith("/"):
+        return text
+    command, sep, rest = text.partition(" ")
+    name, at, target = command.partition("@")
+    if at and target.lower() == bot_username.lower():
+        return name + sep + rest
+    return text
+
+
+def to_incoming(
+    update: Update, keyboards: ReplyKeyboards | None = None, *, bot_username: str | None = None
+) -> Incoming | None:
+    """Translate a PTB update; ``None`` for updates that are not a person talking to the bot."""
+    update_id = str(update.update_id)
+    cq = update.callback_query
+    if cq is not None:
+        user = cq.from_user
+        chat = cq.message.chat if cq.message is not None else None
+        return Incoming(
+            channel=CHANNEL,
+            chat_id=str(chat.id if chat is not None else user.id),
+            user_id=str(user.id),
+            kind=Kind.BUTTON if cq.data is not None else Kind.OTHER,
+            payload=cq.data,
+            update_id=update_id,
+            display_name=user.full_name,
+            language_code=user.language_code,
+            is_group=chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
+        )
+
+    edited = update.edited_message is not None
+    msg = update.message or update.edited_message
+    # Channel posts, membership changes, polls...: nobody to answer.
+    if msg is None or msg.from_user is None or msg.from_user.is_bot:
+        return None
+    user = msg.from_user
+    chat_id = str(msg.chat.id)
+    base = {
+        "channel": CHANNEL,
+        "chat_id": chat_id,
+        "user_id": str(user.id),
+        "update_id": update_id,
+        "display_name": user.full_name,
+        "language_code": user.language_code,
+        "is_group": msg.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
+    }
+    if edited:
+        return Incoming(kind=Kind.OTHER, **base)  # type: ignore[arg-type]
+    if msg.text is not None:
+        payload = keyboards.payload_for(chat_id, msg.text) if keyboards else None
+        if payload:
+            return Incoming(kind=Kind.BUTTON, payload=payload, text=msg.text, **base)  # type: ignore[arg-type]
+        text = _strip_mention(msg.text, bot_username)
+        return Incoming(kind=Kind.TEXT, text=text, **base)  # type: ignore[arg-type]
+    if msg.contact is not None:
+        # Only the person's own number counts: anyone can forward someone else's contact card.
+        if msg.contact.user_id is not None and msg.contact.user_id == user.id:
+            return Incoming(kind=Kind.CONTACT, phone=msg.contact.phone_number, **base)  # type: ignore[arg-type]
+        return Incoming(kind=Kind.OTHER, **base)  # type: ignore[arg-type]
+    if msg.location is not None:
+        loc = msg.location
+        return Incoming(kind=Kind.LOCATION, latitude=loc.latitude, longitude=loc.longitude, **base)  # type: ignore[arg-type]
+    return Incoming(kind=Kind.OTHER, **base)  # type: ignore[arg-type]
+
+
+# -- outgoing ----------------------------------------------------------------------------------
+
+
+def _u16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(line: str, limit: int) -> list[str]:
+    """Break one over-long line, preferring the last space inside each window."""
+    pieces: list[str] = []
+    while _u16(line) > limit:
+        # Largest prefix (in code points) that fits in ``limit`` UTF-16 units.
+        end, units = 0, 0
+        for ch in line:
+            w = 2 if ord(ch) > 0xFFFF else 1
+            if units + w > limit:
+                break
+            units += w
+            end += 1
+        space = line.rfind(" ", 0, end)
+        cut = space + 1 if space > end // 2 else end
+        pieces.append(line[:cut])
+        line = line[cut:]
+    if line:
+        pieces.append(line)
+    return pieces
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split ``text`` into chunks of at most ``limit`` UTF-16 units, on line boundaries if possible."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in text.splitlines(keepends=True):
+        for piece in [line] if _u16(line) <= limit else _cut(line, limit):
+            n = _u16(piece)
+            if current and size + n > limit:
+                chunks.append("".join(current))
+                current, size = [], 0
+            current.append(piece)
+            size += n
+    if current:
+        chunks.append("".join(current))
+    return [c.rstrip("\n") for c in chunks if c.strip()]
+
+
+def _rows[T](items: list[T], columns: int) -> list[list[T]]:
+    step = max(1, columns)
+    return [items[i : i + step] for i in range(0, len(items), step)]
+
+
+def _inline_markup(choices: tuple[Choice, ...], columns: int) -> InlineKeyboardMarkup:
+    for c in choices:
+        if not c.payload or len(c.payload.encode()) > CALLBACK_DATA_LIMIT:
+            raise ValueError(f"button payload must be 1-{CALLBACK_DATA_LIMIT} bytes")
+    buttons = [InlineKeyboardButton(c.label, callback_data=c.payload) for c in choices]
+    return InlineKeyboardMarkup(_rows(buttons, columns))
+
+
+def _request_markup(reply: Reply) -> tuple[ReplyKeyboardMarkup, dict[str, str]]:
+    """Request button first (labelled by the first choice), other choices as text buttons."""
+    assert reply.request is not None
+    first, *others = reply.choices or (None,)
+    label = first.label if first is not None else DEFAULT_REQUEST_LABELS[reply.request]
+    request_button = KeyboardButton(
+        label,
+        request_contact=reply.request is Request.PHONE or None,
+        request_location=reply.request is Request.LOCATION or None,
+    )
+    extra = [KeyboardButton(c.label) for c in others if c is not None]
+    rows = [[request_button], *_rows(extra, reply.columns)]
+    markup = ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+    return markup, {c.label: c.payload for c in others if c is not None and c.payload}
+
+
+async def send_reply(
+    bot: Bot, chat_id: str | int, reply: Reply, keyboards: ReplyKeyboards | None = None
+) -> Message:
+    """Send one neutral reply (possibly as several messages); returns the last message sent.
+
+    Choices become an inline keyboard on the last message; ``request`` becomes a one-time reply
+    keyboard whose first button asks for the phone/location; the first reply without request
+    and without choices after such a keyboard removes it. Raises PTB's ``TelegramError``s.
+    """
+    key = str(chat_id)
+    tg_chat = telegram_chat_id(chat_id)
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
+    text_buttons: dict[str, str] | None = None
+    remove_keyboard = False
+    if reply.request is not None:
+        markup, text_buttons = _request_markup(reply)
+    elif reply.choices:
+        markup = _inline_markup(reply.choices, reply.columns)
+    elif keyboards is not None and keyboards.is_shown(key):
+        markup, remove_keyboard = ReplyKeyboardRemove(), True
+
+    chunks = split_text(reply.text)
+    last: Message | None = None
+    att = reply.attachment
+    if att is not None:
+        fits = len(chunks) <= 1 and _u16(reply.text.strip()) <= CAPTION_LIMIT
+        caption = (chunks[0] if chunks else None) if fits else None
+        media_markup = markup if fits else None
+        file = InputFile(att.data, filename=att.filename)
+        if att.is_photo:
+            last = await bot.send_photo(tg_chat, file, caption=caption, reply_markup=media_markup)
+        else:
+            last = await bot.send_document(tg_chat, file, caption=caption, reply_markup=media_markup)
+        if fits:
+            chunks = []
+    elif not chunks:
+        raise ValueError("empty reply: no text and no attachment")
+
+    for i, chunk in enumerate(chunks):
+        is_last = i == len(chunks) - 1
+        last = await bot.send_message(tg_chat, chunk, reply_markup=markup if is_last else None)
+
+    if keyboards is not None:
+        if text_buttons is not None:
+            keyboards.shown(key, text_buttons)
+        elif remove_keyboard:
+            keyboards.forget(key)
+    assert last is not None
+    return last

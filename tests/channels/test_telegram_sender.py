@@ -1,0 +1,142 @@
+"""The outbox's Telegram sender: every platform outcome becomes a SendResult, never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.channels.telegram import TelegramSender
+from bot.events import Attachment, Choice, Reply, SendStatus
+from bot.ratelimit import SmoothRateLimiter
+from tests.fakes.telegram_api import FakeBotApi
+
+TOKEN = "123456:TEST-token"
+# PTB 22 itself warns when it builds a RetryAfter; nothing to fix on our side.
+pytestmark = pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
+
+
+@contextlib.asynccontextmanager
+async def fake_and_sender(**faults: Any) -> AsyncIterator[tuple[FakeBotApi, TelegramSender]]:
+    """A fake Bot API with ``faults`` and a started sender pointed at it."""
+    async with contextlib.AsyncExitStack() as stack:
+        api = await stack.enter_async_context(FakeBotApi(**faults))
+        sender = await stack.enter_async_context(TelegramSender(TOKEN, api.base_url))
+        yield api, sender
+
+
+@pytest.fixture
+async def sender(api: FakeBotApi) -> AsyncIterator[TelegramSender]:
+    async with TelegramSender(TOKEN, api.base_url) as s:
+        yield s
+
+
+async def test_ok_is_sent_with_message_id(api, sender) -> None:
+    result = await sender.send(
+        "5001", Reply("Giá tham chiếu na hôm nay: 25.000 ₫/kg", (Choice("Xem", "p:na"),))
+    )
+
+    assert result.status is SendStatus.SENT
+    (call,) = api.calls_to("sendMessage")
+    assert result.message_id is not None and result.message_id.isdigit()
+    assert call.chat_id == 5001
+    assert call.reply_markup == {"inline_keyboard": [[{"text": "Xem", "callback_data": "p:na"}]]}
+
+
+async def test_429_is_retry_with_retry_after(api, sender) -> None:
+    api.fail_next_429(1, retry_after=7)
+
+    result = await sender.send("5001", Reply("Thông báo"))
+
+    assert result.status is SendStatus.RETRY
+    assert result.retry_after == 7
+    assert len(api.calls_to("sendMessage")) == 1  # no hidden retry: the outbox decides
+
+
+async def test_blocked_and_missing_chats_are_blocked() -> None:
+    async with fake_and_sender(blocked_chats={5002}, missing_chats={5003}) as (_, s):
+        blocked = await s.send("5002", Reply("Thông báo"))
+        missing = await s.send("5003", Reply("Thông báo"))
+    assert blocked.status is SendStatus.BLOCKED and "blocked" in (blocked.error or "")
+    assert missing.status is SendStatus.BLOCKED
+
+
+async def test_bad_request_fails_and_network_fault_retries() -> None:
+    async with FakeBotApi(reject_methods={"sendMessage"}) as api:
+        s = TelegramSender(TOKEN, api.base_url, timeout=1)
+        await s.start()
+        bad = await s.send("5001", Reply("x"))
+    try:
+        # The server is gone now: a network fault is worth retrying soon.
+        gone = await s.send("5001", Reply("x"))
+    finally:
+        await s.stop()
+    assert bad.status is SendStatus.FAILED
+    assert gone.status is SendStatus.RETRY and 0 < gone.retry_after <= 5
+
+
+async def test_programming_errors_fail_without_raising(sender) -> None:
+    empty = await sender.send("5001", Reply("   "))
+    too_long_payload = await sender.send("5001", Reply("x", (Choice("A", "p" * 65),)))
+    assert empty.status is SendStatus.FAILED
+    assert too_long_payload.status is SendStatus.FAILED
+
+
+async def test_photo_and_document_go_as_multipart(api, sender) -> None:
+    photo = await sender.send(
+        "5001", Reply("Giá tuần", attachment=Attachment("gia.png", b"PNG", is_photo=True))
+    )
+    doc = await sender.send("5001", Reply("Báo cáo", attachment=Attachment("bao_cao.xlsx", b"XLSX-bytes")))
+
+    assert photo.status is SendStatus.SENT and doc.status is SendStatus.SENT
+    (p,) = api.calls_to("sendPhoto")
+    (d,) = api.calls_to("sendDocument")
+    assert (p.files, p.file_bytes["photo"], p.text) == ({"photo": "gia.png"}, b"PNG", "Giá tuần")
+    assert (d.files, d.file_bytes["document"], d.text) == (
+        {"document": "bao_cao.xlsx"},
+        b"XLSX-bytes",
+        "Báo cáo",
+    )
+
+
+async def test_long_caption_moves_text_after_the_attachment(api, sender) -> None:
+    text = "Chi tiết " * 200  # 1 800 characters: too long for a caption
+    result = await sender.send(
+        "5001", Reply(text, (Choice("OK", "ok"),), attachment=Attachment("a.pdf", b"%PDF"))
+    )
+
+    assert result.status is SendStatus.SENT
+    (doc,) = api.calls_to("sendDocument")
+    (msg,) = api.calls_to("sendMessage")
+    assert doc.text is None and doc.reply_markup is None
+    assert msg.text.strip() == text.strip() and msg.reply_markup is not None
+
+
+async def test_strict_server_without_limiter_sees_429s() -> None:
+    """Sanity check of the benchmark's teeth: an unpaced burst is caught by strict mode."""
+    async with fake_and_sender(strict_global_rate=30, strict_per_chat_interval=1.0) as (api, s):
+        results = await asyncio.gather(*(s.send(str(6000 + i), Reply("x")) for i in range(40)))
+    assert api.count_429 > 0
+    assert sum(r.status is SendStatus.RETRY for r in results) == api.count_429
+
+
+async def test_smooth_limiter_keeps_a_strict_server_happy() -> None:
+    """45 messages (5 chats get two) through the limiter in real time: no 429 at all."""
+    chats = [str(7000 + i) for i in range(40)] + [str(7000 + i) for i in range(5)]
+    limiter = SmoothRateLimiter()
+    async with fake_and_sender(strict_global_rate=30, strict_per_chat_interval=1.0) as (api, s):
+
+        async def deliver(chat: str) -> SendStatus:
+            await limiter.acquire(chat)
+            return (await s.send(chat, Reply("Thông báo giá na"))).status
+
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        statuses = await asyncio.gather(*(deliver(c) for c in chats))
+        elapsed = loop.time() - started
+    assert api.count_429 == 0
+    assert statuses == [SendStatus.SENT] * 45
+    assert elapsed < 2.0

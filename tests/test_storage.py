@@ -1,0 +1,89 @@
+"""The schema: migrations walk up and down cleanly and match the models; the unit of work is all-or-nothing."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from storage import migrate
+from storage.models import Base
+from storage.uow import Database
+from tests.conftest import prepare_database
+
+
+@pytest.fixture
+async def empty_db(backend: str, db_url: tuple[str, dict[str, object]], tmp_path) -> Database:  # type: ignore[no-untyped-def]
+    if backend == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    else:
+        url, kwargs = db_url
+        db = Database(url, **kwargs)
+        await migrate.downgrade(db.engine, "base")
+    yield db
+    if backend == "postgres":
+        await prepare_database(db)  # leave the shared schema as the other tests expect it
+    await db.dispose()
+
+
+async def table_names(db: Database) -> set[str]:
+    async with db.engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def test_stairway_every_revision_upgrades_downgrades_and_upgrades_again(empty_db: Database) -> None:
+    revisions = migrate.revisions()
+    assert revisions, "no migrations found"
+    previous = "base"
+    for revision in revisions:
+        await migrate.upgrade(empty_db.engine, revision)
+        await migrate.downgrade(empty_db.engine, previous)
+        await migrate.upgrade(empty_db.engine, revision)
+        previous = revision
+    assert {t.name for t in Base.metadata.sorted_tables} <= await table_names(empty_db)
+    await migrate.downgrade(empty_db.engine, "base")
+    assert await table_names(empty_db) <= {"alembic_version"}
+
+
+async def test_migrations_produce_exactly_the_models(empty_db: Database) -> None:
+    await migrate.upgrade(empty_db.engine)
+
+    def diff(conn):  # type: ignore[no-untyped-def]
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        return compare_metadata(ctx, Base.metadata)
+
+    async with empty_db.engine.connect() as conn:
+        differences = await conn.run_sync(diff)
+    assert differences == []
+
+
+async def test_unit_of_work_rolls_back_everything_on_error(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with database.uow() as uow:
+            user = await uow.users.ensure("telegram", "42", "42", "vi")
+            await uow.audit.add(user.id, "test")
+            raise RuntimeError("crash mid-update")
+    async with database.uow() as uow:
+        assert await uow.users.by_external("telegram", "42") is None
+        assert await uow.audit.recent() == []
+
+
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
+    async with db.engine.connect() as conn:
+        mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+        timeout = (await conn.execute(text("PRAGMA busy_timeout"))).scalar()
+        fks = (await conn.execute(text("PRAGMA foreign_keys"))).scalar()
+    await db.dispose()
+    assert (mode, timeout, fks) == ("wal", 10_000, 1)
+
+
+async def test_reference_data_is_loaded_from_the_catalog_and_the_provinces_package(
+    database: Database,
+) -> None:
+    async with database.uow() as uow:
+        products, provinces, wards = await uow.reference.counts()
+    assert products >= 30
+    assert provinces == 34
+    assert wards > 3000
