@@ -1,16 +1,22 @@
-"""Flows and commands, written once for every messenger."""
+"""Flows and commands, written once for every messenger.
+
+Every module in this package that defines ``register(router)`` is loaded; its ``ORDER``
+(default 100) decides where its commands appear in the menu.
+"""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from bot.dialog import Router
 
 
 def build_router() -> Router:
     """Every command, flow and button action the bot knows."""
-    from bot.handlers import admin, common, registration
-
+    modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
     router = Router()
-    common.register(router)
-    registration.register(router)
-    admin.register(router)
+    for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)):
+        if hasattr(module, "register"):
+            module.register(router)
     return router

@@ -7,6 +7,7 @@ from bot.handlers.roles import ADMIN, parse_role, require_role, role_label
 from bot.i18n import _, lazy_gettext
 
 ADMINS = frozenset({ADMIN})
+ORDER = 800
 
 
 async def cmd_grant(ctx: Ctx, args: str) -> None:

@@ -7,6 +7,8 @@ from bot.events import Choice
 from bot.handlers.roles import require_role, role_label
 from bot.i18n import _, lazy_gettext, set_locale
 
+ORDER = 900  # help and language come last in the menu
+
 
 def menu_choices(ctx: Ctx) -> list[Choice]:
     """Buttons for every command this person may use."""

@@ -10,6 +10,8 @@ from bot.handlers.roles import COOP_REP, FARMER, STAFF, TRADER, role_label
 from bot.i18n import _
 from bot.services.users import clean_name, normalize_phone
 
+ORDER = 0
+
 flow = Flow("register", first="role")
 
 # Provinces where the campaigns this bot grew from run; the rest are a page or a typed name away.
