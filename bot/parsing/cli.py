@@ -1,0 +1,46 @@
+"""The ``parse`` sub-command: one line from the command line, or JSON lines from stdin."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+
+from bot.parsing.parser import parse
+
+
+def _arguments() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m bot parse", description="Parse a farmer's or trader's message."
+    )
+    ap.add_argument("--today", type=dt.date.fromisoformat, help="the day the message was sent (YYYY-MM-DD)")
+    ap.add_argument("--jsonl", action="store_true", help='read {"today": ..., "text": ...} lines from stdin')
+    ap.add_argument("text", nargs="?", help="the message")
+    return ap
+
+
+def main(argv: list[str]) -> int:
+    """Run the ``parse`` sub-command (``argv`` excludes the word "parse"); returns the exit status."""
+    ap = _arguments()
+    args = ap.parse_args(argv)
+    if args.jsonl:
+        out = sys.stdout
+        default_today = args.today or dt.date.today()
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            today = dt.date.fromisoformat(item["today"]) if item.get("today") else default_today
+            out.write(json.dumps(parse(item.get("text", ""), today).to_json(), ensure_ascii=False) + "\n")
+        out.flush()
+        return 0
+    if args.text is None:
+        ap.error("give the message text, or --jsonl")
+    result = parse(args.text, args.today or dt.date.today())
+    print(json.dumps(result.to_json(), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,252 @@
+"""Harvest and pickup dates relative to the day the message was sent ("mai", "thứ 7", "15-20/9", "tuần sau")."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Callable
+from functools import cache
+
+from bot.parsing.message import Message, PhraseIndex, Token
+
+type Span = tuple[dt.date, dt.date]
+_DAY = dt.timedelta(days=1)
+
+# Clock times ("7h", "7h30", "8 giờ") are masked so their digits never become a quantity.
+_TIME = re.compile(r"(?<![\w.,])\d{1,2}\s*(?:h|gio)(?:\s*\d{1,2}(?:p|phut)?)?(?![a-z0-9])")
+_SEP = r"\s*(?:-|–|~|>|->|den|toi|dn)\s*"
+_RANGE = re.compile(
+    rf"(?<![\w.,])(?:tu\s+)?(?:ngay\s+)?(?P<d1>\d{{1,2}})(?:\s*[/.]\s*(?P<m1>\d{{1,2}}))?{_SEP}(?:ngay\s+)?"
+    r"(?P<d2>\d{1,2})\s*(?:/|\s+thang\s+)\s*(?P<m2>\d{1,2})(?:\s*/\s*(?P<y>\d{4}|\d{2}))?(?!\d|,\d)"
+)
+_SINGLE = re.compile(
+    r"(?<![\w.,])(?:ngay\s+)?(?P<d>\d{1,2})\s*(?:/|\s+thang\s+)\s*(?P<m>\d{1,2})(?:\s*/\s*(?P<y>\d{4}|\d{2}))?"
+    r"(?!\d|,\d|\s*(?:tan|ta|yen|kg)\b)"
+)
+_DAY_OF_MONTH = re.compile(
+    r"(?<![a-z])ngay\s+(?P<d>\d{1,2})(?![\d.,/]|\s*(?:tan|ta|yen|kg|k|t|ky|can|nua)\b)"
+)
+_IN_DAYS = re.compile(r"(?<![\w.,])(?P<n>\d{1,2})\s*(?:ngay|hom|bua)\s*(?:nua|toi)(?![a-z])")
+_MONTH = re.compile(r"(?<![a-z])(?:(?P<part>dau|giua|cuoi)\s+)?thang\s+(?P<m>\d{1,2})(?![\d.,/])")
+_UNIT_WORDS = frozenset(
+    {"tan", "ta", "yen", "kg", "ky", "ki", "can", "t", "k", "nghin", "ngan", "trieu", "tr"}
+)
+# Untyped-diacritics "mot" is "một" (one) far more often than "mốt" (the day after tomorrow):
+# it is a date only next to words that go with a day.
+_MOT_PREV = frozenset(
+    {"ngay", "bua", "hom", "sang", "chieu", "toi", "mai", "hoac", "hay", "den", "va", "tu", "la"}
+)
+_MOT_NEXT = frozenset(
+    {
+        "thu",
+        "lay",
+        "giao",
+        "co",
+        "ra",
+        "hai",
+        "cat",
+        "chot",
+        "xuat",
+        "nhe",
+        "nha",
+        "di",
+        "moi",
+        "nhan",
+        "ban",
+        "hoac",
+    }
+)
+
+
+def _weekday(n: int) -> Callable[[dt.date], Span]:
+    def next_one(today: dt.date) -> Span:
+        day = today + dt.timedelta(days=(n - today.weekday() - 1) % 7 + 1)
+        return day, day
+
+    return next_one
+
+
+def _next_monday(today: dt.date) -> dt.date:
+    return today + dt.timedelta(days=7 - today.weekday())
+
+
+def _month_span(year: int, month: int, first: int = 1, last: int | None = None) -> Span:
+    end = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, first), dt.date(year, month, min(last or end, end))
+
+
+def _next_month(today: dt.date) -> tuple[int, int]:
+    return (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+
+
+def _end_of_week(today: dt.date) -> Span:
+    sat = today + dt.timedelta(days=max(5 - today.weekday(), 0))
+    return sat, today + dt.timedelta(days=6 - today.weekday())
+
+
+type _Word = tuple[int, Callable[[dt.date], Span]]  # (weekday 0-6 or -1, span maker)
+_NEXT_WEEK = -2
+
+
+def _words() -> list[tuple[tuple[str, ...], _Word]]:
+    def days(n: int) -> Callable[[dt.date], Span]:
+        return lambda t: (t + n * _DAY, t + n * _DAY)
+
+    def next_week(t: dt.date) -> Span:
+        return _next_monday(t), _next_monday(t) + 6 * _DAY
+
+    entries: list[tuple[tuple[str, ...], _Word]] = [
+        (("hôm nay", "hnay", "bữa nay", "ngày hôm nay", "nay mai"), (-1, days(0))),
+        (("mai", "ngày mai", "sáng mai", "chiều mai", "tối mai", "trưa mai", "mai nay"), (-1, days(1))),
+        (("ngày kia", "ngày mốt", "mốt", "bữa mốt", "hôm mốt"), (-1, days(2))),
+        (("mai mốt", "mai hoặc mốt", "mai hay mốt"), (-1, lambda t: (t + _DAY, t + 2 * _DAY))),
+        (("tuần sau", "tuần tới", "tuần tới đây"), (_NEXT_WEEK, next_week)),
+        (("tuần này",), (-1, lambda t: (t, t + (6 - t.weekday()) * _DAY))),
+        (("cuối tuần", "cuối tuần này"), (-1, _end_of_week)),
+        (
+            ("cuối tuần sau", "cuối tuần tới"),
+            (-1, lambda t: (_next_monday(t) + 5 * _DAY, _next_monday(t) + 6 * _DAY)),
+        ),
+        (("đầu tuần sau", "đầu tuần tới"), (-1, lambda t: (_next_monday(t), _next_monday(t) + 2 * _DAY))),
+        (("tháng sau", "tháng tới"), (-1, lambda t: _month_span(*_next_month(t)))),
+        (("tháng này",), (-1, lambda t: (t, _month_span(t.year, t.month)[1]))),
+        (
+            ("cuối tháng", "cuối tháng này"),
+            (-1, lambda t: (max(t, dt.date(t.year, t.month, 21)), _month_span(t.year, t.month)[1])),
+        ),
+        (("đầu tháng sau", "đầu tháng tới"), (-1, lambda t: _month_span(*_next_month(t), 1, 10))),
+    ]
+    names = {
+        0: ("hai", "2"),
+        1: ("ba", "3"),
+        2: ("tư", "4"),
+        3: ("năm", "5"),
+        4: ("sáu", "6"),
+        5: ("bảy", "7"),
+    }
+    for n, (word, digit) in names.items():
+        entries.append(((f"thứ {word}", f"thứ {digit}", f"t{digit}", f"thu{digit}"), (n, _weekday(n))))
+    entries.append((("chủ nhật", "cn", "chủ nhựt"), (6, _weekday(6))))
+    return entries
+
+
+@cache
+def _index() -> PhraseIndex[_Word]:
+    index: PhraseIndex[_Word] = PhraseIndex()
+    for spellings, word in _words():
+        index.add_all(spellings, word)
+    return index
+
+
+def _with_year(today: dt.date, day: int, month: int, year: int | None) -> dt.date | None:
+    """A day and month, in this year unless that is more than 30 days past (then next year)."""
+    if year is not None:
+        year = year + 2000 if year < 100 else year
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            return None
+    try:
+        found = dt.date(today.year, month, day)
+    except ValueError:
+        return None
+    if (today - found).days > 30:
+        try:
+            found = dt.date(today.year + 1, month, day)
+        except ValueError:
+            return None
+    return found
+
+
+def _day_of_month(today: dt.date, day: int) -> dt.date | None:
+    """ "ngày 20" with no month: this month's 20th unless already past, then next month's."""
+    year, month = today.year, today.month
+    if day < today.day:
+        year, month = _next_month(today)
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _regex_spans(msg: Message, today: dt.date, spans: list[Span]) -> None:
+    for m in _TIME.finditer(msg.work):
+        msg.mask(m.start(), m.end())
+    for m in _RANGE.finditer(msg.work):
+        y = int(m["y"]) if m["y"] else None
+        m2 = int(m["m2"])
+        end = _with_year(today, int(m["d2"]), m2, y)
+        start = _with_year(today, int(m["d1"]), int(m["m1"] or m2), y)
+        if start is None or end is None:
+            continue
+        if end < start and m["m1"] and not y:
+            end = _with_year(start, int(m["d2"]), m2, start.year + 1) or end
+        if end < start:
+            continue
+        spans.append((start, end))
+        msg.mask(m.start(), m.end())
+    for m in _SINGLE.finditer(msg.work):
+        day = _with_year(today, int(m["d"]), int(m["m"]), int(m["y"]) if m["y"] else None)
+        if day is not None:
+            spans.append((day, day))
+            msg.mask(m.start(), m.end())
+    for m in _IN_DAYS.finditer(msg.work):
+        day = today + int(m["n"]) * _DAY
+        spans.append((day, day))
+        msg.mask(m.start(), m.end())
+    for m in _DAY_OF_MONTH.finditer(msg.work):
+        found = _day_of_month(today, int(m["d"]))
+        if found is not None:
+            spans.append((found, found))
+            msg.mask(m.start(), m.end())
+    for m in _MONTH.finditer(msg.work):
+        month = int(m["m"])
+        if not 1 <= month <= 12:
+            continue
+        year = today.year if month >= today.month else today.year + 1
+        first, last = {"dau": (1, 10), "giua": (11, 20), "cuoi": (21, None)}.get(m["part"] or "", (1, None))
+        spans.append(_month_span(year, month, first, last))
+        msg.mask(m.start(), m.end())
+
+
+def _word_ok(msg: Message, tokens: list[Token], i: int, n: int) -> bool:
+    """Context checks for date words that are also common words when typed without diacritics."""
+    first, last = tokens[i], tokens[i + n - 1]
+    nxt = tokens[i + n].text if i + n < len(tokens) else ""
+    if last.text.isdigit() and nxt in _UNIT_WORDS:
+        return False  # "thu 2 tan" is "thu 2 tấn" (harvest two tonnes), not Monday
+    if n == 1 and first.text == "mot" and not msg.has_marks(first.start, first.end):
+        prev = tokens[i - 1].text if i > 0 else ""
+        return prev in _MOT_PREV or nxt in _MOT_NEXT or nxt == ""
+    return True
+
+
+def read_dates(msg: Message, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The earliest start and latest end of every date named in the line, masked once read."""
+    spans: list[Span] = []
+    _regex_spans(msg, today, spans)
+    tokens = msg.tokens()
+    hits = [(i, n, w) for i, n, w in _index().scan(msg, tokens) if _word_ok(msg, tokens, i, n)]
+    k = 0
+    while k < len(hits):
+        i, n, (weekday, fn) = hits[k]
+        end = i + n
+        if (
+            weekday >= 0
+            and k + 1 < len(hits)
+            and hits[k + 1][2][0] == _NEXT_WEEK
+            and hits[k + 1][0] - end <= 1
+        ):
+            # "thứ 3 tuần sau" is one day in next week, not the whole week.
+            day = _next_monday(today) + weekday * _DAY
+            spans.append((day, day))
+            end = hits[k + 1][0] + hits[k + 1][1]
+            k += 1
+        else:
+            spans.append(fn(today))
+        msg.mask(tokens[i].start, tokens[end - 1].end)
+        k += 1
+    if not spans:
+        return None, None
+    return min(s[0] for s in spans), max(s[1] for s in spans)

@@ -1,0 +1,196 @@
+"""A typed line as the parser sees it: lower-cased, folded, tokenised, with spans masked as they are read.
+
+The folded copy has exactly the length of the lower-cased original, so a span found in the
+diacritic-free text can be checked against what the person actually typed ("bán" vs "bạn").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from itertools import pairwise
+from typing import NamedTuple
+
+from bot.textnorm import nfc, strip_diacritics
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+# Tone marks only: vowel-quality marks (circumflex, breve, horn) stay part of the letter.
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+
+
+class _LowerTable(dict[int, str]):
+    """str.translate table that lower-cases one character into exactly one character."""
+
+    def __missing__(self, code: int) -> str:
+        low = chr(code).lower()
+        self[code] = out = low if len(low) == 1 else chr(code)
+        return out
+
+
+class _FoldTable(dict[int, str]):
+    """str.translate table folding one (lower-case) character into one ASCII character or a space."""
+
+    def __missing__(self, code: int) -> str:
+        bare = strip_diacritics(chr(code))
+        out = bare if len(bare) == 1 and bare.isascii() and (bare.isalnum() or bare in "./,-:+%?~") else " "
+        self[code] = out
+        return out
+
+
+_LOWER = _LowerTable()
+_FOLD = _FoldTable()
+
+
+@lru_cache(maxsize=8192)
+def tone_key(word: str) -> str:
+    """Spelling of a word with its tone mark moved to the end, so "hoà" and "hòa" compare equal."""
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = [c for c in decomposed if c in _TONES]
+    base = "".join(c for c in decomposed if c not in _TONES)
+    return base + "".join(tones[:1])
+
+
+def fold_tokens(text: str) -> tuple[str, ...]:
+    """Folded word tokens of a lexicon spelling, split exactly as message tokens are."""
+    return tuple(_TOKEN.findall(nfc(text).translate(_LOWER).translate(_FOLD)))
+
+
+def toned_tokens(text: str) -> tuple[str, ...]:
+    """Tone keys of the word tokens of a lexicon spelling (aligned with ``fold_tokens``)."""
+    lower = nfc(text).translate(_LOWER)
+    folded = lower.translate(_FOLD)
+    return tuple(tone_key(lower[m.start() : m.end()]) for m in _TOKEN.finditer(folded))
+
+
+class Token(NamedTuple):
+    """A word or number token: folded text and its span in the line."""
+
+    text: str
+    start: int
+    end: int
+
+
+class Message:
+    """One typed line with a working copy in which spans already understood are blanked out."""
+
+    __slots__ = ("_tokens", "folded", "lower", "strict", "work")
+
+    def __init__(self, text: str) -> None:
+        self.lower = nfc(text).translate(_LOWER)
+        self.folded = self.lower.translate(_FOLD)
+        self.work = self.folded
+        self._tokens: list[Token] | None = [Token(m.group(), *m.span()) for m in _TOKEN.finditer(self.folded)]
+        words = [t for t in self._tokens if not t.text.isdigit()]
+        marked = sum(1 for t in words if self.lower[t.start : t.end] != t.text)
+        # Someone who types most words with diacritics means "con" when typing "con", not "còn";
+        # only in text typed (mostly) without them is a bare word allowed to stand for any spelling.
+        self.strict = len(words) >= 3 and marked * 2 >= len(words)
+
+    def mask(self, start: int, end: int) -> None:
+        """Blank a span so later readers do not see it again."""
+        self.work = self.work[:start] + " " * (end - start) + self.work[end:]
+        self._tokens = None
+
+    def tokens(self) -> list[Token]:
+        """Word tokens of the not-yet-masked text."""
+        if self._tokens is None:
+            self._tokens = [Token(m.group(), *m.span()) for m in _TOKEN.finditer(self.work)]
+        return self._tokens
+
+    def typed(self, token: Token) -> str:
+        """What the person typed for this token (lower-case, with diacritics if any)."""
+        return self.lower[token.start : token.end]
+
+    def adjacent(self, a: Token, b: Token) -> bool:
+        """Whether two tokens are consecutive words (only spaces or a hyphen between them)."""
+        return not self.folded[a.end : b.start].strip(" -")
+
+    def has_marks(self, start: int, end: int) -> bool:
+        """Whether the person typed diacritics anywhere in this span."""
+        return self.lower[start:end] != self.folded[start:end]
+
+
+class PhraseIndex[V]:
+    """Longest-match lookup of multi-word phrases over message tokens, respecting typed diacritics.
+
+    A token typed with diacritics only matches a phrase word spelled the same way, so "bạn"
+    never reads as "bán" and "cảm ơn" never as "cam" (orange); a token typed without
+    diacritics matches any spelling.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, ...], tuple[V, list[set[str]]]] = {}
+        # First word -> phrase lengths starting with it, longest first: most tokens start no phrase at all.
+        self._lengths: dict[str, list[int]] = {}
+        self.longest = 1
+
+    def add(self, spelling: str, value: V) -> None:
+        """Register a spelling (first registration of a folded form decides its value)."""
+        folded = fold_tokens(spelling)
+        if not folded:
+            return
+        toned = toned_tokens(spelling)
+        entry = self._entries.get(folded)
+        if entry is None:
+            entry = (value, [set() for _ in folded])
+            self._entries[folded] = entry
+            self.longest = max(self.longest, len(folded))
+            lengths = self._lengths.setdefault(folded[0], [])
+            if len(folded) not in lengths:
+                lengths.append(len(folded))
+                lengths.sort(reverse=True)
+        for allowed, key in zip(entry[1], toned, strict=True):
+            allowed.add(key)
+
+    def add_all(self, spellings: Iterable[str], value: V) -> None:
+        """Register several spellings of one value."""
+        for s in spellings:
+            self.add(s, value)
+
+    def starts(self, word: str) -> bool:
+        """Whether some phrase begins with this folded word (a cheap test before ``match_at``)."""
+        return word in self._lengths
+
+    def match_at(
+        self, msg: Message, tokens: list[Token], i: int, *, max_len: int | None = None
+    ) -> tuple[V, int] | None:
+        """The longest phrase starting at token ``i``: (value, number of tokens), or None."""
+        lengths = self._lengths.get(tokens[i].text)
+        if lengths is None:
+            return None
+        top = min(max_len or self.longest, len(tokens) - i)
+        for n in lengths:
+            if n > top:
+                continue
+            span = tokens[i : i + n]
+            key = tuple(t.text for t in span)
+            entry = self._entries.get(key)
+            if entry is None:
+                continue
+            value, allowed = entry
+            if n > 1 and not all(msg.adjacent(a, b) for a, b in pairwise(span)):
+                continue
+            if all(
+                (not msg.strict and not msg.has_marks(t.start, t.end)) or tone_key(msg.typed(t)) in ok
+                for t, ok in zip(span, allowed, strict=True)
+            ):
+                return value, n
+        return None
+
+    def scan(self, msg: Message, tokens: list[Token]) -> Iterator[tuple[int, int, V]]:
+        """Every non-overlapping longest match, left to right, as (first token, token count, value)."""
+        i = 0
+        starts = self._lengths
+        while i < len(tokens):
+            if tokens[i].text not in starts:
+                i += 1
+                continue
+            hit = self.match_at(msg, tokens, i)
+            if hit is None:
+                i += 1
+                continue
+            value, n = hit
+            yield i, n, value
+            i += n

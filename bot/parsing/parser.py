@@ -1,0 +1,85 @@
+"""The free-text parser: one typed line in, the eight contract fields (plus a grade guess) out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from bot.parsing.dates import read_dates
+from bot.parsing.intent import read_intent
+from bot.parsing.message import Message
+from bot.parsing.numbers import mask_phones, read_quantity
+from bot.parsing.places import Candidate, read_other_places, read_strong_places, resolve
+from bot.parsing.prices import read_price
+from bot.parsing.products import read_grade, read_product
+
+FIELDS = (
+    "intent",
+    "product",
+    "quantity_kg",
+    "price_vnd_per_kg",
+    "date_from",
+    "date_to",
+    "province_code",
+    "ward_code",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """What a line says; ``grade`` is an extra guess for the bot, not part of the JSON contract."""
+
+    intent: str
+    product: str | None
+    quantity_kg: float | int | None
+    price_vnd_per_kg: int | None
+    date_from: dt.date | None
+    date_to: dt.date | None
+    province_code: int | None
+    ward_code: int | None
+    grade: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's eight keys in order, dates as ISO strings."""
+        return {
+            "intent": self.intent,
+            "product": self.product,
+            "quantity_kg": self.quantity_kg,
+            "price_vnd_per_kg": self.price_vnd_per_kg,
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "province_code": self.province_code,
+            "ward_code": self.ward_code,
+        }
+
+
+def parse(text: str, today: dt.date) -> ParseResult:
+    """Read one line typed by a farmer or trader; dates are relative to ``today``."""
+    msg = Message(text)
+    # Order matters: each reader masks what it understood, so phone digits never become
+    # tonnes, "xã Na Sầm" never becomes custard apple and "15/9" never becomes a price.
+    mask_phones(msg)
+    mentions: list[list[Candidate]] = []
+    read_strong_places(msg, mentions)
+    product = read_product(msg)
+    grade = read_grade(msg)
+    read_other_places(msg, mentions)
+    date_from, date_to = read_dates(msg, today)
+    price = read_price(msg, product)
+    quantity = read_quantity(msg)
+    place = resolve(mentions)
+    intent = read_intent(
+        msg, has_quantity=quantity is not None, has_price=price is not None, has_product=product is not None
+    )
+    return ParseResult(
+        intent=intent.value,
+        product=product.code if product else None,
+        quantity_kg=quantity,
+        price_vnd_per_kg=price,
+        date_from=date_from,
+        date_to=date_to,
+        province_code=place.province_code,
+        ward_code=place.ward_code,
+        grade=grade,
+    )
