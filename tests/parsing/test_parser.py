@@ -330,7 +330,7 @@ def test_any_text_parses_to_well_typed_fields(text: str, today: dt.date) -> None
 
 def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.parsing.cli", *args],
+        [sys.executable, "-m", "bot", "parse", *args],
         input=stdin,
         capture_output=True,
         text=True,
