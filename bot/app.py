@@ -78,6 +78,10 @@ class BotApp:
             await seed_demo(services)
         self.services = services
         self.pipeline = Pipeline(services)
+        from bot.matching.service import start_matcher
+
+        self.matcher, matcher_task = await start_matcher(services)
+        self._tasks.append(matcher_task)
 
         senders: dict[str, Sender] = {}
         if "telegram" in s.messengers:
@@ -187,7 +191,7 @@ class BotApp:
         if self.outbox is not None:
             self.outbox.stop()
         for task in self._tasks:
-            if task.get_name() == "console":
+            if task.get_name() in ("console", "matcher"):
                 task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -16,6 +16,7 @@ from bot.i18n import use_locale
 from bot.pipeline import Pipeline
 from bot.services.container import Services
 from bot.textnorm import fold
+from storage import dto
 from storage.uow import Database
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -74,7 +75,13 @@ class Person:
     @property
     def last(self) -> str:
         """All text the bot answered with last time, joined."""
-        return "\n".join(r.text for r in self.replies)
+        # Money is formatted with a no-break space before ₫; tests compare with plain spaces.
+        return "\n".join(r.text for r in self.replies).replace("\xa0", " ")
+
+    @property
+    def plain(self) -> str:
+        """:attr:`last` with no-break spaces (Babel puts one before ₫) as plain spaces."""
+        return self.last.replace("\xa0", " ").replace("\u202f", " ")
 
     @property
     def buttons(self) -> list[str]:
@@ -89,6 +96,10 @@ class BotHarness:
         self.clock = FixedClock(TZ, DEFAULT_NOW)
         self.settings = Settings(database_url=db.url, _env_file=None, **settings)  # type: ignore[call-arg]
         self.services = Services(settings=self.settings, clock=self.clock, db=db, router=build_router())
+        # What the matcher would have been told, in order: ("lot" | "order", id).
+        self.market_events: list[tuple[str, int]] = []
+        self.points: dict[str, dto.CollectionPoint] = {}  # added by add_point, by name
+        self.services.market_changed = lambda kind, entity_id: self.market_events.append((kind, entity_id))
         self.pipeline = Pipeline(self.services)
         # Shared by every harness in the run, like a messenger's own update counter.
         self.update_ids = _UPDATE_IDS
@@ -116,3 +127,33 @@ class BotHarness:
             await person.says(province)
             await person.says(ward)
         assert "Đăng ký xong" in person.last, person.last
+
+    async def add_point(
+        self,
+        name: str,
+        *,
+        ward_code: int | None = 6463,
+        province_code: int = 20,
+        status: str = "active",
+        address: str | None = None,
+    ) -> dto.CollectionPoint:
+        """A collection point, as an official would have set it up (Xã Chi Lăng, Lạng Sơn by default)."""
+        async with self.db.uow() as uow:
+            point = await uow.points.add(
+                name=name, province_code=province_code, ward_code=ward_code, address=address, status=status
+            )
+        self.points[name] = point
+        return point
+
+    async def user(self, person: Person) -> dto.User:
+        """The stored user row of ``person``."""
+        async with self.db.uow() as uow:
+            user = await uow.users.by_external(person.channel, person.user_id)
+        assert user is not None, person.key
+        return user
+
+    async def outbox_texts(self, person: Person) -> list[str]:
+        """Texts queued in the outbox for ``person`` (notifications, not direct replies)."""
+        async with self.db.uow() as uow:
+            items = await uow.outbox.for_chat(person.channel, person.user_id)
+        return [item.payload["text"] for item in items]
