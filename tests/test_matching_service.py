@@ -234,7 +234,7 @@ async def test_pooled_household_shares_split_in_proportion() -> None:
 
 
 async def test_two_matchers_on_one_book_never_promise_more_than_there_is(market) -> None:  # type: ignore[no-untyped-def]
-    bot, matcher, point, (rep, t1, t2, t3, _o) = market
+    bot, _matcher, point, (rep, t1, t2, t3, _o) = market
     bot.services.market_changed = lambda _kind, _id: None  # these two start from the database
     lots = [await add_lot(bot, rep, point, 700) for _ in range(6)]  # 4.200 kg
     for t in (t1, t2, t3):

@@ -63,7 +63,7 @@ async def decide(
     match = await uow.matches.get(match_id)
     if match is None:
         return Outcome.CLOSED, None
-    lot, order, rep, trader = await _parties(uow, match)
+    lot, _order, rep, trader = await _parties(uow, match)
     side = "rep" if user.id == rep.id else "trader" if user.id == trader.id else None
     if side is None:
         return Outcome.NOT_YOURS, match
@@ -142,7 +142,7 @@ async def trader_cancels(
     match = await uow.matches.get(match_id)
     if match is None:
         return Outcome.CLOSED, None
-    lot, order, rep, trader = await _parties(uow, match)
+    _lot, _order, rep, trader = await _parties(uow, match)
     if user.id != trader.id:
         return Outcome.NOT_YOURS, match
     if not await uow.matches.transition(
