@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -116,3 +116,39 @@ class LotRepository:
     async def due_to_expire(self, today: dt.date) -> list[dto.Lot]:
         rows = await self.session.scalars(select(Lot).where(Lot.status.in_(OPEN), Lot.ready_to < today))
         return [dto.from_row(dto.Lot, r) for r in rows]
+
+    async def close(self, lot_id: int, status: str, reason: str | None = None) -> bool:
+        """Move a still-open lot to ``status`` ('cancelled' or 'expired'); False if it was already closed."""
+        values: dict[str, Any] = {"status": status}
+        if reason is not None:
+            values["cancel_reason"] = reason
+        result = await self.session.execute(
+            update(Lot)
+            .where(Lot.id == lot_id, Lot.status.in_(OPEN))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def replace_shares(self, lot_id: int, shares: Sequence[dto.LotShare]) -> None:
+        """Swap a pooled lot's household shares for new ones."""
+        await self.session.execute(delete(models.LotShare).where(models.LotShare.lot_id == lot_id))
+        for share in shares:
+            self.session.add(
+                models.LotShare(lot_id=lot_id, household=share.household, phone=share.phone, kg=share.kg)
+            )
+        await self.session.flush()
+
+    async def product_counts(self, province_code: int, limit: int = 6) -> list[str]:
+        """Product codes most often reported in a province (at its collection points), most first."""
+        Point = models.CollectionPoint
+        n = func.count(Lot.id)
+        rows = await self.session.execute(
+            select(Lot.product_code, n)
+            .join(Point, Point.id == Lot.collection_point_id)
+            .where(Point.province_code == province_code)
+            .group_by(Lot.product_code)
+            .order_by(n.desc(), Lot.product_code)
+            .limit(limit)
+        )
+        return [code for code, _count in rows]

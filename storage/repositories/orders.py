@@ -101,3 +101,16 @@ class OrderRepository:
             select(Order).where(Order.status.in_(OPEN), Order.pickup_to < today)
         )
         return [dto.from_row(dto.Order, r) for r in rows]
+
+    async def close(self, order_id: int, status: str, reason: str | None = None) -> bool:
+        """Move a still-open order to ``status`` ('cancelled' or 'expired'); False if it was already closed."""
+        values: dict[str, Any] = {"status": status}
+        if reason is not None:
+            values["cancel_reason"] = reason
+        result = await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status.in_(OPEN))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -44,3 +44,20 @@ class PointRepository:
             return {}
         rows = await self.session.scalars(select(Point).where(Point.id.in_(ids)))
         return {r.id: dto.from_row(dto.CollectionPoint, r) for r in rows}
+
+    async def active(self) -> list[dto.CollectionPoint]:
+        """Every active collection point, by province."""
+        rows = await self.session.scalars(
+            select(Point).where(Point.status == "active").order_by(Point.province_code, Point.id)
+        )
+        return [dto.from_row(dto.CollectionPoint, r) for r in rows]
+
+    async def change_if(self, point_id: int, from_status: tuple[str, ...], **values: Any) -> bool:
+        """Change a point only while it is in one of ``from_status`` (two officials: first one wins)."""
+        result = await self.session.execute(
+            update(Point)
+            .where(Point.id == point_id, Point.status.in_(from_status))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,297 @@
+"""Harvest lots: the rules for reporting one, and for changing, extending, cancelling or expiring it.
+
+Every change is recorded in the lot's history (``entity_events``) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+from bot import formatting as fmt
+from bot.catalog import ProductCatalog
+from bot.i18n import _
+from bot.services.quantities import RuleError, check_price, check_quantity, check_window
+from storage import dto
+from storage.uow import UnitOfWork
+
+GRADES = ("1", "2", "xo")
+# What a new cooperative sees before anything has been reported in its province: the
+# Lạng Sơn campaign products first.
+DEFAULT_PRODUCTS = ("na", "hong_vanh_khuyen", "quyt", "thach_den", "che", "hoi")
+OPEN = ("open", "partly_matched")
+AREA_CERT = "growing_area_code"  # the certification "has a growing-area code", as orders require it
+
+
+@dataclass(frozen=True, slots=True)
+class NewPoint:
+    """A collection point a rep proposes while reporting a lot; an official approves it later."""
+
+    name: str
+    address: str | None
+    province_code: int
+    ward_code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LotDraft:
+    """Everything a lot needs before it is saved."""
+
+    product_code: str
+    quantity_kg: int
+    grade: str
+    certifications: tuple[str, ...]
+    growing_area_code: str | None
+    point_id: int | None
+    new_point: NewPoint | None
+    ready_from: dt.date
+    ready_to: dt.date
+    asking_price: int | None
+    shares: tuple[dto.LotShare, ...] = ()
+
+
+def check_lot_window(
+    catalog: ProductCatalog, product_code: str, start: dt.date, end: dt.date, today: dt.date
+) -> None:
+    """Not in the past, and no longer than the product keeps after harvest."""
+    check_window(start, end, today)
+    product = catalog.get(product_code)
+    if product is not None and (end - start).days > product.perishable_days:
+        raise RuleError(
+            _(
+                "{product} chỉ giữ được khoảng {days} ngày sau thu hoạch, nên thời gian sẵn sàng không thể "
+                "dài hơn {days} ngày."
+            ).format(product=product.name_vi, days=product.perishable_days),
+            "window",
+        )
+
+
+def shares_left(shares: tuple[dto.LotShare, ...] | list[dto.LotShare], quantity_kg: int) -> int:
+    """Kilograms of the lot not yet assigned to a household (negative when over)."""
+    return quantity_kg - sum(s.kg for s in shares)
+
+
+def check_shares(shares: tuple[dto.LotShare, ...], quantity_kg: int) -> None:
+    """Household shares, when there are any, add up exactly to the lot."""
+    if shares and shares_left(shares, quantity_kg) != 0:
+        raise RuleError(
+            _("Phần của các hộ cộng lại là {total}, nhưng lô có {quantity}.").format(
+                total=fmt.kg(sum(s.kg for s in shares)), quantity=fmt.kg(quantity_kg)
+            ),
+            "shares",
+        )
+
+
+def validate_lot(draft: LotDraft, catalog: ProductCatalog, today: dt.date) -> None:
+    """Every rule a lot must satisfy; the first broken one raises a RuleError naming its step."""
+    product = catalog.get(draft.product_code)
+    if product is None:
+        raise RuleError(_("Không có sản phẩm này. Vui lòng chọn lại."), "product")
+    check_quantity(draft.quantity_kg)
+    if draft.grade not in GRADES:
+        raise RuleError(_("Vui lòng chọn loại hàng."), "grade")
+    if draft.point_id is None and draft.new_point is None:
+        raise RuleError(_("Vui lòng chọn điểm tập kết."), "point")
+    check_lot_window(catalog, draft.product_code, draft.ready_from, draft.ready_to, today)
+    if draft.asking_price is not None:
+        check_price(product, draft.asking_price)
+    check_shares(draft.shares, draft.quantity_kg)
+
+
+async def popular_products(uow: UnitOfWork, province_code: int | None, limit: int = 6) -> list[str]:
+    """Codes of the products most reported in a province, topped up with the default list."""
+    codes = await uow.lots.product_counts(province_code, limit) if province_code else []
+    for code in DEFAULT_PRODUCTS:
+        if len(codes) >= limit:
+            break
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+async def points_near(
+    uow: UnitOfWork, province_code: int | None, ward_code: int | None
+) -> list[dto.CollectionPoint]:
+    """Active collection points in the ward first, then the rest of the province."""
+    if province_code is None:
+        return []
+    points = await uow.points.in_province(province_code)
+    return sorted(points, key=lambda p: (p.ward_code != ward_code, p.id))
+
+
+async def create_lot(
+    uow: UnitOfWork, owner: dto.User, draft: LotDraft, catalog: ProductCatalog, today: dt.date
+) -> dto.Lot:
+    """Validate and save a lot with its shares (and a proposed point), recording the history."""
+    validate_lot(draft, catalog, today)
+    point_id = draft.point_id
+    if draft.new_point is not None:
+        np = draft.new_point
+        point = await uow.points.add(
+            name=np.name,
+            address=np.address,
+            province_code=np.province_code,
+            ward_code=np.ward_code,
+            status="proposed",
+            proposed_by=owner.id,
+        )
+        await uow.events.record(
+            "point", point.id, owner.id, "propose", {"name": np.name, "address": np.address}
+        )
+        point_id = point.id
+    else:
+        chosen = await uow.points.get(point_id or 0)
+        if chosen is None or chosen.status != "active":
+            raise RuleError(_("Điểm tập kết này không còn hoạt động. Vui lòng chọn điểm khác."), "point")
+    certifications = [c for c in draft.certifications if c != AREA_CERT]
+    if draft.growing_area_code:  # so that orders requiring a growing-area code match it
+        certifications.append(AREA_CERT)
+    lot = await uow.lots.add(
+        shares=draft.shares,
+        owner_id=owner.id,
+        product_code=draft.product_code,
+        quantity_kg=draft.quantity_kg,
+        grade=draft.grade,
+        certifications=certifications,
+        growing_area_code=draft.growing_area_code,
+        collection_point_id=point_id,
+        ready_from=draft.ready_from,
+        ready_to=draft.ready_to,
+        asking_price=draft.asking_price,
+    )
+    await uow.events.record(
+        "lot",
+        lot.id,
+        owner.id,
+        "create",
+        {
+            "product": lot.product_code,
+            "quantity_kg": lot.quantity_kg,
+            "grade": lot.grade,
+            "certifications": list(lot.certifications),
+            "growing_area_code": lot.growing_area_code,
+            "point_id": point_id,
+            "ready_from": lot.ready_from.isoformat(),
+            "ready_to": lot.ready_to.isoformat(),
+            "asking_price": lot.asking_price,
+            "shares": [asdict(s) for s in draft.shares],
+        },
+    )
+    return lot
+
+
+async def own_open_lot(uow: UnitOfWork, owner: dto.User, lot_id: int) -> dto.Lot:
+    """The person's own lot, still open; otherwise a RuleError."""
+    lot = await uow.lots.get(lot_id)
+    if lot is None or lot.owner_id != owner.id:
+        raise RuleError(_("Không tìm thấy lô hàng này."))
+    if lot.status not in OPEN:
+        raise RuleError(_("Lô #{id} đã đóng, không thể thay đổi.").format(id=lot.id))
+    return lot
+
+
+def check_new_volume(promised_kg: int, new_kg: float | None) -> int:
+    """A new total that is sane and not below what is already promised to traders."""
+    kg = check_quantity(new_kg, "volume")
+    if kg < promised_kg:
+        raise RuleError(
+            _(
+                "Không thể giảm xuống {new}: đã hứa bán {promised} cho thương lái. Khối lượng mới phải từ "
+                "{promised} trở lên."
+            ).format(new=fmt.kg(kg), promised=fmt.kg(promised_kg)),
+            "volume",
+        )
+    return kg
+
+
+async def change_lot_volume(
+    uow: UnitOfWork,
+    actor: dto.User,
+    lot_id: int,
+    new_kg: float | None,
+    shares: tuple[dto.LotShare, ...] | None = None,
+) -> dto.Lot:
+    """Set a lot's total; household shares, if the lot has them, are replaced and must add up."""
+    lot = await own_open_lot(uow, actor, lot_id)
+    kg = check_new_volume(lot.quantity_kg - lot.remaining_kg, new_kg)
+    if shares is not None:
+        check_shares(shares, kg)
+    if not await uow.lots.set_quantity(lot.id, kg):  # a match took volume meanwhile
+        fresh = await own_open_lot(uow, actor, lot_id)
+        check_new_volume(fresh.quantity_kg - fresh.remaining_kg, kg)
+    if shares is not None:
+        await uow.lots.replace_shares(lot.id, shares)
+    await uow.events.record(
+        "lot",
+        lot.id,
+        actor.id,
+        "change_volume",
+        {
+            "old": lot.quantity_kg,
+            "new": kg,
+            **({"shares": [asdict(s) for s in shares]} if shares is not None else {}),
+        },
+    )
+    return await uow.lots.get(lot.id)  # type: ignore[return-value]
+
+
+async def extend_lot(
+    uow: UnitOfWork, actor: dto.User, lot_id: int, new_to: dt.date, catalog: ProductCatalog, today: dt.date
+) -> dto.Lot:
+    """Move a lot's ready-to date later, within what the product keeps."""
+    lot = await own_open_lot(uow, actor, lot_id)
+    if new_to <= lot.ready_to:
+        raise RuleError(_("Ngày mới phải sau {day}.").format(day=fmt.date(lot.ready_to)), "extend")
+    if new_to < today:
+        raise RuleError(_("Ngày {day} đã qua.").format(day=fmt.date(new_to)), "extend")
+    product = catalog.get(lot.product_code)
+    if product is not None and (new_to - lot.ready_from).days > product.perishable_days:
+        raise RuleError(
+            _(
+                "{product} chỉ giữ được khoảng {days} ngày: lô sẵn sàng từ {start} nên chậm nhất đến {last}."
+            ).format(
+                product=product.name_vi,
+                days=product.perishable_days,
+                start=fmt.date(lot.ready_from),
+                last=fmt.date(lot.ready_from + dt.timedelta(days=product.perishable_days)),
+            ),
+            "extend",
+        )
+    await uow.lots.change(lot.id, ready_to=new_to)
+    await uow.events.record(
+        "lot", lot.id, actor.id, "extend", {"old": lot.ready_to.isoformat(), "new": new_to.isoformat()}
+    )
+    return await uow.lots.get(lot.id)  # type: ignore[return-value]
+
+
+async def cancel_lot(uow: UnitOfWork, actor: dto.User, lot_id: int, reason: str) -> dto.Lot:
+    """Withdraw a lot, keeping the reason."""
+    lot = await own_open_lot(uow, actor, lot_id)
+    reason = reason.strip()[:200]
+    if not await uow.lots.close(lot.id, "cancelled", reason):
+        raise RuleError(_("Lô #{id} đã đóng, không thể thay đổi.").format(id=lot.id))
+    await uow.events.record(
+        "lot", lot.id, actor.id, "cancel", {"old": lot.status, "new": "cancelled", "reason": reason}
+    )
+    return await uow.lots.get(lot.id)  # type: ignore[return-value]
+
+
+async def expire_lots(uow: UnitOfWork, today: dt.date) -> list[dto.Lot]:
+    """Close every open lot whose ready window ended before ``today``; the ones closed now."""
+    expired = []
+    for lot in await uow.lots.due_to_expire(today):
+        if await uow.lots.close(lot.id, "expired"):
+            await uow.events.record(
+                "lot",
+                lot.id,
+                None,
+                "expire",
+                {
+                    "old": lot.status,
+                    "new": "expired",
+                    "remaining_kg": lot.remaining_kg,
+                    "ready_to": lot.ready_to.isoformat(),
+                },
+            )
+            expired.append(lot)
+    return expired
