@@ -27,6 +27,7 @@ from storage.uow import Database
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhook/telegram"
+ZALO_WEBHOOK_PATH = "/webhook/zalo"
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -35,6 +36,14 @@ def webhook_secret(settings: Settings) -> str:
         return settings.webhook_secret.get_secret_value()
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     return hashlib.sha256(f"nongsan-webhook:{token}".encode()).hexdigest()[:48]
+
+
+def zalo_webhook_secret(settings: Settings) -> str:
+    """The configured secret (Zalo wants 8-256 characters) or one derived from the Zalo token."""
+    if settings.webhook_secret:
+        return settings.webhook_secret.get_secret_value()
+    token = settings.zalo_bot_token.get_secret_value() if settings.zalo_bot_token else ""
+    return hashlib.sha256(f"nongsan-zalo-webhook:{token}".encode()).hexdigest()[:48]
 
 
 class BotApp:
@@ -59,6 +68,7 @@ class BotApp:
         self._closers: list[Any] = []
         self._web: web.AppRunner | None = None
         self.telegram: Any = None
+        self.zalo: Any = None
         self.console: Any = None
         self.ready_at: float | None = None
         self.http_port: int | None = None
@@ -100,6 +110,18 @@ class BotApp:
             await sender.start()
             self._closers.append(sender.stop)
             senders["telegram"] = sender
+        if "zalo" in s.messengers:
+            from bot.channels.zalo import ZaloChannel, ZaloSender
+
+            assert s.zalo_bot_token is not None
+            ztoken = s.zalo_bot_token.get_secret_value()
+            self.zalo = ZaloChannel(
+                ztoken, s.zalo_api_base_url, self.pipeline, webhook_secret=zalo_webhook_secret(s)
+            )
+            zsender = ZaloSender(ztoken, s.zalo_api_base_url)
+            await zsender.start()  # getMe: a wrong token fails here, loudly
+            self._closers.append(zsender.stop)
+            senders["zalo"] = zsender
         if "console" in s.messengers:
             from bot.channels.console import ConsoleChannel, ConsoleSender
 
@@ -117,6 +139,11 @@ class BotApp:
                 await self.telegram.start_webhook(s.public_url.rstrip("/") + WEBHOOK_PATH)
             else:
                 await self.telegram.start_polling()
+        if self.zalo is not None:
+            if s.public_url:
+                await self.zalo.start_webhook(s.public_url.rstrip("/") + ZALO_WEBHOOK_PATH)
+            else:
+                await self.zalo.start_polling()
         if self.console is not None:
             self._tasks.append(asyncio.create_task(self._run_console(), name="console"))
         self.ready_at = time.monotonic()
@@ -143,6 +170,8 @@ class BotApp:
         app.router.add_get("/healthz", self._health)
         if self.telegram is not None:
             app.router.add_post(WEBHOOK_PATH, self.telegram.handle_webhook)
+        if self.zalo is not None:
+            app.router.add_post(ZALO_WEBHOOK_PATH, self.zalo.handle_webhook)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
@@ -188,6 +217,8 @@ class BotApp:
         """Stop receiving, let the outbox finish its wave, close everything."""
         if self.telegram is not None:
             await self.telegram.stop()
+        if self.zalo is not None:
+            await self.zalo.stop()
         if self.outbox is not None:
             self.outbox.stop()
         for task in self._tasks:

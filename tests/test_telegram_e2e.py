@@ -121,3 +121,29 @@ async def test_webhook_mode_checks_the_secret_and_rejects_malformed_bodies(tmp_p
             assert health.status == 200 and health_body["status"] == "ok"
         finally:
             await app.stop()
+
+
+async def test_the_app_serves_zalo_and_telegram_together(tmp_path: Path) -> None:
+    from tests.fakes.zalo_api import FakeZaloApi
+
+    async with FakeBotApi() as tg, FakeZaloApi() as zalo:
+        settings = load_settings(
+            _env_file=None,
+            telegram_bot_token="42:TG",
+            telegram_api_base_url=tg.base_url,
+            zalo_bot_token="zalo-token-1",
+            zalo_api_base_url=zalo.base_url,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'both.db'}",
+            http_port=0,
+        )
+        assert settings.messengers == ["telegram", "zalo"]
+        app = BotApp(settings)
+        await app.start()
+        try:
+            zalo.push_text("zu1", "/start")
+            question = await zalo.wait_for_text("zu1", "Bạn là ai", timeout=15)
+            assert "1. Nông dân" in question  # Zalo has no buttons: numbered options instead
+            tg.push_text(5151, "/start")
+            await wait_text(tg, "Bạn là ai")
+        finally:
+            await app.stop()

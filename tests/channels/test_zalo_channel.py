@@ -1,0 +1,379 @@
+"""The Zalo adapter against a local fake Zalo Bot API.
+
+Each test reads like a conversation: a farmer does something in Zalo, the engine gets a neutral
+event, the fake server records what the bot sent back. Zalo has no buttons, so the bot numbers
+the options and the person types a digit; resolving it is the engine's job, not the channel's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.channels.zalo import SECRET_HEADER, ZaloChannel, ZaloSender
+from bot.channels.zalo_render import TEXT_LIMIT, render_text, split_text, to_incoming, updates_in
+from bot.events import RATE_LIMITED, Attachment, Choice, Incoming, Kind, Reply, Request, SendStatus
+from tests.channels.conftest import RecordingHandler
+from tests.fakes.zalo_api import FakeZaloApi
+
+TOKEN = "1459232241454765289:TEST-zalo-token"
+FARMER = "e4ea2cd5189df1c3a88c"
+TRADER = "6ede9afa66b88fe6d6a9"
+PHONE = "0912345678"
+SECRET = "zalo-webhook-secret"
+MENU = "Chào bạn! Bạn muốn làm gì?\n1. Bán\n2. Mua\nTrả lời bằng số (1–2) hoặc gõ tên mục."
+
+
+@pytest.fixture
+async def zalo() -> AsyncIterator[FakeZaloApi]:
+    async with FakeZaloApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def channel(zalo: FakeZaloApi, handler: RecordingHandler) -> AsyncIterator[ZaloChannel]:
+    ch = ZaloChannel(TOKEN, zalo.base_url, handler, poll_timeout=1)
+    await ch.start_polling()
+    yield ch
+    await ch.stop()
+
+
+# -- polling -----------------------------------------------------------------------------------
+
+
+async def test_text_reaches_engine_and_choices_come_back_numbered(zalo, handler, channel) -> None:
+    message_id = zalo.push_text(FARMER, "xin chào", display_name="Nguyễn Thị Lan")
+
+    (event,) = await handler.wait_for(1)
+    assert (event.channel, event.chat_id, event.user_id) == ("zalo", FARMER, FARMER)
+    assert (event.kind, event.text, event.payload) == (Kind.TEXT, "xin chào", None)
+    assert event.display_name == "Nguyễn Thị Lan" and not event.is_group
+    assert event.update_id == f"{FARMER}:{message_id}"  # derived: Zalo sends no update_id
+
+    (sent,) = await zalo.wait_for_calls("sendMessage")
+    assert sent.chat_id == FARMER
+    assert sent.text == MENU
+
+
+async def test_typed_digit_reaches_the_engine_as_plain_text(zalo, handler, channel) -> None:
+    zalo.push_text(FARMER, "/start")
+    await zalo.wait_for_calls("sendMessage")
+    zalo.push_text(FARMER, "2")  # "Mua"; the engine maps it to the button's payload
+
+    _, typed = await handler.wait_for(2)
+    assert (typed.kind, typed.text, typed.payload) == (Kind.TEXT, "2", None)
+
+
+async def test_startup_checks_the_token_and_removes_a_webhook(zalo, channel) -> None:
+    assert [c.method for c in zalo.calls[:2]] == ["getMe", "deleteWebhook"]
+    assert zalo.calls[0].token == TOKEN  # …/bot<TOKEN>/getMe, as documented
+    assert channel.me is not None and channel.me["account_name"] == "bot.NongSanTest"
+
+
+async def test_wrong_server_fails_loudly_at_start(handler) -> None:
+    async with FakeZaloApi(reject_methods={"getMe"}) as api:
+        ch = ZaloChannel(TOKEN, api.base_url, handler, poll_timeout=1)
+        with pytest.raises(Exception, match="getMe"):
+            await ch.start_polling()
+        await ch.stop()
+
+
+async def test_stickers_images_and_groups(zalo, handler, channel) -> None:
+    zalo.push_sticker(FARMER)
+    zalo.push_image(FARMER, caption="na loại 1")
+    zalo.push_text(TRADER, "@NongSanBot giá na", chat_id="grp-hop-tac-xa", chat_type="GROUP")
+
+    events = await handler.wait_for(3)
+    sticker, image = [e for e in events if e.chat_id == FARMER]  # one chat: in order
+    (group,) = [e for e in events if e.chat_id != FARMER]
+    assert (sticker.kind, sticker.text) == (Kind.OTHER, None)
+    assert (image.kind, image.text) == (Kind.OTHER, None)  # a caption is not a typed answer
+    assert group.is_group and (group.chat_id, group.user_id) == ("grp-hop-tac-xa", TRADER)
+    assert group.kind is Kind.TEXT
+
+
+async def test_bots_and_updates_without_a_message_are_ignored(zalo, handler, channel) -> None:
+    zalo.push_update({"event_name": "message.unsupported.received"})
+    zalo.push_text("bot-2", "xin chào", is_bot=True)
+    zalo.push_text(FARMER, "chào")
+
+    (event,) = await handler.wait_for(1)
+    assert event.user_id == FARMER
+    await asyncio.sleep(0.05)
+    assert len(handler.events) == 1
+
+
+async def test_tolerates_a_list_result_and_errors_inside_http_200(handler) -> None:
+    async with FakeZaloApi(result_as_list=True, errors_with_http_200=True) as api:
+        ch = ZaloChannel(TOKEN, api.base_url, handler, poll_timeout=1)
+        await ch.start_polling()
+        try:
+            await asyncio.sleep(1.2)  # one empty long poll: "ok": false, 408, inside a 200
+            api.push_text(FARMER, "một")
+            api.push_text(TRADER, "hai")
+            events = await handler.wait_for(2)
+            assert sorted(e.text or "" for e in events) == ["hai", "một"]
+        finally:
+            await ch.stop()
+
+
+async def test_long_text_is_split_on_line_boundaries(zalo, channel, handler) -> None:
+    lines = [f"{i:03d}. Hộ {i}: 1.500 kg na Chi Lăng, điểm tập kết Quang Lang" for i in range(120)]
+    handler.answer = lambda event: [Reply("\n".join(lines))]
+    zalo.push_text(FARMER, "danh sách")
+
+    expected = len(split_text("\n".join(lines)))
+    sent = await zalo.wait_for_calls("sendMessage", expected)
+    texts = [c.text or "" for c in sent]
+    assert expected >= 3 and all(c.ok for c in sent)
+    assert all(len(t) <= TEXT_LIMIT for t in texts)
+    assert "\n".join(texts).splitlines() == lines  # nothing lost, no line cut in two
+
+
+async def test_a_handler_crash_does_not_stop_polling(zalo, channel, handler, caplog) -> None:
+    def answer(event: Incoming) -> list[Reply]:
+        if event.text and PHONE in event.text:
+            raise ValueError(f"cannot parse {event.text}")
+        return [Reply("Đã nhận.")]
+
+    handler.answer = answer
+    with caplog.at_level(logging.ERROR):
+        zalo.push_text(FARMER, f"sđt {PHONE}")
+        zalo.push_text(TRADER, "còn đây không?")
+        await handler.wait_for(2)
+        assert await zalo.wait_for_text(TRADER, "Đã nhận.")
+    assert "handler failed (ValueError)" in caplog.text
+    assert PHONE not in caplog.text and "sđt" not in caplog.text
+
+
+async def test_polling_backs_off_after_errors_and_keeps_going(zalo, channel, handler) -> None:
+    zalo.fail_next_polls(1, status=502)
+    await asyncio.sleep(0.05)
+    zalo.push_text(FARMER, "vẫn đó chứ?")
+    (event,) = await handler.wait_for(1, timeout=5)
+    assert event.text == "vẫn đó chứ?"
+
+
+async def test_one_chat_in_order_while_other_chats_run_concurrently(zalo) -> None:
+    release = asyncio.Event()
+    started = {text: asyncio.Event() for text in ("a1", "a2", "b1")}
+    seen: list[str] = []
+
+    async def slow(event: Incoming) -> list[Reply]:
+        seen.append(event.text or "")
+        started[event.text or ""].set()
+        if event.text == "a1":
+            await release.wait()  # the first message of chat A takes long
+        return []
+
+    ch = ZaloChannel(TOKEN, zalo.base_url, slow, poll_timeout=1)
+    await ch.start_polling()
+    try:
+        zalo.push_text(FARMER, "a1")
+        zalo.push_text(FARMER, "a2")
+        zalo.push_text(TRADER, "b1")
+        await asyncio.wait_for(started["b1"].wait(), 5)
+        await asyncio.sleep(0.05)
+        assert "a2" not in seen  # waits behind a1, while chat B was served
+        release.set()
+        await asyncio.wait_for(started["a2"].wait(), 5)
+        assert seen.index("a1") < seen.index("a2")
+    finally:
+        release.set()
+        await ch.stop()
+
+
+async def test_direct_reply_waits_out_a_429_and_is_delivered(zalo, channel) -> None:
+    zalo.fail_next_429(1, retry_after=0.2)
+    zalo.push_text(FARMER, "chào")
+    assert await zalo.wait_for_text(FARMER, "Chào bạn!") == MENU
+    assert zalo.count_429 == 1
+
+
+async def test_a_blocked_chat_gets_no_further_replies(handler) -> None:
+    handler.answer = lambda event: [Reply("một"), Reply("hai")]
+    async with FakeZaloApi(blocked_chats={FARMER}) as api:
+        ch = ZaloChannel(TOKEN, api.base_url, handler, poll_timeout=1)
+        await ch.start_polling()
+        try:
+            api.push_text(FARMER, "chào")
+            await api.wait_for_calls("sendMessage")
+            await asyncio.sleep(0.1)
+            assert len(api.calls_to("sendMessage")) == 1  # "hai" is not attempted
+        finally:
+            await ch.stop()
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+
+def test_phone_request_asks_to_type_the_number() -> None:
+    reply = Reply("Số điện thoại của bạn?", (Choice("📱 Gửi số điện thoại", ""),), request=Request.PHONE)
+    assert render_text(reply) == "Số điện thoại của bạn?\n(Gõ số điện thoại của bạn)"
+
+
+def test_attachment_becomes_a_note_after_the_caption() -> None:
+    reply = Reply("Báo cáo tuần", attachment=Attachment("bao-cao.csv", b"a;b\n1;2\n"))
+    assert render_text(reply).splitlines() == ["Báo cáo tuần", "(Không gửi được tệp «bao-cao.csv» qua Zalo.)"]
+
+
+def test_split_breaks_an_overlong_line_at_spaces() -> None:
+    text = " ".join(["hồng vành khuyên"] * 300)  # one 4799-character line
+    chunks = split_text(text)
+    assert len(chunks) == 3 and all(len(c) <= TEXT_LIMIT for c in chunks)
+    assert "".join(chunks) == text
+    assert all(c.endswith(" ") for c in chunks[:-1])  # never in the middle of a word
+
+
+def test_wrapped_and_flat_update_shapes_give_the_same_event() -> None:
+    message: dict[str, Any] = {
+        "from": {"id": FARMER, "display_name": "Lan", "is_bot": False},
+        "chat": {"id": FARMER, "chat_type": "PRIVATE"},
+        "text": "Xin chào",
+        "message_id": "16f6366b3f02645a3d15",
+        "date": 1766619597466,
+    }
+    update = {"event_name": "message.text.received", "message": message}
+    (flat,) = [to_incoming(u) for u in updates_in(update)]
+    (wrapped,) = [to_incoming(u) for u in updates_in({"ok": True, "result": update})]
+    assert flat == wrapped and flat is not None and flat.update_id == f"{FARMER}:16f6366b3f02645a3d15"
+    no_id = {**update, "message": {k: v for k, v in message.items() if k != "message_id"}}
+    first, again = to_incoming(no_id), to_incoming(no_id)
+    assert first is not None and again is not None and first.update_id == again.update_id
+    assert (first.update_id or "").startswith("h:")
+
+
+# -- webhook -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def webhook(zalo: FakeZaloApi, handler: Any) -> AsyncIterator[tuple[ZaloChannel, TestClient]]:
+    ch = ZaloChannel(TOKEN, zalo.base_url, handler, webhook_secret=SECRET)
+    await ch.start_webhook("https://bot.example.vn/webhook/zalo")
+    app = web.Application()
+    app.router.add_post("/webhook/zalo", ch.handle_webhook)
+    async with TestClient(TestServer(app)) as client:
+        yield ch, client
+    await ch.stop()
+
+
+async def test_webhook_with_good_secret_is_processed(zalo, handler, webhook) -> None:
+    _, client = webhook
+    assert (zalo.webhook_url, zalo.webhook_secret) == ("https://bot.example.vn/webhook/zalo", SECRET)
+
+    flat = zalo.make_update(FARMER, text="giá na")
+    wrapped = {"ok": True, "result": zalo.make_update(TRADER, text="mua hồng")}
+    for body in (flat, wrapped):
+        resp = await client.post("/webhook/zalo", json=body, headers={SECRET_HEADER: SECRET})
+        assert resp.status == 200
+    events = await handler.wait_for(2)
+    assert sorted((e.chat_id, e.text) for e in events) == [(TRADER, "mua hồng"), (FARMER, "giá na")]
+    assert await zalo.wait_for_text(FARMER, "Chào bạn!")
+
+
+@pytest.mark.parametrize("headers", [{}, {SECRET_HEADER: "wrong-secret"}])
+async def test_webhook_with_wrong_or_missing_secret_is_forbidden(zalo, handler, webhook, headers) -> None:
+    _, client = webhook
+    resp = await client.post("/webhook/zalo", json=zalo.make_update(FARMER, text="hi"), headers=headers)
+    assert resp.status == 403
+    await asyncio.sleep(0.05)
+    assert handler.events == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [(b"{not json", "not JSON"), (b"[1, 2]", "not a Zalo update"), (b'{"hello": 1}', "not a Zalo update")],
+)
+async def test_webhook_with_malformed_body_is_rejected(handler, webhook, body, reason) -> None:
+    _, client = webhook
+    resp = await client.post(
+        "/webhook/zalo", data=body, headers={SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    )
+    assert resp.status == 400
+    assert reason in await resp.text()
+    assert handler.events == []
+
+
+async def test_webhook_mode_needs_a_long_enough_secret(zalo, handler) -> None:
+    ch = ZaloChannel(TOKEN, zalo.base_url, handler, webhook_secret="short")
+    with pytest.raises(ValueError, match="8-256"):
+        await ch.start_webhook("https://bot.example.vn/webhook/zalo")
+    assert zalo.calls_to("setWebhook") == []
+
+
+# -- outbox sender -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def sender(zalo: FakeZaloApi) -> AsyncIterator[ZaloSender]:
+    async with ZaloSender(TOKEN, zalo.base_url, timeout=0.5, network_retry_after=2) as s:
+        yield s
+
+
+async def test_sender_delivers_with_the_same_rendering(zalo, sender) -> None:
+    result = await sender.send(FARMER, Reply("Bạn muốn làm gì?", (Choice("Bán", "s"), Choice("Mua", "b"))))
+    assert result.status is SendStatus.SENT and result.message_id
+    assert zalo.texts_to(FARMER) == [
+        "Bạn muốn làm gì?\n1. Bán\n2. Mua\nTrả lời bằng số (1–2) hoặc gõ tên mục."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setup", "status", "error"),
+    [
+        (lambda api: api.blocked_chats.add(FARMER), SendStatus.BLOCKED, "403"),
+        (lambda api: api.unknown_chats.add(FARMER), SendStatus.BLOCKED, "not found"),
+        (lambda api: api.fail_next_429(1, retry_after=3), SendStatus.RETRY, RATE_LIMITED),
+        (lambda api: api.reject_methods.add("sendMessage"), SendStatus.FAILED, "400"),
+        (lambda api: api.slow_sends(2), SendStatus.RETRY, "timed out"),
+    ],
+    ids=["blocked", "unknown-chat", "rate-limited", "bad-request", "timeout"],
+)
+async def test_sender_maps_errors_to_statuses(zalo, sender, setup, status, error) -> None:
+    setup(zalo)
+    result = await sender.send(FARMER, Reply("Giá tham chiếu na hôm nay: 25.000 ₫/kg"))
+    assert result.status is status
+    assert error in (result.error or "")
+    if error == RATE_LIMITED:
+        assert result.retry_after == 3
+
+
+async def test_sender_reports_network_errors_as_retry_without_raising() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sender = ZaloSender(TOKEN, f"http://127.0.0.1:{port}/bot", network_retry_after=2)
+    try:
+        result = await sender.send(FARMER, Reply("xin chào"))
+        assert (result.status, result.retry_after) == (SendStatus.RETRY, 2)
+        assert TOKEN not in (result.error or "")
+        assert (await sender.send(FARMER, Reply("   "))).status is SendStatus.FAILED  # empty reply
+    finally:
+        await sender.stop()
+
+
+async def test_sender_does_not_resend_parts_already_delivered(zalo, sender) -> None:
+    long = Reply("\n".join(f"Dòng {i}: " + "na " * 30 for i in range(40)))  # two messages
+    original_answer = zalo._answer
+    sends = 0
+
+    async def second_part_rate_limited(call):  # type: ignore[no-untyped-def]
+        nonlocal sends
+        if call.method == "sendMessage":
+            sends += 1
+            if sends == 2:
+                zalo.fail_next_429(1, retry_after=1)
+        return await original_answer(call)
+
+    zalo._answer = second_part_rate_limited
+    first = await sender.send(FARMER, long)
+    second = await sender.send(FARMER, long)
+    assert (first.status, first.error, second.status) == (SendStatus.RETRY, RATE_LIMITED, SendStatus.SENT)
+    assert "\n".join(zalo.texts_to(FARMER)) == long.text  # part one once, part two once

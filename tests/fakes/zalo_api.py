@@ -1,0 +1,337 @@
+"""A local fake Zalo Bot API server (aiohttp) for tests.
+
+It speaks the documented Bot API (``POST /bot<TOKEN>/<method>`` with a JSON body, answers
+``{"ok": true, "result": ...}``), records every call, lets a test inject what people send
+(text, sticker, image) and can inject faults: rejected methods, blocked or unknown chats,
+forced 429s, failing getUpdates calls and slow sends.
+
+Like the real service as far as it is known: getUpdates has no offset and returns one update
+per call as an object (``result_as_list=True`` returns all pending ones as a list instead),
+an empty long poll answers ``{"ok": false, "error_code": 408}``, and texts longer than 2000
+characters are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ["BOT_INFO", "TEXT_LIMIT", "ApiCall", "FakeZaloApi"]
+
+BOT_INFO: dict[str, Any] = {
+    "id": "1459232241454765289",
+    "account_name": "bot.NongSanTest",
+    "account_type": "BASIC",
+    "can_join_groups": False,
+}
+TEXT_LIMIT = 2000
+# Methods that deliver something to a chat: subject to blocking and forced 429s.
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendSticker", "sendChatAction"})
+
+
+@dataclass
+class ApiCall:
+    """One request the fake received."""
+
+    method: str
+    params: dict[str, Any]
+    status: int = 200
+    at: float = 0.0  # time.monotonic() on arrival
+    token: str = ""
+
+    @property
+    def chat_id(self) -> Any:
+        """The ``chat_id`` parameter, if any."""
+        return self.params.get("chat_id")
+
+    @property
+    def text(self) -> str | None:
+        """Message text or caption, if any."""
+        return self.params.get("text", self.params.get("caption"))
+
+    @property
+    def ok(self) -> bool:
+        """True when the fake answered 200."""
+        return self.status == 200
+
+
+@dataclass
+class _Faults:
+    forced_429: list[float] = field(default_factory=list)
+    failing_polls: list[int] = field(default_factory=list)  # HTTP statuses for the next getUpdates
+    send_delay: float = 0.0
+
+
+class FakeZaloApi:
+    """Fake Zalo Bot API on 127.0.0.1 with a free port; use as ``async with FakeZaloApi() as api``."""
+
+    def __init__(
+        self,
+        *,
+        reject_methods: Iterable[str] = (),
+        blocked_chats: Iterable[str] = (),
+        unknown_chats: Iterable[str] = (),
+        result_as_list: bool = False,
+        errors_with_http_200: bool = False,
+    ) -> None:
+        self.reject_methods: set[str] = set(reject_methods)
+        self.blocked_chats: set[str] = {str(c) for c in blocked_chats}
+        self.unknown_chats: set[str] = {str(c) for c in unknown_chats}
+        self.result_as_list = result_as_list
+        # Some HTTP APIs say ok: false inside a 200; the client must read the body either way.
+        self.errors_with_http_200 = errors_with_http_200
+        self.faults = _Faults()
+        self.calls: list[ApiCall] = []
+        self.polls = 0  # getUpdates calls received, including empty ones
+        self.count_429 = 0
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.base_url = ""
+        self._updates: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self._new_call = asyncio.Event()
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeZaloApi:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}/bot"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._closing = True
+        self._new_update.set()  # release pending long polls
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- fault injection --------------------------------------------------------------------
+
+    def fail_next_429(self, n: int = 1, retry_after: float = 1) -> None:
+        """Answer the next ``n`` send calls with 429 and ``parameters.retry_after``."""
+        self.faults.forced_429.extend([retry_after] * n)
+
+    def fail_next_polls(self, n: int = 1, status: int = 500) -> None:
+        """Answer the next ``n`` getUpdates calls with an error ``status``."""
+        self.faults.failing_polls.extend([status] * n)
+
+    def slow_sends(self, seconds: float) -> None:
+        """Delay every send call's answer (to provoke client timeouts)."""
+        self.faults.send_delay = seconds
+
+    # -- what people send -----------------------------------------------------------------
+
+    def make_update(
+        self,
+        user_id: str,
+        event_name: str = "message.text.received",
+        *,
+        chat_id: str | None = None,
+        chat_type: str = "PRIVATE",
+        display_name: str = "Nguyễn Thị Lan",
+        is_bot: bool = False,
+        **content: Any,
+    ) -> dict[str, Any]:
+        """A documented update: ``event_name`` and a ``message`` carrying ``content``."""
+        return {
+            "event_name": event_name,
+            "message": {
+                "from": {"id": str(user_id), "display_name": display_name, "is_bot": is_bot},
+                "chat": {"id": str(chat_id or user_id), "chat_type": chat_type},
+                "message_id": f"{next(self._ids):020x}",
+                "date": int(time.time() * 1000),
+                **content,
+            },
+        }
+
+    def push_update(self, update: dict[str, Any]) -> str:
+        """Queue a raw update for getUpdates; returns its message id (if any)."""
+        self._updates.append(update)
+        self._new_update.set()
+        return str(update.get("message", {}).get("message_id", ""))
+
+    def push_text(self, user_id: str, text: str, **kwargs: Any) -> str:
+        """A person sends ``text``."""
+        return self.push_update(self.make_update(user_id, text=text, **kwargs))
+
+    def push_sticker(self, user_id: str, **kwargs: Any) -> str:
+        """A person sends a sticker."""
+        update = self.make_update(
+            user_id,
+            "message.sticker.received",
+            sticker="0e078a2fb66a5f34067b",
+            url="https://zalo-api.zadn.vn/api/emoticon/sticker/webpc?eid=1",
+            **kwargs,
+        )
+        return self.push_update(update)
+
+    def push_image(self, user_id: str, caption: str | None = None, **kwargs: Any) -> str:
+        """A person sends a photo (optionally with a caption)."""
+        content: dict[str, Any] = {"photo_url": "https://photo.example.vn/na-chi-lang.jpg"}
+        if caption is not None:
+            content["caption"] = caption
+        return self.push_update(self.make_update(user_id, "message.image.received", **content, **kwargs))
+
+    # -- assertions ---------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        """Successful and failed calls of ``method``, in arrival order."""
+        return [c for c in self.calls if c.method == method]
+
+    def texts_to(self, chat_id: str) -> list[str]:
+        """Texts successfully sent to ``chat_id``, in order."""
+        return [c.text or "" for c in self.calls_to("sendMessage") if c.ok and c.chat_id == str(chat_id)]
+
+    async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[ApiCall]:
+        """Wait until ``count`` calls of ``method`` arrived; returns them (raises on timeout)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                found = self.calls_to(method)
+                if len(found) >= count:
+                    return found
+                self._new_call.clear()
+                await self._new_call.wait()
+
+    async def wait_for_text(self, chat_id: str, words: str, timeout: float = 5.0, *, after: int = 0) -> str:
+        """Wait until a message containing ``words`` was sent to ``chat_id``; returns it.
+
+        Only messages after the first ``after`` ones sent to that chat count.
+        """
+        async with asyncio.timeout(timeout):
+            while True:
+                for text in self.texts_to(chat_id)[after:]:
+                    if words in text:
+                        return text
+                self._new_call.clear()
+                await self._new_call.wait()
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                params.update(body)
+        call = ApiCall(method, params, at=time.monotonic(), token=request.match_info["token"])
+        if method == "getUpdates":
+            self.polls += 1
+        status, body = await self._answer(call)
+        call.status = status
+        # Empty long polls are not recorded, to keep the log readable.
+        if method != "getUpdates" or status != 408:
+            self.calls.append(call)
+        self._new_call.set()
+        http_status = 200 if self.errors_with_http_200 else status
+        return web.json_response(body, status=http_status)
+
+    async def _answer(self, call: ApiCall) -> tuple[int, dict[str, Any]]:
+        method, p = call.method, call.params
+        if method in self.reject_methods:
+            return _error(400, f"{method} rejected by the fake server")
+        if method in SEND_METHODS:
+            fault = await self._send_fault(call)
+            if fault is not None:
+                return fault
+        if method == "getMe":
+            return 200, {"ok": True, "result": BOT_INFO}
+        if method == "getUpdates":
+            return await self._get_updates(p)
+        if method == "setWebhook":
+            secret = str(p.get("secret_token") or "")
+            if not p.get("url") or not 8 <= len(secret) <= 256:
+                return _error(400, "Invalid url or secret_token")
+            self.webhook_url, self.webhook_secret = str(p["url"]), secret
+            return 200, {"ok": True, "result": {"url": self.webhook_url, "updated_at": _now_ms()}}
+        if method == "deleteWebhook":
+            self.webhook_url = self.webhook_secret = None
+            return 200, {"ok": True, "result": {"url": "", "updated_at": _now_ms()}}
+        if method == "getWebhookInfo":
+            return 200, {"ok": True, "result": {"url": self.webhook_url or "", "updated_at": _now_ms()}}
+        if method == "sendChatAction":
+            return 200, {"ok": True}
+        if method == "sendMessage":
+            text = p.get("text")
+            if not isinstance(text, str) or not 1 <= len(text) <= TEXT_LIMIT:
+                return _error(400, "text must be 1-2000 characters")
+            return 200, {"ok": True, "result": self._sent()}
+        if method == "sendPhoto":
+            if not isinstance(p.get("photo"), str) or not p["photo"].startswith(("http://", "https://")):
+                return _error(400, "photo must be a URL")
+            return 200, {"ok": True, "result": self._sent()}
+        if method == "sendSticker":
+            return 200, {"ok": True, "result": self._sent()}
+        return _error(404, "Method not found")
+
+    async def _send_fault(self, call: ApiCall) -> tuple[int, dict[str, Any]] | None:
+        if self.faults.send_delay:
+            await asyncio.sleep(self.faults.send_delay)
+        chat = str(call.chat_id)
+        if chat in self.blocked_chats:
+            return _error(403, "User has blocked the bot")
+        if chat in self.unknown_chats:
+            return _error(400, "Chat not found")
+        if self.faults.forced_429:
+            self.count_429 += 1
+            seconds = self.faults.forced_429.pop(0)
+            status, body = _error(429, "Too Many Requests")
+            body["parameters"] = {"retry_after": seconds}
+            return status, body
+        return None
+
+    async def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.faults.failing_polls:
+            return _error(self.faults.failing_polls.pop(0), "Internal error")
+        if self.webhook_url:
+            return _error(400, "Webhook is set; getUpdates is disabled")
+        try:
+            timeout = float(params.get("timeout") or 30)
+        except (TypeError, ValueError):
+            return _error(400, "timeout must be a number of seconds")
+        deadline = time.monotonic() + timeout
+        while not self._updates and not self._closing:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._new_update.clear()
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._new_update.wait()
+            except TimeoutError:
+                break
+        if not self._updates:
+            return _error(408, "Request timeout")
+        if self.result_as_list:
+            taken, self._updates = self._updates, []
+            return 200, {"ok": True, "result": taken}
+        # No offset in this API: an update handed out is gone.
+        return 200, {"ok": True, "result": self._updates.pop(0)}
+
+    def _sent(self) -> dict[str, Any]:
+        return {"message_id": f"{next(self._ids):020x}", "date": _now_ms()}
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _error(code: int, description: str) -> tuple[int, dict[str, Any]]:
+    return code, {"ok": False, "error_code": code, "description": description}

@@ -1,0 +1,62 @@
+"""A person registers over Zalo: the real pipeline, flows and database behind the Zalo adapter,
+talking to a local fake of the Zalo Bot API. No buttons: the person types "1" or the role's name."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.channels.zalo import ZaloChannel
+from storage.uow import Database
+from tests.fakes.zalo_api import FakeZaloApi
+from tests.harness import BotHarness
+
+TOKEN = "1459232241454765289:TEST-zalo-token"
+
+
+@pytest.fixture
+async def zalo(database: Database) -> AsyncIterator[tuple[FakeZaloApi, BotHarness]]:
+    bot = BotHarness(database)
+    async with FakeZaloApi() as api:
+        channel = ZaloChannel(TOKEN, api.base_url, bot.pipeline, poll_timeout=1)
+        await channel.start_polling()
+        try:
+            yield api, bot
+        finally:
+            await channel.stop()
+
+
+@pytest.mark.parametrize("role_answer", ["1", "nong dan"])
+async def test_farmer_registers_by_typing(zalo: tuple[FakeZaloApi, BotHarness], role_answer: str) -> None:
+    api, bot = zalo
+    lan = "e4ea2cd5189df1c3a88c"
+
+    async def says(text: str, then: str) -> str:
+        seen = len(api.texts_to(lan))
+        api.push_text(lan, text)
+        return await api.wait_for_text(lan, then, after=seen)
+
+    question = await says("/start", "Bạn là ai")
+    assert "1. Nông dân\n2. Đại diện HTX\n3. Thương lái\nTrả lời bằng số (1–3)" in question
+
+    await says(role_answer, "Bạn tên là gì")
+    await says("Hoàng Thị Lan", "Số điện thoại")
+    assert "(Gõ số điện thoại của bạn)" in api.texts_to(lan)[-1]
+    await says("0912 345 678", "tỉnh/thành phố")
+    await says("lang son", "xã/phường")
+    done = await says("chi lang", "Đăng ký xong")
+    assert "Hoàng Thị Lan – Nông dân, Xã Chi Lăng, Tỉnh Lạng Sơn" in done
+
+    async with bot.db.uow() as uow:
+        user = await uow.users.by_external("zalo", lan)
+    assert user is not None and user.registered
+    assert (user.channel, user.chat_id, user.name, user.phone, user.role, user.ward_code) == (
+        "zalo",
+        lan,
+        "Hoàng Thị Lan",
+        "0912345678",
+        "farmer",
+        6463,
+    )
+    assert all(c.ok for c in api.calls_to("sendMessage"))
