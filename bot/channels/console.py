@@ -11,7 +11,8 @@ from collections.abc import Callable
 from itertools import count
 from typing import TextIO
 
-from bot.events import Incoming, Kind, Reply, Request, SendResult, SendStatus, UpdateHandler
+from bot.channels.numbered import options_lines
+from bot.events import Incoming, Kind, Reply, SendResult, SendStatus, UpdateHandler
 from bot.i18n import _
 
 CHAT_ID = "local"
@@ -19,14 +20,7 @@ CHAT_ID = "local"
 
 def render(reply: Reply) -> str:
     """A reply as plain text with numbered options."""
-    lines = [reply.text]
-    if reply.request == Request.PHONE:
-        lines.append(_("(Gõ số điện thoại của bạn)"))
-    elif reply.request == Request.LOCATION:
-        lines.append(_("(Gõ địa chỉ, hoặc bỏ qua)"))
-    elif reply.choices:
-        lines += [f"  {i}. {c.label}" for i, c in enumerate(reply.choices, 1)]
-        lines.append(_("Trả lời bằng số (1–{n}) hoặc gõ tên mục.").format(n=len(reply.choices)))
+    lines = [reply.text, *options_lines(reply, indent="  ")]
     if reply.attachment:
         lines.append(f"[{reply.attachment.filename}, {len(reply.attachment.data)} bytes]")
     return "\n".join(lines)

@@ -15,7 +15,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from bot.events import Incoming, Kind, Reply, Request
+from bot.channels.numbered import options_lines
+from bot.events import Incoming, Kind, Reply
 from bot.i18n import _
 
 __all__ = [
@@ -121,14 +122,7 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
 def render_text(reply: Reply) -> str:
     """A reply as one plain text: numbered options and a hint instead of buttons."""
     lines = [reply.text] if reply.text.strip() else []
-    if reply.request is Request.PHONE:
-        # The first choice only labels Telegram's share button; Zalo cannot share a contact.
-        lines.append(_("(Gõ số điện thoại của bạn)"))
-    elif reply.request is Request.LOCATION:
-        lines.append(_("(Gõ địa chỉ, hoặc bỏ qua)"))
-    elif reply.choices:
-        lines += [f"{i}. {c.label}" for i, c in enumerate(reply.choices, 1)]
-        lines.append(_("Trả lời bằng số (1–{n}) hoặc gõ tên mục.").format(n=len(reply.choices)))
+    lines += options_lines(reply)
     if reply.attachment is not None:
         # sendPhoto takes a public URL only; the Bot API has no upload of bytes.
         lines.append(_("(Không gửi được tệp «{name}» qua Zalo.)").format(name=reply.attachment.filename))

@@ -65,6 +65,9 @@ async def on_name(ctx: Ctx) -> str:
 
 @flow.ask("phone")
 async def ask_phone(ctx: Ctx) -> None:
+    if ctx.event.channel != "telegram":  # only Telegram can share a contact with a button
+        ctx.say(_("Số điện thoại của bạn? Gõ số, ví dụ 0912345678."))
+        return
     ctx.say(
         _("Số điện thoại của bạn? Bấm nút «Gửi số điện thoại» hoặc gõ số (ví dụ 0912345678)."),
         [Choice(_("📱 Gửi số điện thoại"), "")],
