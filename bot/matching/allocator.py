@@ -10,17 +10,25 @@ filled from anywhere, and within a band of ``SLACK_BAND_KG`` the higher price go
 Serving strictly by price leaves 7-8 % of the achievable volume unsold on a synthetic season
 (flexible high bidders take the lots that restricted buyers needed); slack bands recover most
 of it (scripts/bench_matching.py compares with the max-flow optimum). The slack comes from
-:class:`bot.matching.slack.SupplyEstimator`: exact supply would cost a scan of every pair. Everything is deterministic: every tie ends at an id.
+:class:`bot.matching.slack.SupplyEstimator`: exact supply would cost a scan of every pair.
+Everything is deterministic: every tie ends at an id.
+
+The whole-book plan fills orders with :class:`bot.matching.batch.BatchFill`, a vectorised
+(numpy) twin of :func:`_fill_order` over a columnar snapshot of the book that makes the same
+choices; a new lot or order is matched with the book's own indexes (microseconds, no numpy).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from time import perf_counter
 
+from bot.matching.batch import BatchFill
 from bot.matching.book import OrderBook
 from bot.matching.compat import fits, min_take
 from bot.matching.model import Allocation, LotView, OrderView, PriceFloors
 from bot.matching.slack import SupplyEstimator
+from bot.matching.table import gc_paused
 
 SLACK_BAND_KG = 10_000
 """Orders whose slack differs by less than this compete on price (10 tấn: one truck)."""
@@ -32,30 +40,58 @@ def plan_batch(lots: Iterable[LotView], orders: Iterable[OrderView], floors: Pri
 
 
 def plan_book(
-    book: OrderBook, floors: PriceFloors, *, slack_band_kg: int | None = SLACK_BAND_KG
+    book: OrderBook,
+    floors: PriceFloors,
+    *,
+    slack_band_kg: int | None = SLACK_BAND_KG,
+    timings: dict[str, float] | None = None,
 ) -> list[Allocation]:
     """Plan every open order of ``book`` and apply the result to it, leaving it settled.
 
-    ``slack_band_kg=None`` serves strictly by price (the fairness-only baseline).
+    ``slack_band_kg=None`` serves strictly by price (the fairness-only baseline). A
+    ``timings`` dict receives the seconds spent per phase (snapshot, slack, fill, settle).
     """
+    with gc_paused():
+        return _plan_book(book, floors, slack_band_kg, {} if timings is None else timings)
+
+
+def _plan_book(
+    book: OrderBook, floors: PriceFloors, slack_band_kg: int | None, timings: dict[str, float]
+) -> list[Allocation]:
+    started = perf_counter()
     orders = [book.order(i) for i in book.open_order_ids()]
+    if not orders:
+        return []
+    table = book._lot_table()
+    if not len(table):
+        return []
+    timings["snapshot_s"] = (lap := perf_counter()) - started
     if slack_band_kg is None:
         orders.sort(key=OrderView.priority)
     else:
-        supply = SupplyEstimator(((book.lot(i), book.lot_kg(i)) for i in book.open_lot_ids()), floors)
+        supply = SupplyEstimator(table, floors)
         band: dict[int, int] = {}
         for order in orders:
             want = book.order_kg(order.id)
             band[order.id] = (supply.supply_kg(order, want) - want) // slack_band_kg
         orders.sort(key=lambda o: (band[o.id], *o.priority()))
-    flows: dict[tuple[int, int], int] = {}
+    timings["slack_s"] = -lap + (lap := perf_counter())
+    fill = BatchFill(table, floors)
+    flows: list[tuple[int, int, int, int]] = []
+    left: dict[int, int] = {}
     for order in orders:
-        for lot_id, kg in _fill_order(order, book, floors):
-            flows[lot_id, order.id] = kg
-    return [
-        Allocation(lot_id, order_id, kg, book.order(order_id).price)
-        for (lot_id, order_id), kg in sorted(flows.items())
-    ]
+        want = book.order_kg(order.id)
+        lot_ids, takes = fill.fill(order, want)
+        if lot_ids:
+            order_id, price = order.id, order.price
+            flows.extend((lot_id, order_id, kg, price) for lot_id, kg in zip(lot_ids, takes, strict=True))
+            left[order_id] = want - sum(takes)
+    timings["fill_s"] = -lap + (lap := perf_counter())
+    book._settle(table, fill.kg, left)
+    flows.sort()
+    allocations = [Allocation(*flow) for flow in flows]
+    timings["settle_s"] = perf_counter() - lap
+    return allocations
 
 
 def match_incremental(new: LotView | OrderView, book: OrderBook, floors: PriceFloors) -> list[Allocation]:

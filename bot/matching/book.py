@@ -6,6 +6,9 @@ holding one perishable-days value so that a pickup window is a ``bisect`` away. 
 in lists sorted by price (best first), for traders buying anywhere, per province and per
 collection point. Insert and remove are a ``bisect`` plus a list memmove: microseconds at the
 size of a season (a few thousand entries per list).
+
+Loading a whole book and planning it (``allocator.plan_book``) go through a columnar snapshot of
+the open lots instead (:class:`bot.matching.table.LotTable`, numpy), kept until a lot changes.
 """
 
 from __future__ import annotations
@@ -14,15 +17,50 @@ import heapq
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import date, timedelta
+from itertools import compress
+
+import numpy as np
 
 from bot.matching.model import LotView, OrderView, PriceFloors
+from bot.matching.table import NO_PRICE, IntArray, LotTable, gc_paused
 
 # (perishable_days, ready_from, posted_seq, id, ready_to, province, point, grade, certs, ask):
 # sorted by the first four (ids are unique, so the rest never takes part in a comparison) and
-# carrying the rest so that the search loop reads no LotView attributes.
-type _LotEntry = tuple[int, date, int, int, date, int, int, str, frozenset[str], int | None]
+# carrying the rest so that the search loop reads no LotView attributes. Dates are ordinals,
+# the certifications a bit mask (see _cert_mask) and a missing asking price NO_PRICE: a tuple
+# of ints and a string is zipped from table columns without a Python call per lot, and the
+# garbage collector stops tracking it (a bulk load makes 100,000 of them).
+type _LotEntry = tuple[int, int, int, int, int, int, int, str, int, int]
 type _OrderKey = tuple[int, int, int]  # (-price, posted_seq, id)
+
+_CERT_BITS: dict[str, int] = {}  # certification -> its bit, assigned on first sight
+_CERT_MASKS: dict[frozenset[str], int] = {}
+
+
+def _cert_mask(certs: frozenset[str]) -> int:
+    """The bit mask of a set of certifications (``a <= b`` iff ``mask(a) & ~mask(b) == 0``)."""
+    mask = _CERT_MASKS.get(certs)
+    if mask is None:
+        mask = 0
+        for cert in certs:
+            mask |= _CERT_BITS.setdefault(cert, 1 << len(_CERT_BITS))
+        _CERT_MASKS[certs] = mask
+    return mask
+
+
+def _lot_entry(lot: LotView) -> _LotEntry:
+    return (
+        lot.perishable_days,
+        lot.ready_from.toordinal(),
+        lot.posted_seq,
+        lot.id,
+        lot.ready_to.toordinal(),
+        lot.province_code,
+        lot.collection_point_id,
+        lot.grade,
+        _cert_mask(lot.certifications),
+        NO_PRICE if lot.asking_price is None else lot.asking_price,
+    )
 
 
 class _LotList:
@@ -46,13 +84,50 @@ class OrderBook:
         self._lot_lists: dict[tuple[object, ...], _LotList] = {}
         self._perish: dict[str, list[int]] = {}  # product -> sorted perishable-days values seen
         self._order_lists: dict[tuple[object, ...], list[_OrderKey]] = {}
-        # Bulk load appends then sorts each list once, far cheaper than one insort per item.
-        for lot in lots:
-            self._put_lot(lot, lot.remaining_kg, bulk=True)
-        for order in orders:
-            self._put_order(order, order.remaining_kg, bulk=True)
-        for lot_list in self._lot_lists.values():
-            lot_list.entries.sort()
+        # Columns of the open lots for bulk work (see _lot_table); dropped when a lot changes.
+        self._table: LotTable | None = None
+        with gc_paused():
+            self._load(lots, orders)
+
+    def _load(self, lots: Iterable[LotView], orders: Iterable[OrderView]) -> None:
+        """Bulk load into an empty book.
+
+        The lot table sorts and groups the lots once (numpy), far cheaper than an ``insort``
+        per lot; each lot list is then a slice of one table layout, already in order, and the
+        entries are zipped from the table's columns (equal to what :func:`_lot_entry` makes).
+        """
+        self._lots = {lot.id: lot for lot in lots}
+        self._orders = {order.id: order for order in orders}
+        self._lot_kg = {i: lot.remaining_kg for i, lot in self._lots.items()}
+        self._order_kg = {i: order.remaining_kg for i, order in self._orders.items()}
+        table = self._lot_table()
+        if len(table):
+            attr = table.attr.tolist()
+            entries = list(
+                zip(
+                    table.perish.tolist(),
+                    table.rf.tolist(),
+                    table.seq.tolist(),
+                    table.ids.tolist(),
+                    table.rt.tolist(),
+                    table.prov.tolist(),
+                    table.point.tolist(),
+                    map([grade for grade, _ in table.attrs].__getitem__, attr),
+                    map([_cert_mask(certs) for _, certs in table.attrs].__getitem__, attr),
+                    table.ask.tolist(),
+                    strict=True,
+                )
+            )
+            for name, layout in table.layouts.items():
+                ordered = entries if name == "p" else list(map(entries.__getitem__, layout.rank.tolist()))
+                for key, (lo, hi, span) in layout.groups.items():
+                    lot_list = self._lot_lists[key] = _LotList()
+                    lot_list.entries = ordered[lo:hi]
+                    lot_list.span = span
+            self._perish = {p: list(v) for p, v in table.perishes.items()}
+        for order in self._orders.values():
+            if self._order_kg[order.id]:
+                self._index_order(order, bulk=True)
         for order_list in self._order_lists.values():
             order_list.sort()
 
@@ -108,6 +183,8 @@ class OrderBook:
     def remove_lot(self, lot_id: int) -> None:
         """Forget a lot (cancelled, expired, fully matched); unknown ids are ignored."""
         lot = self._lots.pop(lot_id, None)
+        if lot is not None:
+            self._table = None
         if lot is not None and self._lot_kg.pop(lot_id):
             self._unindex_lot(lot)
 
@@ -121,6 +198,7 @@ class OrderBook:
         """Set a lot's unallocated volume (0 takes it out of the search, keeps it known)."""
         old = self._lot_kg[lot_id]
         self._lot_kg[lot_id] = kg
+        self._table = None
         if old and not kg:
             self._unindex_lot(self._lots[lot_id])
         elif kg and not old:
@@ -146,6 +224,53 @@ class OrderBook:
             self.update_lot_kg(lot_id, self._lot_kg[lot_id] + kg)
         if order_id in self._orders:
             self.update_order_kg(order_id, self._order_kg[order_id] + kg)
+
+    # -- bulk -----------------------------------------------------------------------------
+
+    def _lot_table(self) -> LotTable:
+        """Columns of the open lots with their current volumes (cached until a lot changes)."""
+        if self._table is None:
+            open_lots = [self._lots[i] for i, kg in self._lot_kg.items() if kg]
+            self._table = LotTable(open_lots, [self._lot_kg[lot.id] for lot in open_lots])
+        return self._table
+
+    def _settle(self, table: LotTable, lot_kg: IntArray, order_kg: dict[int, int]) -> None:
+        """Apply a whole-book plan: the lots of ``table`` now hold ``lot_kg`` (by rank), and
+        the orders in ``order_kg`` want that much; emptied lots and orders leave the search.
+
+        ``table`` must be the book's current snapshot (:meth:`_lot_table`), so that each lot
+        list is exactly one group of a table layout and can be filtered by position.
+        """
+        if table is not self._table:
+            raise ValueError("the plan was made on another snapshot of the book")
+        changed = np.flatnonzero(lot_kg != table.kg)
+        lot_kgs = self._lot_kg
+        for lot_id, kg in zip(table.ids[changed].tolist(), lot_kg[changed].tolist(), strict=True):
+            lot_kgs[lot_id] = kg
+        if (lot_kg[changed] == 0).any():
+            lists = self._lot_lists
+            for layout in table.layouts.values():
+                keep = (lot_kg[layout.rank] > 0).tolist()
+                for key, (lo, hi, _span) in layout.groups.items():
+                    lot_list = lists[key]
+                    if len(lot_list.entries) == hi - lo:
+                        lot_list.entries = list(compress(lot_list.entries, keep[lo:hi]))
+                    else:  # never expected; filter by id rather than trust positions
+                        lot_list.entries = [e for e in lot_list.entries if lot_kgs[e[3]]]
+            # Lots left the search: the table's groups no longer line up with the lists.
+            self._table = None
+        else:
+            table.kg = lot_kg
+        gone: set[int] = set()
+        order_kgs = self._order_kg
+        for order_id, kg in order_kg.items():
+            if order_kgs[order_id] and not kg:
+                gone.add(order_id)
+            order_kgs[order_id] = kg
+        if gone:
+            touched = {key for i in gone for key in self._order_keys(self._orders[i])}
+            for key in touched:
+                self._order_lists[key] = [e for e in self._order_lists[key] if e[2] not in gone]
 
     # -- searching ------------------------------------------------------------------------
 
@@ -189,9 +314,10 @@ class OrderBook:
         entries = lot_list.entries
         if not entries:
             return
-        start = bisect_left(entries, (entries[0][0], order.pickup_from - timedelta(days=lot_list.span)))
-        first, last = order.pickup_from, order.pickup_to
-        grades, certs, price, product = order.grades, order.required_certs, order.price, order.product
+        first, last = order.pickup_from.toordinal(), order.pickup_to.toordinal()
+        start = bisect_left(entries, (entries[0][0], first - lot_list.span))
+        grades, price, product = order.grades, order.price, order.product
+        certs = _cert_mask(order.required_certs)
         lot_kg = self._lot_kg
         floor_ok: dict[int, bool] = {}  # province -> order price clears its floor
         for i in range(start, len(entries)):
@@ -201,10 +327,9 @@ class OrderBook:
             if entry[4] < first:
                 continue
             kg = lot_kg[entry[3]]
-            if kg < need or (grades and entry[7] not in grades) or (certs and not certs <= entry[8]):
+            if kg < need or (grades and entry[7] not in grades) or (certs and certs & entry[8] != certs):
                 continue
-            ask = entry[9]
-            if ask is not None and price < ask:
+            if price < entry[9]:  # the asking price (NO_PRICE when none)
                 continue
             province = entry[5]
             if skip_provinces is not None and province in skip_provinces:
@@ -251,6 +376,7 @@ class OrderBook:
     # -- indexing -------------------------------------------------------------------------
 
     def _put_lot(self, lot: LotView, kg: int, *, bulk: bool) -> None:
+        self._table = None
         self._lots[lot.id] = lot
         self._lot_kg[lot.id] = kg
         if kg:
@@ -275,23 +401,8 @@ class OrderBook:
         keys.extend(("c", order.product, c) for c in order.collection_points)
         return keys
 
-    @staticmethod
-    def _lot_entry(lot: LotView) -> _LotEntry:
-        return (
-            lot.perishable_days,
-            lot.ready_from,
-            lot.posted_seq,
-            lot.id,
-            lot.ready_to,
-            lot.province_code,
-            lot.collection_point_id,
-            lot.grade,
-            lot.certifications,
-            lot.asking_price,
-        )
-
     def _index_lot(self, lot: LotView, *, bulk: bool) -> None:
-        entry = self._lot_entry(lot)
+        entry = _lot_entry(lot)
         span = (lot.ready_to - lot.ready_from).days
         perishes = self._perish.setdefault(lot.product, [])
         if lot.perishable_days not in perishes:
@@ -308,7 +419,7 @@ class OrderBook:
                 insort(lot_list.entries, entry)
 
     def _unindex_lot(self, lot: LotView) -> None:
-        entry = self._lot_entry(lot)
+        entry = _lot_entry(lot)
         for key in self._lot_keys(lot):
             entries = self._lot_lists[key].entries
             del entries[bisect_left(entries, entry)]
