@@ -123,9 +123,11 @@ class Step:
 class Flow:
     """A named conversation made of steps; register steps with :meth:`ask` and :meth:`answer`."""
 
-    def __init__(self, name: str, first: str) -> None:
+    def __init__(self, name: str, first: str, *, max_text_length: int | None = None) -> None:
         self.name = name
         self.first = first
+        # A flow that takes long texts (announcements) raises the pipeline's general limit.
+        self.max_text_length = max_text_length
         self._asks: dict[str, Asker] = {}
         self._answers: dict[str, Answerer] = {}
 

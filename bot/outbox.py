@@ -67,8 +67,14 @@ class OutboxWorker:
     async def run(self) -> None:
         """Loop until :meth:`stop`."""
         await self.recover()
+        next_recover = self.clock.now() + self.lease
         while not self._stopping:
             try:
+                if self.clock.now() >= next_recover:
+                    # A process that died moments before this one started left rows 'sending'
+                    # whose lease had not ended yet: settle them once it has.
+                    next_recover = self.clock.now() + self.lease
+                    await self.recover()
                 done = await self.drain_once()
             except Exception:
                 log.exception("outbox: drain failed; retrying shortly")
@@ -109,15 +115,23 @@ class OutboxWorker:
 
     async def _send_wave(self, wave: list[dto.OutboxItem]) -> int:
         async with self.db.uow() as uow:
-            await uow.outbox.mark_sending([i.id for i in wave], self.clock.now() + self.lease)
+            marked = await uow.outbox.mark_sending([i.id for i in wave], self.clock.now() + self.lease)
+        wave = [i for i in wave if i.id in marked]  # cancelled since the claim: not sent
         results = await asyncio.gather(*(self._deliver(i) for i in wave))
         now = self.clock.now()
         async with self.db.uow() as uow:
+            # One statement for the common case keeps the pause between two waves short.
+            sent = [
+                item.id
+                for item, result in zip(wave, results, strict=True)
+                if result.status == SendStatus.SENT
+            ]
+            await uow.outbox.finish_sent(sent, now=now)
+            self.sent += len(sent)
             for item, result in zip(wave, results, strict=True):
                 if result.status == SendStatus.SENT:
-                    await uow.outbox.finish(item.id, "sent", now=now)
-                    self.sent += 1
-                elif result.status == SendStatus.BLOCKED:
+                    continue
+                if result.status == SendStatus.BLOCKED:
                     await uow.outbox.finish(item.id, "blocked", now=now, error=(result.error or "")[:200])
                     if item.user_id is not None:
                         await uow.users.update(item.user_id, bot_blocked=True)

@@ -114,11 +114,11 @@ class Pipeline:
         if event.kind == Kind.OTHER:
             ctx.say(_("Xin lỗi, tôi chỉ đọc được tin nhắn chữ, nút bấm, số điện thoại và vị trí."))
             return
-        if event.kind == Kind.TEXT and len(event.text or "") > settings.max_text_length:
+        flow = router.flows.get(ctx.flow)
+        limit = (flow.max_text_length if flow else None) or settings.max_text_length
+        if event.kind == Kind.TEXT and len(event.text or "") > limit:
             ctx.say(
-                _("Tin nhắn quá dài (tối đa {limit} ký tự). Vui lòng gửi ngắn gọn hơn.").format(
-                    limit=settings.max_text_length
-                )
+                _("Tin nhắn quá dài (tối đa {limit} ký tự). Vui lòng gửi ngắn gọn hơn.").format(limit=limit)
             )
             return
 

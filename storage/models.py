@@ -353,3 +353,41 @@ class SchedulerLease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[dt.datetime]
+
+
+# --- scheduled notices and job state ----------------------------------------------------------
+
+
+class Notice(Timestamped, Base):
+    """A recurring notice of one province (e.g. the weekly anti-price-gouging reminder)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("province_code", "kind"),
+        CheckConstraint(
+            "weekday BETWEEN 0 AND 6 AND hour BETWEEN 0 AND 23 AND minute BETWEEN 0 AND 59", name="when"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    province_code: Mapped[int] = mapped_column(ForeignKey("provinces.code"))
+    kind: Mapped[str] = mapped_column(String(20))
+    # None: the default text from the gettext catalogs, in each reader's language.
+    text: Mapped[str | None] = mapped_column(Text)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday, as in Python
+    hour: Mapped[int] = mapped_column(Integer)
+    minute: Mapped[int] = mapped_column(Integer)
+    # The harvest season; only month and day count, it repeats every year. None: all year.
+    season_from: Mapped[dt.date | None] = mapped_column(Date)
+    season_to: Mapped[dt.date | None] = mapped_column(Date)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class JobRun(Base):
+    """When each scheduled job last finished a run, so a restarted scheduler can catch up once."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_run_at: Mapped[dt.datetime]

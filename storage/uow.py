@@ -8,16 +8,21 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import is_sqlite, make_engine, make_sessionmaker
+from storage.repositories.announcements import AnnouncementRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.events import EventRepository
+from storage.repositories.leases import JobRunRepository, LeaseRepository
 from storage.repositories.lots import LotRepository
 from storage.repositories.matches import MatchRepository
+from storage.repositories.notices import NoticeRepository
 from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.points import PointRepository
 from storage.repositories.prices import PriceRepository
 from storage.repositories.reference import ReferenceRepository
+from storage.repositories.reports import ReportRepository
+from storage.repositories.slots import SlotRepository
 from storage.repositories.updates import UpdateRepository
 from storage.repositories.users import UserRepository
 
@@ -49,6 +54,12 @@ class UnitOfWork:
         self.points = PointRepository(s)
         self.prices = PriceRepository(s)
         self.events = EventRepository(s)
+        self.announcements = AnnouncementRepository(s)
+        self.reports = ReportRepository(s)
+        self.slots = SlotRepository(s)
+        self.leases = LeaseRepository(s)
+        self.job_runs = JobRunRepository(s)
+        self.notices = NoticeRepository(s)
         return self
 
     async def __aexit__(

@@ -26,6 +26,7 @@ from bot.services.quantities import (
     parse_share_line,
     parse_window,
 )
+from bot.services.quantities import grade_label as grade_label
 from bot.textnorm import fold
 from storage import dto
 
@@ -37,11 +38,6 @@ CERT_ORDER = ("vietgap", "globalgap", "ocop3", "ocop4", "ocop5", AREA)
 
 
 # --- labels -----------------------------------------------------------------------------------
-
-
-def grade_label(code: str) -> str:
-    """Loại 1 / Loại 2 / Xô."""
-    return {"1": _("Loại 1"), "2": _("Loại 2"), "xo": _("Xô")}.get(code, code)
 
 
 def cert_label(code: str) -> str:

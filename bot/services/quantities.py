@@ -246,3 +246,8 @@ def check_window(start: dt.date, end: dt.date, today: dt.date, field: str = "win
         )
     if (end - today).days > MAX_DAYS_AHEAD:
         raise RuleError(_("Thời gian quá xa: tối đa một năm kể từ hôm nay."), field)
+
+
+def grade_label(code: str) -> str:
+    """Loại 1 / Loại 2 / Xô."""
+    return {"1": _("Loại 1"), "2": _("Loại 2"), "xo": _("Xô")}.get(code, code)

@@ -91,13 +91,18 @@ class OutboxRepository:
         rows = await self.session.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id))
         return [dto.from_row(dto.OutboxItem, r) for r in rows]
 
-    async def mark_sending(self, ids: Sequence[int], lease_until: dt.datetime) -> None:
-        """Mark a wave as being sent right now (the at-most-once marker)."""
-        await self.session.execute(
+    async def mark_sending(self, ids: Sequence[int], lease_until: dt.datetime) -> set[int]:
+        """Mark a wave as being sent right now (the at-most-once marker); returns the ids marked.
+
+        Only rows still pending are marked: one cancelled since it was claimed must not go out.
+        """
+        result = await self.session.execute(
             update(Outbox)
-            .where(Outbox.id.in_(ids))
+            .where(Outbox.id.in_(ids), Outbox.status == "pending")
             .values(status="sending", not_before=lease_until, attempts=Outbox.attempts + 1)
+            .returning(Outbox.id)
         )
+        return {int(i) for i in result.scalars()}
 
     async def finish(
         self, message_id: int, status: str, *, now: dt.datetime, error: str | None = None
@@ -109,11 +114,20 @@ class OutboxRepository:
             .values(status=status, sent_at=now if status == "sent" else None, error=error)
         )
 
+    async def finish_sent(self, ids: Sequence[int], *, now: dt.datetime) -> None:
+        """Record a wave's deliveries as sent in one statement (one round trip, not one per row)."""
+        if ids:
+            await self.session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(ids), Outbox.status == "sending")
+                .values(status="sent", sent_at=now, error=None)
+            )
+
     async def retry_later(self, message_id: int, when: dt.datetime, error: str | None = None) -> None:
         """Put a claimed message back in the queue, due at ``when``."""
         await self.session.execute(
             update(Outbox)
-            .where(Outbox.id == message_id)
+            .where(Outbox.id == message_id, Outbox.status.in_(("pending", "sending")))
             .values(status="pending", not_before=when, error=error)
         )
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -17,7 +18,14 @@ class PriceRepository:
         self.session = session
 
     async def add(
-        self, *, product_code: str, province_code: int, price: int, valid_from: dt.date, set_by: int | None
+        self,
+        *,
+        product_code: str,
+        province_code: int,
+        price: int,
+        valid_from: dt.date,
+        set_by: int | None,
+        created_at: dt.datetime | None = None,
     ) -> dto.ReferencePrice:
         row = Price(
             product_code=product_code,
@@ -26,13 +34,17 @@ class PriceRepository:
             valid_from=valid_from,
             set_by=set_by,
         )
+        if created_at is not None:  # the service's clock, so "known at" questions agree with it
+            row.created_at = created_at
         self.session.add(row)
         await self.session.flush()
         return dto.from_row(dto.ReferencePrice, row)
 
-    async def current(self, product_code: str, province_code: int, on: dt.date) -> dto.ReferencePrice | None:
-        """The newest price valid on ``on`` for a product in a province."""
-        row = await self.session.scalar(
+    async def current(
+        self, product_code: str, province_code: int, on: dt.date, *, known_at: dt.datetime | None = None
+    ) -> dto.ReferencePrice | None:
+        """The newest price valid on ``on`` for a product in a province (as recorded by ``known_at``)."""
+        stmt = (
             select(Price)
             .where(
                 Price.product_code == product_code,
@@ -42,6 +54,9 @@ class PriceRepository:
             .order_by(Price.valid_from.desc(), Price.id.desc())
             .limit(1)
         )
+        if known_at is not None:
+            stmt = stmt.where(Price.created_at <= known_at)
+        row = await self.session.scalar(stmt)
         return dto.from_row(dto.ReferencePrice, row) if row else None
 
     async def all_current(self, on: dt.date) -> dict[tuple[str, int], dto.ReferencePrice]:
@@ -53,3 +68,34 @@ class PriceRepository:
         for r in rows:
             found[(r.product_code, r.province_code)] = dto.from_row(dto.ReferencePrice, r)
         return found
+
+    async def in_province(self, province_code: int, on: dt.date) -> list[dto.ReferencePrice]:
+        """The price in force on ``on`` for every product of a province, by product code."""
+        rows = await self.session.scalars(
+            select(Price)
+            .where(Price.province_code == province_code, Price.valid_from <= on)
+            .order_by(Price.valid_from, Price.id)
+        )
+        found = {r.product_code: dto.from_row(dto.ReferencePrice, r) for r in rows}
+        return [found[code] for code in sorted(found)]
+
+    async def existing(
+        self, keys: Sequence[tuple[str, int, dt.date, int]]
+    ) -> set[tuple[str, int, dt.date, int]]:
+        """Which of these (product, province, valid_from, price) rows are stored already."""
+        if not keys:
+            return set()
+        rows = await self.session.execute(
+            select(Price.product_code, Price.province_code, Price.valid_from, Price.price).where(
+                Price.product_code.in_({k[0] for k in keys}),
+                Price.valid_from >= min(k[2] for k in keys),
+                Price.valid_from <= max(k[2] for k in keys),
+            )
+        )
+        stored = {(a, b, c, d) for a, b, c, d in rows.all()}
+        return stored & set(keys)
+
+    async def add_many(self, rows: Sequence[dict[str, object]]) -> None:
+        """Insert prices in one statement (imports)."""
+        if rows:
+            await self.session.execute(insert(Price), list(rows))

@@ -6,10 +6,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
+from storage.sql import insert_ignore
+from storage.types import utcnow
 
 
 class UserRepository:
@@ -84,3 +86,103 @@ class UserRepository:
 
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(models.User)) or 0)
+
+    # --- audiences and subscriptions (announcements, bulletins) ------------------------------
+
+    def _audience_filter(
+        self,
+        *,
+        roles: Sequence[str] = (),
+        province_code: int | None = None,
+        ward_code: int | None = None,
+        products: Sequence[str] = (),
+        muted_topic: str | None = None,
+    ) -> list[Any]:
+        """WHERE clauses: registered, reachable people matching every given criterion.
+
+        Within one criterion any value matches (role A or B); across criteria all must
+        (role and province). ``muted_topic`` drops people who left that topic.
+        """
+        User, Sub = models.User, models.Subscription
+        where: list[Any] = [
+            User.registered_at.is_not(None),
+            User.banned.is_(False),
+            User.bot_blocked.is_(False),
+        ]
+        if roles:
+            where.append(User.role.in_(list(roles)))
+        if province_code is not None:
+            where.append(User.province_code == province_code)
+        if ward_code is not None:
+            where.append(User.ward_code == ward_code)
+        if products:
+            where.append(
+                exists().where(Sub.user_id == User.id, Sub.topic.in_(list(products))).correlate(User)
+            )
+        if muted_topic:
+            where.append(~exists().where(Sub.user_id == User.id, Sub.topic == muted_topic).correlate(User))
+        return where
+
+    async def audience_count(self, **criteria: Any) -> int:
+        """How many people :meth:`audience_page` would return in total."""
+        stmt = select(func.count()).select_from(models.User).where(*self._audience_filter(**criteria))
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def audience_page(
+        self, *, after_id: int = 0, limit: int = 1000, **criteria: Any
+    ) -> list[tuple[int, str, str, str]]:
+        """(id, channel, chat_id, locale) of the next ``limit`` matching people after ``after_id``.
+
+        Keyset paging keeps memory flat for audiences of any size.
+        """
+        User = models.User
+        stmt = (
+            select(User.id, User.channel, User.chat_id, User.locale)
+            .where(User.id > after_id, *self._audience_filter(**criteria))
+            .order_by(User.id)
+            .limit(limit)
+        )
+        return [(int(i), c, chat, loc) for i, c, chat, loc in (await self.session.execute(stmt)).all()]
+
+    async def topics(self, user_id: int) -> set[str]:
+        """The subscription rows of one person (product codes, and left notice kinds)."""
+        Sub = models.Subscription
+        return set(await self.session.scalars(select(Sub.topic).where(Sub.user_id == user_id)))
+
+    async def set_topic(self, user_id: int, topic: str, on: bool) -> None:
+        """Add (``on``) or remove one subscription row; idempotent."""
+        Sub = models.Subscription
+        if on:
+            await insert_ignore(
+                self.session,
+                Sub.__table__,  # type: ignore[arg-type]
+                {"user_id": user_id, "topic": topic, "created_at": utcnow()},
+            )
+        else:
+            await self.session.execute(delete(Sub).where(Sub.user_id == user_id, Sub.topic == topic))
+
+    async def subscribers(
+        self, topics: Sequence[str], *, muted_topic: str | None = None
+    ) -> list[tuple[str, dto.User]]:
+        """(topic, registered reachable user) for everyone following one of ``topics``,
+        except those who also hold ``muted_topic``."""
+        Sub = models.Subscription
+        stmt = (
+            select(Sub.topic, models.User)
+            .join(models.User, models.User.id == Sub.user_id)
+            .where(Sub.topic.in_(list(topics)), *self._audience_filter(muted_topic=muted_topic))
+            .order_by(Sub.topic, models.User.id)
+        )
+        rows = await self.session.execute(stmt)
+        return [(topic, dto.from_row(dto.User, user)) for topic, user in rows.all()]
+
+    async def followed_topics(self) -> list[str]:
+        """Every topic somebody follows."""
+        stmt = select(models.Subscription.topic).distinct().order_by(models.Subscription.topic)
+        return list(await self.session.scalars(stmt))
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, dto.User]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(models.User).where(models.User.id.in_(set(ids))))
+        return {r.id: dto.from_row(dto.User, r) for r in rows}
