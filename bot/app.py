@@ -71,6 +71,7 @@ class BotApp:
         self.zalo: Any = None
         self.console: Any = None
         self.ready_at: float | None = None
+        self.scheduler: Any = None
         self.http_port: int | None = None
         self._stop = asyncio.Event()
 
@@ -132,6 +133,7 @@ class BotApp:
         self.outbox = OutboxWorker(db, senders, self.clock, limiter, batch=s.outbox_batch)
         services.wake_outbox = self.outbox.wake
         self._tasks.append(asyncio.create_task(self.outbox.run(), name="outbox"))
+        self.scheduler = await self._start_scheduler(services)
 
         await self._start_web()
         if self.telegram is not None:
@@ -148,6 +150,23 @@ class BotApp:
             self._tasks.append(asyncio.create_task(self._run_console(), name="console"))
         self.ready_at = time.monotonic()
         log.info("bot ready on %s", ", ".join(s.messengers))
+
+    async def _start_scheduler(self, services: Services) -> Any:
+        """Every process starts one; a lease in the database lets exactly one of them run the jobs."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        from bot.scheduler import start_scheduler
+        from bot.services.announcements import report_progress
+        from bot.services.expiry import expire_due
+        from bot.services.matches import expire_proposals
+
+        progress = (
+            "broadcast_progress",
+            IntervalTrigger(seconds=30, timezone=self.settings.tz),
+            report_progress,
+            60,
+        )
+        return await start_scheduler(services, [progress], expiry=[expire_due, expire_proposals])
 
     def _command_list(self) -> list[tuple[str, str]]:
         assert self.services is not None
@@ -215,6 +234,8 @@ class BotApp:
 
     async def stop(self) -> None:
         """Stop receiving, let the outbox finish its wave, close everything."""
+        if self.scheduler is not None:
+            await self.scheduler.shutdown()  # gives the lease up so a standby takes over at once
         if self.telegram is not None:
             await self.telegram.stop()
         if self.zalo is not None:

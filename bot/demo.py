@@ -15,11 +15,15 @@ DEMO_PRICES = (("na", 30_000), ("hong_vanh_khuyen", 20_000))
 
 
 async def seed_demo(services: Services) -> bool:
-    """Add collection points and reference prices in Lạng Sơn once; False when already there."""
+    """Add collection points, reference prices, a trader's order and a co-op's lot in Lạng Sơn once.
+
+    A newcomer who reports na, or orders hồng vành khuyên, gets a real proposal within seconds.
+    The demo people live on a channel with no sender, so nothing is ever delivered to them.
+    """
     async with services.db.uow() as uow:
         if await uow.points.in_province(LANG_SON):
             return False
-        for name, ward, address in DEMO_POINTS:
+        points = [
             await uow.points.add(
                 name=name,
                 province_code=LANG_SON,
@@ -28,7 +32,9 @@ async def seed_demo(services: Services) -> bool:
                 opening_hours="06:00-18:00",
                 status="active",
             )
-        today = services.clock.today()
+            for name, ward, address in DEMO_POINTS
+        ]
+        today, now = services.clock.today(), services.clock.now()
         for code, price in DEMO_PRICES:
             await uow.prices.add(
                 product_code=code,
@@ -37,4 +43,48 @@ async def seed_demo(services: Services) -> bool:
                 valid_from=today - dt.timedelta(days=1),
                 set_by=None,
             )
+        trader = await uow.users.ensure("demo", "trader", "trader", "vi")
+        await uow.users.register(
+            trader.id,
+            name="Thương lái Hoàng Văn Mạnh (mẫu)",
+            phone="0900000001",
+            role="trader",
+            province_code=LANG_SON,
+            ward_code=6463,
+            now=now,
+        )
+        rep = await uow.users.ensure("demo", "rep", "rep", "vi")
+        await uow.users.register(
+            rep.id,
+            name="HTX Hồng Văn Lãng (mẫu)",
+            phone="0900000002",
+            role="coop_rep",
+            province_code=LANG_SON,
+            ward_code=6154,
+            now=now,
+        )
+        await uow.orders.add(
+            trader_id=trader.id,
+            product_code="na",
+            quantity_kg=5_000,
+            price=32_000,
+            min_lot_kg=0,
+            pickup_from=today,
+            pickup_to=today + dt.timedelta(days=7),
+            provinces=[LANG_SON],
+            collection_points=[],
+            grades=[],
+            required_certs=[],
+        )
+        await uow.lots.add(
+            owner_id=rep.id,
+            product_code="hong_vanh_khuyen",
+            quantity_kg=3_000,
+            grade="1",
+            certifications=["vietgap"],
+            collection_point_id=points[1].id,
+            ready_from=today + dt.timedelta(days=1),
+            ready_to=today + dt.timedelta(days=5),
+            asking_price=19_000,
+        )
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.dialog import Ctx, Router
 from bot.handlers.roles import COOP_REP, FARMER, TRADER, require_role
 from bot.i18n import _
-from bot.services.matches import Outcome, decide, rematch_hook, trader_cancels
+from bot.services.matches import Outcome, decide, rematch_hook, trader_cancels, trader_deal_buttons
 
 ORDER = 50
 PARTIES = frozenset({FARMER, COOP_REP, TRADER})
@@ -35,6 +35,9 @@ async def on_match(ctx: Ctx, rest: str) -> None:
         Outcome.NOT_YOURS: _("Đề xuất này không phải của bạn."),
         Outcome.CLOSED: _("Đề xuất này đã được xử lý hoặc đã hết hạn."),
     }
+    if outcome == Outcome.ACCEPTED and match is not None and ctx.user.role == TRADER:
+        ctx.say(messages[outcome] + "\n" + _("Bây giờ hãy chọn giờ lấy hàng."), trader_deal_buttons(match.id))
+        return
     ctx.say(messages[outcome])
 
 

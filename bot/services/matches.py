@@ -40,10 +40,8 @@ async def _release(
 ) -> None:
     await uow.lots.give_back(match.lot_id, match.kg)
     await uow.orders.give_back(match.order_id, match.kg)
-    if match.slot_id is not None:
-        release = services.extras.get("release_slot")
-        if release is not None:
-            await release(uow, match)
+    if match.slot_id is not None:  # the pickup slot's room goes back too
+        await uow.slots.release(match.slot_id, match.kg)
     await uow.events.record("match", match.id, actor, action, {"kg": match.kg, "reason": reason})
 
 
@@ -122,10 +120,7 @@ async def decide(
             )
             choices: tuple[Choice, ...] = ()
             if person is trader:
-                choices = (
-                    Choice(_("Chọn giờ lấy hàng"), f"slot:pick:{match.id}"),  # type: ignore[union-attr]
-                    Choice(_("Hủy đơn"), f"mt:c:{match.id}"),
-                )  # type: ignore[union-attr]
+                choices = trader_deal_buttons(match.id)  # type: ignore[union-attr]
         await notify(
             uow,
             person,
@@ -133,6 +128,15 @@ async def decide(
             dedupe_key=f"accepted:{match.id}:{person.id}",
         )  # type: ignore[union-attr]
     return Outcome.ACCEPTED, match
+
+
+def trader_deal_buttons(match_id: int) -> tuple[Choice, ...]:
+    """What a trader can do with a made deal: pick a pickup time, take the earliest, or back out."""
+    return (
+        Choice(_("Chọn giờ lấy hàng"), f"slot:pick:{match_id}"),
+        Choice(_("Giờ sớm nhất"), f"slot:first:{match_id}"),
+        Choice(_("Hủy đơn"), f"mt:c:{match_id}"),
+    )
 
 
 async def trader_cancels(
