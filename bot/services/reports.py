@@ -1,0 +1,539 @@
+"""Campaign reports: periods, and the summary computed from the repository's aggregates.
+
+Everything here except :func:`load` is a pure function over query results, so it is tested
+with plain data. Supply figures follow the lots *posted* in the period (see
+``storage.repositories.reports``); "matched" means accepted by both sides, scheduled or
+picked up; a proposal still waiting for an answer is counted apart.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import formatting as fmt
+from bot.catalog import ProductCatalog
+from bot.i18n import _
+from bot.places import Gazetteer
+from bot.textnorm import fold
+from storage.repositories.reports import (
+    LotDay,
+    LotGroup,
+    MatchDay,
+    MatchGroup,
+    OrderRow,
+    PriceRow,
+    Scope,
+)
+from storage.uow import UnitOfWork
+
+MATCHED = ("accepted", "scheduled", "picked_up")
+OPEN = ("open", "partly_matched")
+SEASON_START_MONTH = 7  # na Chi Lăng from July, hồng vành khuyên to October: one season a year
+MAX_PERIOD_DAYS = 400
+
+
+# --- periods -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local calendar days, both ends included."""
+
+    start: dt.date
+    end: dt.date
+
+    def scope(self, tz: ZoneInfo, province_code: int | None = None) -> Scope:
+        """UTC bounds of the period in the bot's time zone."""
+        start = dt.datetime.combine(self.start, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+        end = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
+        return Scope(start, end, province_code, str(tz.key))
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    @property
+    def label(self) -> str:
+        return fmt.date_range(self.start, self.end)
+
+
+PRESETS = ("today", "7d", "30d", "season")
+
+
+def preset(key: str, today: dt.date) -> Period:
+    """Hôm nay, the last 7 or 30 days (today included), or this season (since 1 July)."""
+    if key == "today":
+        return Period(today, today)
+    if key == "7d":
+        return Period(today - dt.timedelta(days=6), today)
+    if key == "30d":
+        return Period(today - dt.timedelta(days=29), today)
+    year = today.year if today.month >= SEASON_START_MONTH else today.year - 1
+    return Period(dt.date(year, SEASON_START_MONTH, 1), today)
+
+
+def preset_label(key: str) -> str:
+    labels = {"today": _("Hôm nay"), "7d": _("7 ngày"), "30d": _("30 ngày"), "season": _("Mùa này")}
+    return labels[key]
+
+
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_DAY = re.compile(r"\b(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2,4}))?\b")
+
+
+class PeriodError(ValueError):
+    """``code`` is "unreadable", "reversed" or "too_long"."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def parse_period(text: str, today: dt.date) -> Period:
+    """A period from "1/9-30/9", "01/09/2026 đến 30/09/2026", "15/9" (one day) or ISO dates."""
+    folded = fold(text)
+    try:
+        if iso := list(_ISO.finditer(folded)):
+            days = [dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))) for m in iso]
+        else:
+            days = []
+            for m in _DAY.finditer(folded):
+                year = m.group(3)
+                y = (int(year) + 2000 if len(year) == 2 else int(year)) if year else today.year
+                days.append(dt.date(y, int(m.group(2)), int(m.group(1))))
+    except ValueError:
+        raise PeriodError("unreadable") from None
+    if not 1 <= len(days) <= 2:
+        raise PeriodError("unreadable")
+    return check_period(Period(days[0], days[-1]))
+
+
+def check_period(period: Period) -> Period:
+    """``period`` itself, or :class:`PeriodError` when it ends before it starts or is too long."""
+    if period.end < period.start:
+        raise PeriodError("reversed")
+    if (period.end - period.start).days > MAX_PERIOD_DAYS:
+        raise PeriodError("too_long")
+    return period
+
+
+def period_problem_text(code: str) -> str:
+    """The answer to a period that cannot be used."""
+    if code == "reversed":
+        return _("Ngày kết thúc phải sau ngày bắt đầu. Ví dụ: 1/9-30/9.")
+    if code == "too_long":
+        return _("Kỳ báo cáo dài tối đa {days} ngày.").format(days=MAX_PERIOD_DAYS)
+    return _("Không đọc được kỳ báo cáo. Gõ theo dạng 1/9-30/9 hoặc chọn một nút.")
+
+
+# --- the data a report is made of -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Query results for one period and province, as the repository returned them."""
+
+    period: Period
+    province_code: int | None
+    lot_groups: list[LotGroup]
+    lot_days: list[LotDay]
+    match_groups: list[MatchGroup]
+    match_days: list[MatchDay]
+    first_matches: list[tuple[dt.datetime, dt.datetime]]
+    suppliers: dict[str, int]
+    matched_traders: set[int]
+    orders: list[OrderRow]
+    prices: list[PriceRow]
+    point_names: dict[int, str]
+    tz: str = "Asia/Ho_Chi_Minh"
+
+
+async def load(uow: UnitOfWork, period: Period, tz: ZoneInfo, province_code: int | None) -> ReportData:
+    """Run the report's queries (the only function here that touches the database)."""
+    scope = period.scope(tz, province_code)
+    r = uow.reports
+    lot_groups = await r.lot_groups(scope)
+    orders = [o for o in await r.orders(scope.start, scope.end) if order_in_province(o, province_code)]
+    products = sorted({g.product_code for g in lot_groups} | {o.product_code for o in orders})
+    points = sorted({g.point_id for g in lot_groups if g.point_id is not None})
+    return ReportData(
+        period=period,
+        province_code=province_code,
+        lot_groups=lot_groups,
+        lot_days=await r.lot_days(scope),
+        match_groups=await r.match_groups(scope),
+        match_days=await r.match_days(scope),
+        first_matches=await r.first_matches(scope),
+        suppliers=await r.active_suppliers(scope),
+        matched_traders=await r.matched_traders(scope),
+        orders=orders,
+        prices=await r.reference_prices(products),
+        point_names=await r.point_names(points),
+        tz=str(tz.key),
+    )
+
+
+def buys_in(provinces: tuple[int, ...], trader_province: int | None, province_code: int | None) -> bool:
+    """An order buys in the provinces it lists, or in its trader's own when it lists none."""
+    if province_code is None:
+        return True
+    return province_code in provinces if provinces else trader_province == province_code
+
+
+def order_in_province(order: OrderRow, province_code: int | None) -> bool:
+    """:func:`buys_in` for an order row."""
+    return buys_in(order.provinces, order.trader_province, province_code)
+
+
+class PriceBook:
+    """Reference prices by (product, province), looked up for a day."""
+
+    def __init__(self, rows: list[PriceRow]) -> None:
+        self._by_key: dict[tuple[str, int], tuple[list[dt.date], list[int]]] = {}
+        for row in sorted(rows, key=lambda r: r.valid_from):
+            days, prices = self._by_key.setdefault((row.product_code, row.province_code), ([], []))
+            if days and days[-1] == row.valid_from:
+                prices[-1] = row.price  # the later entry of the same day wins
+            else:
+                days.append(row.valid_from)
+                prices.append(row.price)
+
+    def on(self, product: str, province: int | None, day: dt.date) -> int | None:
+        """The price in force on ``day``, or None when none was set yet."""
+        if province is None or (found := self._by_key.get((product, province))) is None:
+            return None
+        days, prices = found
+        i = bisect.bisect_right(days, day)
+        return prices[i - 1] if i else None
+
+
+# --- the summary -------------------------------------------------------------------------------
+
+
+@dataclass
+class Volume:
+    """Kilograms of one product or collection point, by where they stand."""
+
+    reported_kg: int = 0
+    proposed_kg: int = 0
+    matched_kg: int = 0
+    picked_up_kg: int = 0
+    open_kg: int = 0
+    unsold_kg: int = 0  # expired with volume left
+    lots: int = 0
+
+    @property
+    def fill_rate(self) -> float | None:
+        return self.matched_kg / self.reported_kg if self.reported_kg else None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLine:
+    """Average matched price against the reference price, weighted by kilograms."""
+
+    product_code: str
+    matched_kg: int
+    avg_price: float | None
+    avg_reference: float | None  # over the kilograms that had a reference price
+    diff_pct: float | None  # matched price vs reference, same kilograms
+
+
+@dataclass
+class Summary:
+    """Everything /baocao and ``python -m bot report summary`` show."""
+
+    period: Period
+    province_code: int | None
+    total: Volume
+    by_product: dict[str, Volume]
+    by_point: dict[int | None, Volume]
+    point_names: dict[int, str]
+    orders: int
+    ordered_kg: int
+    open_order_kg: int
+    farmers: int
+    coop_reps: int
+    traders: int
+    prices: list[PriceLine]
+    held_back_orders: int
+    held_back_kg: int
+    median_hours_to_match: float | None
+    gouging_margin: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.total.lots == 0 and self.orders == 0
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (ISO dates, kg as integers, rates as fractions)."""
+
+        def vol(v: Volume) -> dict[str, Any]:
+            return {**asdict(v), "fill_rate": v.fill_rate}
+
+        return {
+            "from": self.period.start.isoformat(),
+            "to": self.period.end.isoformat(),
+            "province_code": self.province_code,
+            "empty": self.empty,
+            "total": vol(self.total),
+            "by_product": {k: vol(v) for k, v in sorted(self.by_product.items())},
+            "by_point": [
+                {"point_id": k, "name": self.point_names.get(k) if k is not None else None, **vol(v)}
+                for k, v in sorted(self.by_point.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+            ],
+            "orders": {"count": self.orders, "kg": self.ordered_kg, "open_kg": self.open_order_kg},
+            "active": {"farmers": self.farmers, "coop_reps": self.coop_reps, "traders": self.traders},
+            "prices": [asdict(p) for p in self.prices],
+            "held_back": {"orders": self.held_back_orders, "kg": self.held_back_kg},
+            "gouging_margin": self.gouging_margin,
+            "median_hours_to_match": self.median_hours_to_match,
+        }
+
+
+def _local_day(moment: dt.datetime, tz: ZoneInfo) -> dt.date:
+    return moment.astimezone(tz).date()
+
+
+def summarize(data: ReportData, gouging_margin: float) -> Summary:
+    """The report's figures from its query results."""
+    tz = ZoneInfo(data.tz)
+    total = Volume()
+    by_product: dict[str, Volume] = defaultdict(Volume)
+    by_point: dict[int | None, Volume] = defaultdict(Volume)
+    for g in data.lot_groups:
+        for v in (total, by_product[g.product_code], by_point[g.point_id]):
+            v.lots += g.lots
+            if g.status != "cancelled":
+                v.reported_kg += g.quantity_kg
+            if g.status in OPEN:
+                v.open_kg += g.remaining_kg
+            elif g.status == "expired":
+                v.unsold_kg += g.remaining_kg
+    for m in data.match_groups:
+        for v in (total, by_product[m.product_code], by_point[m.point_id]):
+            if m.status in MATCHED:
+                v.matched_kg += m.kg
+            if m.status == "picked_up":
+                v.picked_up_kg += m.kg
+            elif m.status == "proposed":
+                v.proposed_kg += m.kg
+
+    book = PriceBook(data.prices)
+    held_orders = held_kg = 0
+    for o in data.orders:
+        provinces = (
+            [data.province_code]
+            if data.province_code is not None
+            else list(o.provinces) or ([o.trader_province] if o.trader_province is not None else [])
+        )
+        day = _local_day(o.created_at, tz)
+        floors = [ref * (1 - gouging_margin) for p in provinces if (ref := book.on(o.product_code, p, day))]
+        if floors and o.price < max(floors):
+            held_orders += 1
+            held_kg += o.quantity_kg
+
+    hours = [(first - posted).total_seconds() / 3600 for posted, first in data.first_matches]
+    return Summary(
+        period=data.period,
+        province_code=data.province_code,
+        total=total,
+        by_product=dict(by_product),
+        by_point=dict(by_point),
+        point_names=data.point_names,
+        orders=len(data.orders),
+        ordered_kg=sum(o.quantity_kg for o in data.orders if o.status != "cancelled"),
+        open_order_kg=sum(o.remaining_kg for o in data.orders if o.status in OPEN),
+        farmers=data.suppliers.get("farmer", 0),
+        coop_reps=data.suppliers.get("coop_rep", 0),
+        traders=len({o.trader_id for o in data.orders} | data.matched_traders),
+        prices=price_lines(data.match_days, book),
+        held_back_orders=held_orders,
+        held_back_kg=held_kg,
+        median_hours_to_match=round(statistics.median(hours), 1) if hours else None,
+        gouging_margin=gouging_margin,
+    )
+
+
+def price_lines(days: list[MatchDay], book: PriceBook) -> list[PriceLine]:
+    """Per product: kg-weighted matched price, and reference price over the same kilograms."""
+    acc: dict[str, list[int]] = defaultdict(
+        lambda: [0, 0, 0, 0, 0]
+    )  # kg, value, kg_ref, ref_value, value_ref
+    for d in days:
+        if d.status not in MATCHED:
+            continue
+        a = acc[d.product_code]
+        a[0] += d.kg
+        a[1] += d.value_vnd
+        ref = book.on(d.product_code, d.province_code, d.match_day)
+        if ref is not None:
+            a[2] += d.kg
+            a[3] += ref * d.kg
+            a[4] += d.value_vnd
+    lines = []
+    for code, (kg, value, kg_ref, ref_value, value_ref) in sorted(acc.items(), key=lambda kv: -kv[1][0]):
+        avg_ref = ref_value / kg_ref if kg_ref else None
+        diff = (value_ref / kg_ref) / avg_ref - 1 if kg_ref and avg_ref else None
+        lines.append(
+            PriceLine(
+                code,
+                kg,
+                round(value / kg, 1) if kg else None,
+                round(avg_ref, 1) if avg_ref is not None else None,
+                round(diff, 4) if diff is not None else None,
+            )
+        )
+    return lines
+
+
+# --- chart series ---------------------------------------------------------------------------------
+
+CHART_STATUSES = ("picked_up", "matched", "proposed", "open", "unsold")
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """Daily volume by status (by posting day) and daily prices of the top products."""
+
+    days: list[dt.date]
+    volume: dict[str, list[int]]  # status -> kg per day
+    prices: dict[str, tuple[list[float | None], list[float | None]]]  # product -> (price, reference)
+
+
+def chart_data(data: ReportData, top: int = 3) -> ChartData:
+    """The series the chart draws."""
+    days = data.period.days
+    index = {d: i for i, d in enumerate(days)}
+    volume = {s: [0] * len(days) for s in CHART_STATUSES}
+    for ld in data.lot_days:
+        if ld.day in index:
+            if ld.status in OPEN:
+                volume["open"][index[ld.day]] += ld.remaining_kg
+            elif ld.status == "expired":
+                volume["unsold"][index[ld.day]] += ld.remaining_kg
+    for md in data.match_days:
+        if md.lot_day not in index:
+            continue
+        key = {
+            "picked_up": "picked_up",
+            "accepted": "matched",
+            "scheduled": "matched",
+            "proposed": "proposed",
+        }
+        if md.status in key:
+            volume[key[md.status]][index[md.lot_day]] += md.kg
+    book = PriceBook(data.prices)
+    lines = price_lines(data.match_days, book)[:top]
+    prices: dict[str, tuple[list[float | None], list[float | None]]] = {}
+    for line in lines:
+        kg, value = [0] * len(days), [0] * len(days)
+        ref_kg, ref_value = [0] * len(days), [0] * len(days)
+        for md in data.match_days:
+            if md.product_code != line.product_code or md.status not in MATCHED or md.match_day not in index:
+                continue
+            i = index[md.match_day]
+            kg[i] += md.kg
+            value[i] += md.value_vnd
+            if (ref := book.on(md.product_code, md.province_code, md.match_day)) is not None:
+                ref_kg[i] += md.kg
+                ref_value[i] += ref * md.kg
+        prices[line.product_code] = (
+            [value[i] / kg[i] if kg[i] else None for i in range(len(days))],
+            [ref_value[i] / ref_kg[i] if ref_kg[i] else None for i in range(len(days))],
+        )
+    return ChartData(days, volume, prices)
+
+
+# --- text ------------------------------------------------------------------------------------------
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{fmt.number(round(x * 100, 1))}%"
+
+
+def summary_text(s: Summary, places: Gazetteer, catalog: ProductCatalog, max_lines: int = 8) -> str:
+    """The summary as a short message (phones: a few lines per section)."""
+    place = places.province(s.province_code) if s.province_code else None
+    where = place.label if place else _("Toàn quốc")
+    head = _("📊 Báo cáo {period} – {where}").format(period=s.period.label, where=where)
+    if s.empty:
+        return head + "\n" + _("Không có dữ liệu trong kỳ này (chưa có lô hàng hay đơn mua nào).")
+    t = s.total
+    lines = [
+        head,
+        _("Báo thu hoạch: {kg} ({lots} lô)").format(kg=fmt.kg(t.reported_kg), lots=fmt.number(t.lots)),
+        _("Đã ghép: {kg} · đã lấy hàng: {picked} · chờ xác nhận: {proposed} · còn mở: {open}").format(
+            kg=fmt.kg(t.matched_kg),
+            picked=fmt.kg(t.picked_up_kg),
+            proposed=fmt.kg(t.proposed_kg),
+            open=fmt.kg(t.open_kg),
+        ),
+        _("Tỷ lệ ghép: {rate} · thời gian đến khi ghép (trung vị): {hours}").format(
+            rate=_pct(t.fill_rate),
+            hours=_("{h} giờ").format(h=fmt.number(s.median_hours_to_match))
+            if s.median_hours_to_match is not None
+            else "—",
+        ),
+        _("Đơn mua: {n} đơn, {kg}, còn mở {open}").format(
+            n=fmt.number(s.orders), kg=fmt.kg(s.ordered_kg), open=fmt.kg(s.open_order_kg)
+        ),
+        _("Hoạt động: {farmers} nông dân, {reps} đại diện HTX, {traders} thương lái").format(
+            farmers=fmt.number(s.farmers), reps=fmt.number(s.coop_reps), traders=fmt.number(s.traders)
+        ),
+        _("Đơn bị giữ lại vì giá dưới sàn (tham chiếu −{margin}%): {n} đơn, {kg}").format(
+            margin=fmt.number(round(s.gouging_margin * 100)),
+            n=fmt.number(s.held_back_orders),
+            kg=fmt.kg(s.held_back_kg),
+        ),
+    ]
+
+    def name(code: str) -> str:
+        p = catalog.get(code)
+        return p.name_vi if p else code
+
+    if s.by_product:
+        lines.append(_("Theo sản phẩm:"))
+        for code, v in sorted(s.by_product.items(), key=lambda kv: -kv[1].reported_kg)[:max_lines]:
+            lines.append(
+                "• "
+                + _("{name}: báo {reported}, ghép {matched}, còn {open}").format(
+                    name=name(code),
+                    reported=fmt.kg(v.reported_kg),
+                    matched=fmt.kg(v.matched_kg),
+                    open=fmt.kg(v.open_kg),
+                )
+            )
+    if s.by_point:
+        lines.append(_("Theo điểm tập kết:"))
+        for pid, v in sorted(s.by_point.items(), key=lambda kv: -kv[1].reported_kg)[:max_lines]:
+            label = s.point_names.get(pid, "") if pid is not None else _("(chưa chọn điểm)")
+            lines.append(
+                "• "
+                + _("{name}: báo {reported}, ghép {matched}, đã lấy {picked}").format(
+                    name=label,
+                    reported=fmt.kg(v.reported_kg),
+                    matched=fmt.kg(v.matched_kg),
+                    picked=fmt.kg(v.picked_up_kg),
+                )
+            )
+    if s.prices:
+        lines.append(_("Giá ghép trung bình so với giá tham chiếu:"))
+        for p in s.prices[:max_lines]:
+            price = fmt.price_per_kg(p.avg_price) if p.avg_price is not None else "—"
+            if p.avg_reference is None:
+                ref = _("chưa có giá tham chiếu")
+            else:
+                ref = _("tham chiếu {ref} ({diff})").format(
+                    ref=fmt.price_per_kg(p.avg_reference),
+                    diff=("+" if (p.diff_pct or 0) >= 0 else "") + _pct(p.diff_pct),
+                )
+            lines.append(f"• {name(p.product_code)}: {price}, {ref}")
+    return "\n".join(lines)

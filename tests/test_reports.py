@@ -1,0 +1,360 @@
+"""Reports against known data: the summary's numbers, the chart, the CSV and XLSX exports, the audit
+log, and every kind of bad input; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.services import reports as service
+from bot.services.reports import Period, PeriodError
+from storage import models
+from storage.uow import Database
+from tests.harness import TZ, BotHarness, Person
+
+LANG_SON, HA_NOI = 20, 1
+SEPTEMBER = Period(dt.date(2026, 9, 1), dt.date(2026, 9, 30))
+
+
+def at(day: int, hour: int, month: int = 9) -> dt.datetime:
+    """A local moment of 2026, as stored (UTC)."""
+    return dt.datetime(2026, month, day, hour, tzinfo=TZ).astimezone(dt.UTC)
+
+
+@dataclass
+class Seeded:
+    rep: int
+    farmer: int
+    trader: int
+    lots: dict[str, int]
+    matches: dict[str, int]
+
+
+async def seed(db: Database) -> Seeded:
+    """A small September in Lạng Sơn (and one lot and order in Hà Nội), with numbers easy to check by hand.
+
+    Lạng Sơn lots: L1 na 10 t (P1), L2 na 2 t (P1), L3 hồng 5 t (P2), L6 na 0,5 t cancelled (P1),
+    L7 hồng 0,8 t expired (P2); L5 na 1 t in August. Matches: M1 6 t picked up (6 h after L1 was
+    posted), M2 2 t accepted (12 h), M3 1 t proposed (24 h). Reference price of na 25.000 ₫ then
+    30.000 ₫ from 3/9, hồng 20.000 ₫; order O2 offers hồng at 15.000 ₫: below the 17.000 ₫ floor.
+    """
+    async with db.uow() as uow:
+        people = {}
+        for ext, role, province, phone in (
+            ("701", "coop_rep", LANG_SON, "0912000701"),
+            ("702", "farmer", LANG_SON, "0912000702"),
+            ("703", "trader", LANG_SON, "0912000703"),
+            ("704", "trader", HA_NOI, "0912000704"),
+            ("705", "coop_rep", HA_NOI, "0912000705"),
+        ):
+            user = await uow.users.ensure("telegram", ext, ext, "vi")
+            await uow.users.register(
+                user.id,
+                name=f"Người {ext}",
+                phone=phone,
+                role=role,
+                province_code=province,
+                ward_code=6463 if province == LANG_SON else 4,
+                now=at(1, 7, month=8),
+            )
+            people[ext] = user.id
+        p1 = await uow.points.add(name="Điểm tập kết Chi Lăng", province_code=LANG_SON, ward_code=6463)
+        p2 = await uow.points.add(name="Điểm Văn Lãng", province_code=LANG_SON, ward_code=None)
+        p3 = await uow.points.add(name="Điểm Hà Nội", province_code=HA_NOI, ward_code=None)
+        for product, price, day in (("na", 25_000, 1), ("na", 30_000, 3), ("hong_vanh_khuyen", 20_000, 1)):
+            await uow.prices.add(
+                product_code=product,
+                province_code=LANG_SON,
+                price=price,
+                valid_from=dt.date(2026, 9, day),
+                set_by=None,
+            )
+
+        async def lot(owner: str, product: str, kg: int, point: int, posted: dt.datetime) -> int:
+            row = await uow.lots.add(
+                owner_id=people[owner],
+                product_code=product,
+                quantity_kg=kg,
+                collection_point_id=point,
+                ready_from=posted.date(),
+                ready_to=posted.date() + dt.timedelta(days=5),
+                asking_price=20_000,
+                created_at=posted,
+            )
+            return row.id
+
+        lots = {
+            "L1": await lot("701", "na", 10_000, p1.id, at(2, 8)),
+            "L2": await lot("702", "na", 2_000, p1.id, at(3, 8)),
+            "L3": await lot("701", "hong_vanh_khuyen", 5_000, p2.id, at(5, 8)),
+            "L4": await lot("705", "na", 3_000, p3.id, at(4, 8)),
+            "L5": await lot("702", "na", 1_000, p1.id, at(20, 8, month=8)),
+            "L6": await lot("701", "na", 500, p1.id, at(6, 8)),
+            "L7": await lot("702", "hong_vanh_khuyen", 800, p2.id, at(1, 9)),
+        }
+        await uow.lots.close(lots["L6"], "cancelled", "bán ngoài")
+        await uow.lots.close(lots["L7"], "expired")
+
+        async def order(
+            trader: str, product: str, kg: int, price: int, provinces: list[int], day: int
+        ) -> int:
+            row = await uow.orders.add(
+                trader_id=people[trader],
+                product_code=product,
+                quantity_kg=kg,
+                price=price,
+                pickup_from=dt.date(2026, 9, day),
+                pickup_to=dt.date(2026, 9, day + 10),
+                provinces=provinces,
+                created_at=at(day, 9),
+            )
+            return row.id
+
+        o1 = await order("703", "na", 8_000, 26_000, [LANG_SON], 2)
+        o2 = await order("703", "hong_vanh_khuyen", 3_000, 15_000, [LANG_SON], 5)
+        o3 = await order("704", "na", 3_000, 20_000, [HA_NOI], 4)
+        await order("704", "na", 1_000, 20_000, [], 4)
+
+        slot = models.PickupSlot(
+            point_id=p1.id,
+            starts_at=at(3, 7),
+            ends_at=at(3, 9),
+            capacity_kg=20_000,
+            capacity_trucks=4,
+        )
+        uow.session.add(slot)
+        await uow.session.flush()
+
+        async def match(
+            lot_key: str, order_id: int, kg: int, price: int, status: str, made: dt.datetime
+        ) -> int:
+            assert await uow.lots.take(lots[lot_key], kg) and await uow.orders.take(order_id, kg)
+            m = await uow.matches.add(
+                lot_id=lots[lot_key], order_id=order_id, kg=kg, price=price, expires_at=None
+            )
+            values = {"created_at": made, "slot_id": slot.id if status == "picked_up" else None}
+            await uow.matches.transition(m.id, ("proposed",), status=status, **values)
+            return m.id
+
+        matches = {
+            "M1": await match("L1", o1, 6_000, 26_000, "picked_up", at(2, 14)),
+            "M2": await match("L2", o1, 2_000, 26_000, "accepted", at(3, 20)),
+            "M3": await match("L3", o2, 1_000, 15_000, "proposed", at(6, 8)),
+            "M4": await match("L4", o3, 3_000, 20_000, "scheduled", at(4, 12)),
+        }
+    return Seeded(people["701"], people["702"], people["703"], lots, matches)
+
+
+@pytest.fixture
+async def seeded(database: Database) -> Seeded:
+    return await seed(database)
+
+
+async def summary_of(db: Database, period: Period, province: int | None) -> service.Summary:
+    async with db.uow() as uow:
+        data = await service.load(uow, period, TZ, province)
+    return service.summarize(data, gouging_margin=0.15)
+
+
+# --- the numbers ------------------------------------------------------------------------------------
+
+
+async def test_summary_of_a_province_matches_the_data(database: Database, seeded: Seeded) -> None:
+    s = await summary_of(database, SEPTEMBER, LANG_SON)
+    t = s.total
+    assert (t.lots, t.reported_kg, t.matched_kg, t.picked_up_kg, t.proposed_kg, t.open_kg, t.unsold_kg) == (
+        5,
+        17_800,
+        8_000,
+        6_000,
+        1_000,
+        8_000,
+        800,
+    )
+    assert t.fill_rate == pytest.approx(8_000 / 17_800)
+    na, hong = s.by_product["na"], s.by_product["hong_vanh_khuyen"]
+    assert (na.reported_kg, na.matched_kg, na.open_kg) == (12_000, 8_000, 4_000)
+    assert (hong.reported_kg, hong.matched_kg, hong.proposed_kg, hong.open_kg, hong.unsold_kg) == (
+        5_800,
+        0,
+        1_000,
+        4_000,
+        800,
+    )
+    by_name = {s.point_names[k]: v for k, v in s.by_point.items() if k is not None}
+    assert by_name["Điểm tập kết Chi Lăng"].reported_kg == 12_000
+    assert by_name["Điểm tập kết Chi Lăng"].picked_up_kg == 6_000
+    assert by_name["Điểm Văn Lãng"].reported_kg == 5_800
+    assert (s.farmers, s.coop_reps, s.traders) == (1, 1, 1)
+    assert (s.orders, s.ordered_kg, s.open_order_kg) == (2, 11_000, 2_000)
+    assert (s.held_back_orders, s.held_back_kg) == (1, 3_000)
+    [na_price] = s.prices  # hồng has only a proposal: no agreed price yet
+    assert na_price.product_code == "na" and na_price.matched_kg == 8_000
+    assert na_price.avg_price == 26_000
+    assert na_price.avg_reference == pytest.approx((6_000 * 25_000 + 2_000 * 30_000) / 8_000)
+    assert na_price.diff_pct == pytest.approx(26_000 / 26_250 - 1, abs=1e-4)
+    assert s.median_hours_to_match == 12.0
+    js = s.to_json()
+    assert js["total"]["reported_kg"] == 17_800 and js["held_back"] == {"orders": 1, "kg": 3_000}
+
+
+async def test_national_summary_and_an_empty_period(database: Database, seeded: Seeded) -> None:
+    s = await summary_of(database, SEPTEMBER, None)
+    assert s.total.reported_kg == 20_800 and s.total.matched_kg == 11_000
+    assert (s.orders, s.traders, s.coop_reps) == (4, 2, 2)
+    assert s.median_hours_to_match == 9.0  # 4 h, 6 h, 12 h, 24 h
+    august = await summary_of(database, Period(dt.date(2026, 8, 1), dt.date(2026, 8, 31)), LANG_SON)
+    assert august.total.reported_kg == 1_000 and august.total.matched_kg == 0
+    assert august.total.fill_rate == 0 and august.median_hours_to_match is None
+    spring = await summary_of(database, Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31)), None)
+    assert spring.empty and spring.total.fill_rate is None
+
+
+def test_periods_as_typed_and_presets() -> None:
+    today = dt.date(2026, 9, 10)
+    assert service.parse_period("1/9-30/9", today) == SEPTEMBER
+    assert service.parse_period("01/09/2026 đến 30/09/2026", today) == SEPTEMBER
+    assert service.parse_period("2026-09-01 2026-09-30", today) == SEPTEMBER
+    assert service.parse_period("15/9", today) == Period(dt.date(2026, 9, 15), dt.date(2026, 9, 15))
+    for typed, code in (("30/9-1/9", "reversed"), ("tháng chín", "unreadable"), ("31/2-3/3", "unreadable")):
+        with pytest.raises(PeriodError) as err:
+            service.parse_period(typed, today)
+        assert err.value.code == code
+    with pytest.raises(PeriodError):
+        service.parse_period("1/1/2024-1/1/2026", today)
+    assert service.preset("7d", today) == Period(dt.date(2026, 9, 4), today)
+    assert service.preset("season", today).start == dt.date(2026, 7, 1)
+    assert service.preset("season", dt.date(2027, 2, 1)).start == dt.date(2026, 7, 1)
+
+
+# --- the conversation --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bot(database: Database) -> BotHarness:
+    return BotHarness(database, admin_ids="telegram:1")
+
+
+async def official(bot: BotHarness) -> Person:
+    person = bot.person("900")
+    await bot.register(person, role_label="Nông dân", name="Hoàng Văn Sở", phone="0911000900")
+    async with bot.db.uow() as uow:
+        await uow.users.update((await bot.user(person)).id, role="official")
+    return person
+
+
+async def test_official_reads_the_report_chart_and_excel(bot: BotHarness, seeded: Seeded) -> None:
+    so = await official(bot)
+    await so.says("/baocao")
+    assert so.buttons == ["Hôm nay", "7 ngày", "30 ngày", "Mùa này"]
+    await so.says("30/9-1/9")
+    assert "Ngày kết thúc phải sau ngày bắt đầu" in so.last
+    await so.says("1/9-30/9")
+    assert so.buttons[0] == "Tỉnh Lạng Sơn"  # officials start from their own province
+    await so.presses("Lạng Sơn")
+    text = so.plain
+    assert "📊 Báo cáo 01/09/2026 – 30/09/2026 – Tỉnh Lạng Sơn" in text
+    assert "Báo thu hoạch: 17.800 kg (5 lô)" in text
+    assert "Đã ghép: 8.000 kg · đã lấy hàng: 6.000 kg · chờ xác nhận: 1.000 kg · còn mở: 8.000 kg" in text
+    assert "Tỷ lệ ghép: 44,9% · thời gian đến khi ghép (trung vị): 12 giờ" in text
+    assert "1 nông dân, 1 đại diện HTX, 1 thương lái" in text
+    assert "giá dưới sàn (tham chiếu −15%): 1 đơn, 3.000 kg" in text
+    assert "• Na: 26.000 ₫/kg, tham chiếu 26.250 ₫/kg (-0,9%)" in text
+    assert "• Điểm tập kết Chi Lăng: báo 12.000 kg, ghép 8.000 kg, đã lấy 6.000 kg" in text
+
+    await so.presses("Biểu đồ")
+    [reply] = so.replies
+    png = reply.attachment.data
+    assert reply.attachment.is_photo and png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert 10_000 < len(png) < 1_000_000
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (900, 1000)
+
+    await so.presses("Xuất Excel")
+    [reply] = so.replies
+    assert reply.attachment.filename == "nongsan_20260901_20260930.xlsx"
+    assert "Số điện thoại đã được che" in reply.text
+    wb = load_workbook(io.BytesIO(reply.attachment.data))
+    assert wb.sheetnames == ["Lô hàng", "Đơn mua", "Ghép đơn", "Lấy hàng"]
+    lots = list(wb["Lô hàng"].iter_rows(values_only=True))
+    assert lots[0][:8] == (
+        "Mã lô",
+        "Ngày đăng",
+        "Người báo",
+        "Điện thoại",
+        "Vai trò",
+        "Mã sản phẩm",
+        "Sản phẩm",
+        "Khối lượng (kg)",
+    )
+    first = dict(zip(lots[0], lots[1], strict=True))
+    assert first["Mã lô"] == seeded.lots["L1"] and first["Khối lượng (kg)"] == 10_000
+    assert first["Ngày đăng"] == dt.datetime(2026, 9, 2, 8, 0) and first["Sẵn sàng từ"] == dt.datetime(
+        2026, 9, 2
+    )
+    assert (
+        first["Điện thoại"] == "0912***701" and first["Sản phẩm"] == "Na" and first["Tỉnh"] == "Tỉnh Lạng Sơn"
+    )
+    assert (
+        wb["Lô hàng"]["H2"].number_format == "#,##0"
+        and wb["Lô hàng"]["B2"].number_format == "dd/mm/yyyy hh:mm"
+    )
+    assert len(lots) == 6 and wb["Đơn mua"].max_row == 3 and wb["Ghép đơn"].max_row == 4
+    pickups = list(wb["Lấy hàng"].iter_rows(values_only=True))
+    assert len(pickups) == 2 and pickups[1][3] == dt.datetime(2026, 9, 3, 7, 0)
+    async with bot.db.uow() as uow:
+        entries = await uow.audit.recent()
+    assert entries[0].action == "export_data" and entries[0].details["with_phones"] is False
+
+
+async def test_admin_exports_csv_with_phones_and_empty_periods_say_so(
+    bot: BotHarness, seeded: Seeded
+) -> None:
+    admin = bot.person("1")
+    await bot.register(admin, role_label="Nông dân", name="Quản Trị Viên", phone="0912345001")
+    await admin.says("/xuat")
+    await admin.says("1/9/2026 - 30/9/2026")
+    assert "Toàn quốc" in admin.buttons
+    await admin.presses("Toàn quốc")
+    assert "Chọn định dạng" in admin.last and "che" not in admin.last
+    await admin.presses("CSV ghép đơn")
+    [reply] = admin.replies
+    assert reply.attachment.filename == "nongsan_20260901_20260930_matches.csv"
+    raw = reply.attachment.data
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert [int(r["Mã ghép"]) for r in rows] == sorted(seeded.matches.values())
+    m1 = rows[0]
+    assert m1["Ngày ghép"] == "2026-09-02 14:00" and m1["Khối lượng (kg)"] == "6000"
+    assert m1["Thành tiền (₫)"] == "156000000" and m1["Trạng thái"] == "picked_up"
+    assert m1["ĐT người bán"] == "0912000701" and m1["ĐT thương lái"] == "0912000703"
+
+    await admin.says("/baocao")
+    await admin.says("1/3-31/3")
+    await admin.presses("Toàn quốc")
+    assert "Không có dữ liệu trong kỳ này" in admin.last
+    await admin.sends_payload("rpt:chart:20260301:20260331:0")
+    assert "Không có dữ liệu trong kỳ này, nên chưa vẽ được biểu đồ" in admin.last
+    await admin.sends_payload("rpt:xlsx:20260301:20260331:20")
+    assert "Không có dữ liệu để xuất trong kỳ 01/03/2026 – 31/03/2026" in admin.last
+    await admin.sends_payload("rpt:xlsx:20260331:20260301:20")
+    assert "Nút này đã cũ" in admin.last
+
+
+async def test_farmers_get_no_reports(bot: BotHarness, seeded: Seeded) -> None:
+    an = bot.person("50")
+    await bot.register(an, role_label="Nông dân", name="Nguyễn Văn An", phone="0912345050")
+    await an.sends_payload("rpt:xlsx:20260901:20260930:20")
+    assert "chỉ dành cho" in an.last and an.replies[0].attachment is None
+    await an.says("/xuat")
+    assert "chỉ dành cho" in an.last
+    await an.sends_payload("auditpage:0")
+    assert "chỉ dành cho: Quản trị" in an.last
+    async with bot.db.uow() as uow:
+        refused = [e.action for e in await uow.audit.recent() if not e.allowed]
+    assert refused == ["audit_log", "xuat", "report"]
