@@ -1,9 +1,11 @@
 """The outbox worker: sends queued messages at the platforms' pace and records what happened.
 
-Delivery is at most once. A wave of messages is marked ``sending`` in one transaction,
-sent, and its results recorded in the next; rows found ``sending`` after a crash are
-reported as interrupted instead of sent again. Everything not yet in a wave simply
-waits in the queue, so a restart resumes where the last one stopped.
+Delivery is at most once. Each message is marked ``sending`` the moment its rate-limit slot
+comes, just before the HTTP call, and its result is recorded as soon as it returns; marks
+and results that fall within a few milliseconds of each other share one transaction. Rows
+found ``sending`` after a crash are reported as interrupted instead of sent again: that is
+only the requests in flight at the crash, not a whole batch. Everything else simply waits
+in the queue, so a restart resumes where the last one stopped.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from bot.clock import Clock
 from bot.events import RATE_LIMITED, Reply, Sender, SendResult, SendStatus
@@ -24,6 +26,42 @@ from storage.uow import Database
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# How long a mark or a result waits for company before its transaction is written.
+COALESCE_S = 0.005
+
+
+class Coalescer[T, R]:
+    """Gathers items submitted within ``delay`` seconds and writes them with one ``flush`` call."""
+
+    def __init__(self, flush: Callable[[list[T]], Awaitable[R]], delay: float = COALESCE_S) -> None:
+        self._flush_fn, self._delay = flush, delay
+        self._items: list[T] = []
+        self._done: asyncio.Future[R] | None = None
+        self._writes: set[asyncio.Task[None]] = set()  # keeps running writes referenced
+
+    async def submit(self, item: T) -> R:
+        """Queue ``item``; returns what the flush that wrote it returned."""
+        self._items.append(item)
+        if self._done is None:
+            self._done = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(self._delay, self._start_flush)
+        # Shielded: a cancelled sender must not take the shared write down with it.
+        return await asyncio.shield(self._done)
+
+    def _start_flush(self) -> None:
+        items, done = self._items, self._done
+        self._items, self._done = [], None
+        assert done is not None
+
+        async def run() -> None:
+            try:
+                done.set_result(await self._flush_fn(items))
+            except Exception as exc:
+                done.set_exception(exc)
+
+        task = asyncio.ensure_future(run())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
 
 class OutboxWorker:
@@ -46,6 +84,8 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self.sent = 0
+        self._marks = Coalescer(self._write_marks)
+        self._results = Coalescer(self._write_results)
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the next poll."""
@@ -114,46 +154,51 @@ class OutboxWorker:
         return attempted
 
     async def _send_wave(self, wave: list[dto.OutboxItem]) -> int:
+        """Deliver one message per chat concurrently, each at its own rate-limit slot."""
+        done = await asyncio.gather(*(self._deliver(i) for i in wave))
+        return sum(done)
+
+    async def _write_marks(self, ids: list[int]) -> set[int]:
         async with self.db.uow() as uow:
-            marked = await uow.outbox.mark_sending([i.id for i in wave], self.clock.now() + self.lease)
-        wave = [i for i in wave if i.id in marked]  # cancelled since the claim: not sent
-        results = await asyncio.gather(*(self._deliver(i) for i in wave))
+            return await uow.outbox.mark_sending(ids, self.clock.now() + self.lease)
+
+    async def _write_results(self, outcomes: list[tuple[dto.OutboxItem, SendResult]]) -> None:
         now = self.clock.now()
         async with self.db.uow() as uow:
-            # One statement for the common case keeps the pause between two waves short.
-            sent = [
-                item.id
-                for item, result in zip(wave, results, strict=True)
-                if result.status == SendStatus.SENT
-            ]
+            sent = [item.id for item, result in outcomes if result.status == SendStatus.SENT]
             await uow.outbox.finish_sent(sent, now=now)
             self.sent += len(sent)
-            for item, result in zip(wave, results, strict=True):
+            for item, result in outcomes:
+                error = (result.error or "")[:200]
                 if result.status == SendStatus.SENT:
                     continue
                 if result.status == SendStatus.BLOCKED:
-                    await uow.outbox.finish(item.id, "blocked", now=now, error=(result.error or "")[:200])
+                    await uow.outbox.finish(item.id, "blocked", now=now, error=error)
                     if item.user_id is not None:
                         await uow.users.update(item.user_id, bot_blocked=True)
                 elif result.status == SendStatus.RETRY and item.attempts < MAX_ATTEMPTS:
                     delay = max(result.retry_after, 0.5) * (1 if result.retry_after else 2**item.attempts)
-                    await uow.outbox.retry_later(
-                        item.id, now + dt.timedelta(seconds=delay), (result.error or "")[:200]
-                    )
+                    await uow.outbox.retry_later(item.id, now + dt.timedelta(seconds=delay), error)
                 else:
-                    await uow.outbox.finish(item.id, "failed", now=now, error=(result.error or "")[:200])
-        return len(wave)
+                    await uow.outbox.finish(item.id, "failed", now=now, error=error)
 
-    async def _deliver(self, item: dto.OutboxItem) -> SendResult:
+    async def _deliver(self, item: dto.OutboxItem) -> int:
+        """Wait for the slot, mark, send, record; 1 when a send was attempted, 0 when skipped."""
         sender = self.senders.get(item.channel)
         if sender is None:
-            return SendResult(SendStatus.FAILED, error=f"no sender for channel {item.channel}")
+            await self._results.submit(
+                (item, SendResult(SendStatus.FAILED, error=f"no sender for {item.channel}"))
+            )
+            return 0
         await self.limiter.acquire(item.chat_id, item.is_group)
+        if item.id not in await self._marks.submit(item.id):
+            return 0  # cancelled (a withdrawn broadcast) since it was claimed: never sent
         try:
             result = await sender.send(item.chat_id, Reply.from_json(item.payload))
         except Exception as exc:  # a sender must not raise, but one bug must not stop the queue
             log.exception("outbox: sender raised")
-            return SendResult(SendStatus.RETRY, retry_after=5, error=type(exc).__name__)
+            result = SendResult(SendStatus.RETRY, retry_after=5, error=type(exc).__name__)
         if result.status == SendStatus.RETRY and result.error == RATE_LIMITED:
             self.limiter.penalize(result.retry_after)  # a 429 applies to the whole bot, a timeout does not
-        return result
+        await self._results.submit((item, result))
+        return 1
