@@ -203,8 +203,8 @@ class BotApp:
                 return
             raise
         self._web = runner
-        sockets = [s for s in (site._server.sockets if site._server else [])]
-        self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
+        # Port 0 asks the system for a free port (tests); report the one actually bound.
+        self.http_port = runner.addresses[0][1] if runner.addresses else self.settings.http_port
 
     async def _health(self, _request: web.Request) -> web.Response:
         assert self.db is not None

@@ -46,7 +46,12 @@ class Settings(BaseSettings):
     def _split_admins(cls, value: object) -> tuple[str, ...]:
         if value is None or value == "":
             return ()
-        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        if isinstance(value, str):
+            items: list[object] = list(value.split(","))
+        elif isinstance(value, (list, tuple)):
+            items = list(value)
+        else:
+            raise ValueError("use a comma-separated list like telegram:1,telegram:2")
         keys = tuple(str(i).strip() for i in items if str(i).strip())
         for key in keys:
             channel, _, user = key.partition(":")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import defaultdict
 
@@ -132,7 +133,7 @@ class Pipeline:
         if event.kind == Kind.TEXT and ctx.data.get("_choices"):
             payload = resolve_choice(text, ctx.data["_choices"])
             if payload is not None:
-                ctx.event = Incoming(**{**_fields(event), "kind": Kind.BUTTON, "payload": payload})
+                ctx.event = dataclasses.replace(event, kind=Kind.BUTTON, payload=payload)
         if ctx.event.kind == Kind.BUTTON:
             ctx.data.pop("_choices", None)
             ctx.state_changed = True
@@ -157,7 +158,3 @@ class Pipeline:
                 if await handler(ctx):
                     return
         await common.unknown(ctx)
-
-
-def _fields(event: Incoming) -> dict[str, object]:
-    return {name: getattr(event, name) for name in event.__dataclass_fields__}

@@ -25,12 +25,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def one_run() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db", "HTTP_PORT": "0",
-               "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
+            "HTTP_PORT": "0",
+            "PYTHONPATH": str(ROOT),
+        }
         env.pop("TELEGRAM_BOT_TOKEN", None)
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=tmp, env=env, stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            cwd=tmp,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stderr is not None
         for line in proc.stderr:
             if "bot ready" in line:
@@ -46,12 +57,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     runs = [one_run() for _ in range(args.runs)]
-    print(json.dumps({
-        "runs": args.runs,
-        "startup_s_median": round(statistics.median(r[0] for r in runs), 3),
-        "startup_s_max": round(max(r[0] for r in runs), 3),
-        "rss_mb_median": round(statistics.median(r[1] for r in runs), 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "runs": args.runs,
+                "startup_s_median": round(statistics.median(r[0] for r in runs), 3),
+                "startup_s_max": round(max(r[0] for r in runs), 3),
+                "rss_mb_median": round(statistics.median(r[1] for r in runs), 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

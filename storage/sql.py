@@ -10,8 +10,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+def dialect_name(session: AsyncSession) -> str:
+    """ "sqlite" or "postgresql": the backend this session talks to."""
+    return session.get_bind().dialect.name
+
+
 def _insert(session: AsyncSession, table: Table) -> Any:
-    dialect = session.bind.dialect.name
+    dialect = dialect_name(session)
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 

@@ -20,9 +20,12 @@ async def on_free_text(ctx: Ctx) -> bool:
     if result.grade is not None:
         prefill["grade"] = result.grade
     if result.intent == "price_query":
-        from bot.handlers.prices import price_answer
+        from bot.handlers.prices import cmd_price, price_answer
 
-        await price_answer(ctx, result.product)
+        if result.product is None:
+            await cmd_price(ctx, "")  # "giá hôm nay bao nhiêu?": which product? buttons
+        else:
+            await price_answer(ctx, result.product)
         return True
     if result.intent == "offer":
         if ctx.user.role not in SUPPLIERS:

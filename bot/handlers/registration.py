@@ -177,7 +177,7 @@ async def on_ward(ctx: Ctx) -> str:
             ctx.remember(ward_candidates=[p.ward_code for p in found])
             return STAY
     ward = places.ward(code) if code is not None else None
-    if ward is None or ward.province_code != province_code:
+    if ward is None or ward.ward_code is None or ward.province_code != province_code:
         ctx.say(
             _("Không tìm thấy xã/phường «{text}» ở {province}. Vui lòng gõ lại hoặc xem danh sách.").format(
                 text=ctx.text[:40], province=places.provinces[province_code].name

@@ -77,12 +77,12 @@ def split_shares(shares: list[dto.LotShare], total_kg: int, matched_kg: int) -> 
     """Each household's part of ``matched_kg``, in proportion to its share (largest remainder)."""
     if not shares or total_kg <= 0:
         return []
-    exact = [(s.household, s.kg * matched_kg / total_kg) for s in shares]
-    parts = [[name, int(x)] for name, x in exact]
-    rest = matched_kg - sum(p[1] for p in parts)
-    for i in sorted(range(len(exact)), key=lambda i: exact[i][1] - int(exact[i][1]), reverse=True)[:rest]:
-        parts[i][1] += 1
-    return [(name, n) for name, n in parts]
+    exact = [s.kg * matched_kg / total_kg for s in shares]
+    parts = [int(x) for x in exact]
+    rest = matched_kg - sum(parts)
+    for i in sorted(range(len(exact)), key=lambda i: exact[i] - parts[i], reverse=True)[:rest]:
+        parts[i] += 1
+    return [(s.household, n) for s, n in zip(shares, parts, strict=True)]
 
 
 class Matcher:
@@ -159,6 +159,7 @@ class Matcher:
         """Re-read one lot or order, put it back in the book with its current volume, match it."""
         async with self.services.db.uow() as uow:
             floors, refs = await self._context(uow)
+            view: LotView | OrderView | None
             if kind == "lot":
                 lot = await uow.lots.get(entity_id)
                 view = (

@@ -97,15 +97,16 @@ async def decide(
     if not await uow.matches.transition(match.id, ("proposed",), status="accepted"):
         return Outcome.CLOSED, match
     match = await uow.matches.get(match.id)
-    await uow.events.record("match", match.id, None, "accepted")  # type: ignore[union-attr]
-    shares = split_shares(await uow.lots.shares(lot.id), lot.quantity_kg, match.kg)  # type: ignore[union-attr]
+    assert match is not None
+    await uow.events.record("match", match.id, None, "accepted")
+    shares = split_shares(await uow.lots.shares(lot.id), lot.quantity_kg, match.kg)
     for person in (rep, trader):
         if person.id == user.id:
             continue
         with use_locale(person.locale):
             lines = [
                 _("✅ Đơn #{id} đã chốt: {kg}, cả hai bên đã đồng ý.").format(id=match.id, kg=kg(match.kg))
-            ]  # type: ignore[union-attr]
+            ]
             if person is rep and shares:
                 lines.append(
                     _("Chia theo hộ: {shares}").format(
@@ -120,13 +121,13 @@ async def decide(
             )
             choices: tuple[Choice, ...] = ()
             if person is trader:
-                choices = trader_deal_buttons(match.id)  # type: ignore[union-attr]
+                choices = trader_deal_buttons(match.id)
         await notify(
             uow,
             person,
             Reply("\n".join(lines), choices, columns=2),
             dedupe_key=f"accepted:{match.id}:{person.id}",
-        )  # type: ignore[union-attr]
+        )
     return Outcome.ACCEPTED, match
 
 

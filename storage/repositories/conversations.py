@@ -6,7 +6,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
-from storage.sql import upsert
+from storage.sql import dialect_name, upsert
 from storage.types import utcnow
 
 
@@ -19,7 +19,7 @@ class ConversationRepository:
 
         SQLite needs nothing: its writers are serialised at BEGIN IMMEDIATE.
         """
-        if self.session.bind.dialect.name == "postgresql":
+        if dialect_name(self.session) == "postgresql":
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"chat:{channel}:{chat_id}"}
             )

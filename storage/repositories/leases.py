@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
+from storage.sql import dialect_name
 
 Lease = models.SchedulerLease
 JobRun = models.JobRun
@@ -18,7 +19,7 @@ JobRun = models.JobRun
 
 def _insert(session: AsyncSession, table: Any) -> Any:
     """INSERT with the dialect's ON CONFLICT support."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite  # type: ignore[union-attr]
+    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
     return dialect.insert(table if isinstance(table, Table) else table.__table__)
 
 

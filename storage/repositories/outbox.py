@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
-from storage.sql import insert_ignore, insert_ignore_many
+from storage.sql import dialect_name, insert_ignore, insert_ignore_many
 from storage.types import utcnow
 
 Outbox = models.OutboxMessage
@@ -82,7 +82,7 @@ class OutboxRepository:
             .order_by(Outbox.not_before, Outbox.id)
             .limit(limit)
         )
-        if self.session.bind.dialect.name == "postgresql":
+        if dialect_name(self.session) == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         ids = list(await self.session.scalars(stmt))
         if not ids:

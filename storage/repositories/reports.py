@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage import models
+from storage.sql import dialect_name
 
 Lot, Order, Match = models.HarvestLot, models.PurchaseOrder, models.Match
 Point, User, Price, Slot = models.CollectionPoint, models.User, models.ReferencePrice, models.PickupSlot
@@ -114,7 +115,7 @@ class ReportRepository:
 
     def _day(self, column: Any, scope: Scope) -> Any:
         """The local calendar day of a UTC timestamp column, in SQL."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        if dialect_name(self.session) == "postgresql":
             return cast(func.timezone(scope.tz_name, column), Date)
         return func.date(column, f"{scope.utc_offset_minutes:+d} minutes")
 
