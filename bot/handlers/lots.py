@@ -3,18 +3,18 @@ ready window, asking price, household shares, then a summary to confirm, edit or
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from bot import formatting as fmt
-from bot.catalog import Product
-from bot.dialog import DONE, STAY, Command, Ctx, Flow, Router
+from bot.dialog import STAY, Command, Ctx, Flow, Router
 from bot.events import Choice
 from bot.handlers import trade_steps as ts
-from bot.handlers.common import show_menu
 from bot.handlers.roles import COOP_REP, SUPPLIERS, require_role
+from bot.handlers.trade_flow import TradeFlow, prefill_answers, prefill_place
 from bot.i18n import _, lazy_gettext
 from bot.services import lots as service
-from bot.services.quantities import RuleError, check_price, check_quantity, parse_grade, parse_price
+from bot.services.quantities import RuleError, check_price, parse_grade
 from bot.textnorm import fold
 from storage import dto
 
@@ -29,17 +29,6 @@ STEPS = (
 MAX_POINT_BUTTONS = 8
 
 
-def _next(ctx: Ctx) -> str:
-    return ts.next_step(ctx, STEPS)
-
-
-def _product(ctx: Ctx) -> Product:
-    product = ctx.services.catalog.get(ctx.data["product"])
-    if product is None:  # only a catalog code is ever stored; losing one is a deployment error
-        raise LookupError(ctx.data["product"])
-    return product
-
-
 # --- entry points ------------------------------------------------------------------------------
 
 
@@ -52,30 +41,13 @@ async def start_lot_flow(ctx: Ctx, prefill: dict[str, Any]) -> None:
     """
     if not await require_role(ctx, SUPPLIERS, "thuhoach"):
         return
-    places = ctx.services.places
     data: dict[str, Any] = {"province_code": ctx.user.province_code, "ward_code": ctx.user.ward_code}
-    problems: list[str] = []
-    if prefill.get("province_code") in places.provinces:
-        data["province_code"] = prefill["province_code"]
-        data["ward_code"] = None
-    ward = places.ward(prefill["ward_code"]) if isinstance(prefill.get("ward_code"), int) else None
-    if ward is not None:
-        data.update(province_code=ward.province_code, ward_code=ward.ward_code)
-    product = ctx.services.catalog.get(str(prefill.get("product") or ""))
-    if product is not None:
-        data["product"] = product.code
-    try:
-        if prefill.get("quantity_kg") is not None:
-            data["quantity_kg"] = check_quantity(float(prefill["quantity_kg"]))
-    except (RuleError, ValueError, TypeError) as e:
-        problems.append(e.message if isinstance(e, RuleError) else _("Khối lượng không hợp lệ."))
+    province, ward = prefill_place(ctx, prefill)
+    if province is not None:
+        data.update(province_code=province, ward_code=ward)
+    problems = prefill_answers(ctx, prefill, data)
     if prefill.get("grade") in service.GRADES:
         data["grade"] = prefill["grade"]
-    if prefill.get("price_vnd_per_kg") is not None:
-        data["price"] = prefill["price_vnd_per_kg"]
-    if prefill.get("date_from") or prefill.get("date_to"):
-        data["date_from"] = prefill.get("date_from") or prefill["date_to"]
-        data["date_to"] = prefill.get("date_to") or prefill["date_from"]
     if prefill:  # free text gave the essentials: the optional steps keep their defaults
         data.setdefault("certs", [])
         data.setdefault("area_code", None)
@@ -83,11 +55,7 @@ async def start_lot_flow(ctx: Ctx, prefill: dict[str, Any]) -> None:
         data.setdefault("shares", [])
     if ctx.user.role != COOP_REP:  # households pool only through a cooperative
         data["shares"] = []
-    ctx.enter(flow.name, "product", data)
-    problems += _recheck(ctx)
-    for problem in problems:
-        ctx.say(problem)
-    await flow.goto(ctx, _next(ctx))
+    await trade.begin(ctx, data, problems)
 
 
 async def cmd_lot(ctx: Ctx, _args: str) -> None:
@@ -100,7 +68,7 @@ def _recheck(ctx: Ctx) -> list[str]:
     d, problems = ctx.data, list[str]()
     if "product" not in d:
         return problems
-    product = _product(ctx)
+    product = ts.product_of(ctx)
     if d.get("price") is not None:
         try:
             d["price"] = check_price(product, float(d["price"]))
@@ -119,44 +87,21 @@ def _recheck(ctx: Ctx) -> list[str]:
     return problems
 
 
-# --- product, quantity, grade --------------------------------------------------------------------
-
-
-@flow.ask("product")
-async def ask_product(ctx: Ctx) -> None:
-    codes = await service.popular_products(ctx.uow, ctx.data.get("province_code"))
-    ctx.say(_("Bạn báo thu hoạch sản phẩm gì? Chọn hoặc gõ tên."), ts.product_choices(ctx, codes), columns=2)
-
-
-@flow.answer("product")
-async def on_product(ctx: Ctx) -> str:
-    product = ts.read_product(ctx)
-    if product is None:
-        return STAY
-    ctx.remember(product=product.code)
-    for problem in _recheck(ctx):
-        ctx.say(problem)
-    return _next(ctx)
-
-
-@flow.ask("quantity")
-async def ask_quantity(ctx: Ctx) -> None:
-    ctx.say(_("Khối lượng bao nhiêu? Ví dụ: 2,5 tấn · 3 tạ · 1500 kg."))
-
-
-@flow.answer("quantity")
-async def on_quantity(ctx: Ctx) -> str:
-    kg = ts.read_quantity(ctx)
-    if kg is None:
-        return STAY
-    ctx.remember(quantity_kg=kg)
+def _quantity_changed(ctx: Ctx) -> list[str]:
     shares = ctx.data.get("shares")
-    if shares and sum(s[2] for s in shares) != kg:
+    if shares and sum(s[2] for s in shares) != ctx.data["quantity_kg"]:
         # The households' parts no longer add up: ask for them again rather than guess.
         ctx.data.pop("shares")
         ctx.remember(shares_draft=[])
-        ctx.say(_("Khối lượng đã đổi, vui lòng nhập lại phần của các hộ."))
-    return _next(ctx)
+        return [_("Khối lượng đã đổi, vui lòng nhập lại phần của các hộ.")]
+    return []
+
+
+def _check_window(ctx: Ctx, start: dt.date, end: dt.date) -> None:
+    service.check_lot_window(ctx.services.catalog, ctx.data["product"], start, end, ctx.today)
+
+
+# --- grade -------------------------------------------------------------------------------------------
 
 
 @flow.ask("grade")
@@ -172,8 +117,7 @@ async def on_grade(ctx: Ctx) -> str:
     if grade not in service.GRADES:
         ctx.say(_("Vui lòng chọn Loại 1, Loại 2 hoặc Xô."))
         return STAY
-    ctx.remember(grade=grade)
-    return _next(ctx)
+    return trade.keep(ctx, grade=grade)
 
 
 # --- certificates --------------------------------------------------------------------------------
@@ -195,8 +139,7 @@ async def on_certs(ctx: Ctx) -> str:
     if result is None:
         return STAY
     certs, area = result
-    ctx.remember(certs=certs, area_code=area)
-    return _next(ctx)
+    return trade.keep(ctx, certs=certs, area_code=area)
 
 
 # --- collection point ----------------------------------------------------------------------------
@@ -241,8 +184,7 @@ async def on_point(ctx: Ctx) -> str:
             ctx.say(_("Vui lòng gõ tên và địa chỉ điểm tập kết (3–200 ký tự)."))
             return STAY
         name, _sep, _rest = text.partition(",")
-        ctx.remember(point={"name": name.strip()[:120], "address": text}, awaiting_point=False)
-        return _next(ctx)
+        return trade.keep(ctx, point={"name": name.strip()[:120], "address": text}, awaiting_point=False)
     if payload == "pt:new":
         ctx.remember(awaiting_point=True)
         return STAY
@@ -260,59 +202,10 @@ async def on_point(ctx: Ctx) -> str:
             ).format(text=ctx.text[:40])
         )
         return STAY
-    ctx.remember(point={"id": chosen.id})
-    return _next(ctx)
+    return trade.keep(ctx, point={"id": chosen.id})
 
 
-# --- window, price, shares -----------------------------------------------------------------------
-
-
-@flow.ask("window")
-async def ask_window(ctx: Ctx) -> None:
-    ctx.say(
-        _("Khi nào hàng sẵn sàng? Chọn hoặc gõ ngày (ví dụ: 15/9 · 15-20/9 · từ 15 đến 20/9)."),
-        ts.window_choices(),
-        columns=2,
-    )
-
-
-@flow.answer("window")
-async def on_window(ctx: Ctx) -> str:
-    window = ts.read_window(ctx)
-    if window is None:
-        return STAY
-    try:
-        service.check_lot_window(ctx.services.catalog, ctx.data["product"], *window, ctx.today)
-    except RuleError as e:
-        ctx.say(e.message)
-        return STAY
-    ctx.remember(date_from=window[0].isoformat(), date_to=window[1].isoformat())
-    return _next(ctx)
-
-
-@flow.ask("price")
-async def ask_price(ctx: Ctx) -> None:
-    product = _product(ctx)
-    lines = [_("Giá bạn mong muốn (₫/kg)? Ví dụ: 25k · 25.000. Không bắt buộc.")]
-    if ctx.data.get("province_code"):
-        ref = await ctx.uow.prices.current(product.code, ctx.data["province_code"], ctx.today)
-        if ref is not None:
-            lines.append(_("Giá tham chiếu hiện nay: {price}.").format(price=fmt.price_per_kg(ref.price)))
-    ctx.say("\n".join(lines), [Choice(_("Bỏ qua"), "price:skip")])
-
-
-@flow.answer("price")
-async def on_price(ctx: Ctx) -> str:
-    if ctx.payload == "price:skip" or fold(ctx.text) in ("bo qua", "khong"):
-        ctx.remember(price=None)
-        return _next(ctx)
-    try:
-        price = check_price(_product(ctx), parse_price(ctx.text) if ctx.text else None)
-    except RuleError as e:
-        ctx.say(e.message)
-        return STAY
-    ctx.remember(price=price)
-    return _next(ctx)
+# --- household shares ------------------------------------------------------------------------------
 
 
 @flow.ask("shares")
@@ -325,8 +218,7 @@ async def on_shares(ctx: Ctx) -> str:
     shares = ts.answer_shares(ctx, ctx.data["quantity_kg"])
     if shares is None:
         return STAY
-    ctx.remember(shares=[[s.household, s.phone, s.kg] for s in shares])
-    return _next(ctx)
+    return trade.keep(ctx, shares=[[s.household, s.phone, s.kg] for s in shares])
 
 
 # --- summary, edit, save -------------------------------------------------------------------------
@@ -369,7 +261,7 @@ async def ask_summary(ctx: Ctx) -> None:
     d = ctx.data
     start, end = ts.window_of(d)
     rows = [
-        (_("Sản phẩm"), _product(ctx).name_vi),
+        (_("Sản phẩm"), ts.product_of(ctx).name_vi),
         (_("Khối lượng"), fmt.kg(d["quantity_kg"])),
         (_("Loại"), ts.grade_label(d["grade"])),
         (_("Chứng nhận"), ts.certs_text(d["certs"], d.get("area_code"))),
@@ -382,34 +274,11 @@ async def ask_summary(ctx: Ctx) -> None:
     ts.ask_summary(ctx, _("Lô hàng của bạn:"), rows)
 
 
-@flow.answer("summary")
-async def on_summary(ctx: Ctx) -> str:
-    if ctx.payload == ts.EDIT:
-        return "edit"
-    if ctx.payload == ts.CANCEL:
-        ctx.leave()
-        show_menu(ctx, _("Đã hủy. Không có gì được lưu."))
-        return DONE
-    if ctx.payload != ts.CONFIRM:
-        ctx.say(_("Vui lòng bấm Xác nhận, Sửa hoặc Hủy."))
-        return STAY
-    if not await require_role(ctx, SUPPLIERS, "thuhoach"):  # the role may have changed meanwhile
-        ctx.leave()
-        return DONE
-    try:
-        lot = await service.create_lot(ctx.uow, ctx.user, _draft(ctx), ctx.services.catalog, ctx.today)
-    except RuleError as e:
-        ctx.say(e.message)
-        return _prepare(ctx, e.field)
-    ts.announce(ctx, "lot", lot.id)
-    ctx.leave()
-    show_menu(
-        ctx,
-        _("Đã lưu lô #{id}: {product}, {quantity}. Khi có thương lái phù hợp, bot sẽ báo bạn.").format(
-            id=lot.id, product=ts.product_name(ctx, lot.product_code), quantity=fmt.kg(lot.quantity_kg)
-        ),
-    )
-    return DONE
+async def _save(ctx: Ctx) -> tuple[int, str]:
+    lot = await service.create_lot(ctx.uow, ctx.user, _draft(ctx), ctx.services.catalog, ctx.today)
+    return lot.id, _(
+        "Đã lưu lô #{id}: {product}, {quantity}. Khi có thương lái phù hợp, bot sẽ báo bạn."
+    ).format(id=lot.id, product=ts.product_name(ctx, lot.product_code), quantity=fmt.kg(lot.quantity_kg))
 
 
 def _edit_fields(ctx: Ctx) -> list[tuple[str, str]]:
@@ -423,17 +292,6 @@ def _edit_fields(ctx: Ctx) -> list[tuple[str, str]]:
     return fields
 
 
-@flow.ask("edit")
-async def ask_edit(ctx: Ctx) -> None:
-    ts.ask_edit(ctx, _edit_fields(ctx))
-
-
-@flow.answer("edit")
-async def on_edit(ctx: Ctx) -> str:
-    step = ts.answer_edit(ctx, [s for s, _label in _edit_fields(ctx)])
-    return _prepare(ctx, step) if step not in (STAY, "summary") else step
-
-
 def _prepare(ctx: Ctx, step: str) -> str:
     """Get ``step`` ready to be answered again, starting from its current answer."""
     d = ctx.data
@@ -444,6 +302,31 @@ def _prepare(ctx: Ctx, step: str) -> str:
     elif step == "point":
         ctx.remember(awaiting_point=False)
     return step if step in dict(STEPS) else "summary"
+
+
+# Last, as it names the functions above; the steps above reach it only when they run.
+trade = TradeFlow(
+    flow=flow,
+    kind="lot",
+    command="thuhoach",
+    roles=SUPPLIERS,
+    steps=STEPS,
+    product_question=lazy_gettext("Bạn báo thu hoạch sản phẩm gì? Chọn hoặc gõ tên."),
+    quantity_question=lazy_gettext("Khối lượng bao nhiêu? Ví dụ: 2,5 tấn · 3 tạ · 1500 kg."),
+    price_question=lazy_gettext("Giá bạn mong muốn (₫/kg)? Ví dụ: 25k · 25.000. Không bắt buộc."),
+    window_question=lazy_gettext(
+        "Khi nào hàng sẵn sàng? Chọn hoặc gõ ngày (ví dụ: 15/9 · 15-20/9 · từ 15 đến 20/9)."
+    ),
+    price_optional=True,
+    home_province=lambda ctx: ctx.data.get("province_code"),
+    recheck=_recheck,
+    quantity_changed=_quantity_changed,
+    check_window=_check_window,
+    edit_fields=_edit_fields,
+    prepare=_prepare,
+    save=_save,
+)
+trade.register_steps()
 
 
 def register(router: Router) -> None:

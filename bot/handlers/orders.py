@@ -3,27 +3,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from bot import formatting as fmt
-from bot.catalog import Product
-from bot.dialog import DONE, STAY, Command, Ctx, Flow, Router
+from bot.dialog import STAY, Command, Ctx, Flow, Router
 from bot.events import Choice
 from bot.handlers import trade_steps as ts
-from bot.handlers.common import show_menu
 from bot.handlers.roles import TRADER, require_role
+from bot.handlers.trade_flow import TradeFlow, prefill_answers, prefill_place
 from bot.i18n import _, lazy_gettext
 from bot.services import orders as service
-from bot.services.lots import GRADES, popular_products
-from bot.services.quantities import (
-    RuleError,
-    check_price,
-    check_quantity,
-    check_window,
-    parse_grade,
-    parse_price,
-    parse_quantity_kg,
-)
+from bot.services.lots import GRADES
+from bot.services.quantities import RuleError, check_price, check_window, parse_grade, parse_quantity_kg
 from bot.textnorm import fold
 from storage import dto
 
@@ -38,17 +30,6 @@ STEPS = (
 MAX_POINT_BUTTONS = 8
 
 
-def _next(ctx: Ctx) -> str:
-    return ts.next_step(ctx, STEPS)
-
-
-def _product(ctx: Ctx) -> Product:
-    product = ctx.services.catalog.get(ctx.data["product"])
-    if product is None:  # only a catalog code is ever stored; losing one is a deployment error
-        raise LookupError(ctx.data["product"])
-    return product
-
-
 # --- entry points ------------------------------------------------------------------------------
 
 
@@ -61,27 +42,10 @@ async def start_order_flow(ctx: Ctx, prefill: dict[str, Any]) -> None:
     """
     if not await require_role(ctx, TRADERS, "dathang"):
         return
-    places = ctx.services.places
     data: dict[str, Any] = {}
-    problems: list[str] = []
-    product = ctx.services.catalog.get(str(prefill.get("product") or ""))
-    if product is not None:
-        data["product"] = product.code
-    try:
-        if prefill.get("quantity_kg") is not None:
-            data["quantity_kg"] = check_quantity(float(prefill["quantity_kg"]))
-    except (RuleError, ValueError, TypeError) as e:
-        problems.append(e.message if isinstance(e, RuleError) else _("Khối lượng không hợp lệ."))
-    if prefill.get("price_vnd_per_kg") is not None:
-        data["price"] = prefill["price_vnd_per_kg"]
-    if prefill.get("date_from") or prefill.get("date_to"):
-        data["date_from"] = prefill.get("date_from") or prefill["date_to"]
-        data["date_to"] = prefill.get("date_to") or prefill["date_from"]
-    province = prefill.get("province_code")
-    ward = places.ward(prefill["ward_code"]) if isinstance(prefill.get("ward_code"), int) else None
-    if ward is not None:
-        province = ward.province_code
-    if province in places.provinces:
+    problems = prefill_answers(ctx, prefill, data)
+    province, _ward = prefill_place(ctx, prefill)
+    if province is not None:
         data.update(provinces=[province], points=[])
     if prefill.get("grade") in GRADES:
         data["grades"] = [prefill["grade"]]
@@ -89,11 +53,7 @@ async def start_order_flow(ctx: Ctx, prefill: dict[str, Any]) -> None:
         data.setdefault("min_lot_kg", 0)
         data.setdefault("grades", list(GRADES))
         data.setdefault("certs", [])
-    ctx.enter(flow.name, "product", data)
-    problems += _recheck(ctx)
-    for problem in problems:
-        ctx.say(problem)
-    await flow.goto(ctx, _next(ctx))
+    await trade.begin(ctx, data, problems)
 
 
 async def cmd_order(ctx: Ctx, _args: str) -> None:
@@ -113,7 +73,7 @@ def _recheck(ctx: Ctx) -> list[str]:
             d.pop("date_to", None)
     if "product" in d and d.get("price") is not None:
         try:
-            d["price"] = check_price(_product(ctx), float(d["price"]))
+            d["price"] = check_price(ts.product_of(ctx), float(d["price"]))
         except (RuleError, ValueError, TypeError) as e:
             problems.append(e.message if isinstance(e, RuleError) else _("Giá không hợp lệ."))
             d.pop("price")
@@ -124,62 +84,11 @@ def _recheck(ctx: Ctx) -> list[str]:
     return problems
 
 
-# --- product, quantity, price, minimum lot, window -------------------------------------------------
+def _check_window(ctx: Ctx, start: dt.date, end: dt.date) -> None:
+    check_window(start, end, ctx.today)
 
 
-@flow.ask("product")
-async def ask_product(ctx: Ctx) -> None:
-    codes = await popular_products(ctx.uow, ctx.user.province_code)
-    ctx.say(_("Bạn cần mua sản phẩm gì? Chọn hoặc gõ tên."), ts.product_choices(ctx, codes), columns=2)
-
-
-@flow.answer("product")
-async def on_product(ctx: Ctx) -> str:
-    product = ts.read_product(ctx)
-    if product is None:
-        return STAY
-    ctx.remember(product=product.code)
-    for problem in _recheck(ctx):
-        ctx.say(problem)
-    return _next(ctx)
-
-
-@flow.ask("quantity")
-async def ask_quantity(ctx: Ctx) -> None:
-    ctx.say(_("Bạn cần mua bao nhiêu? Ví dụ: 10 tấn · 5 tạ · 2000 kg."))
-
-
-@flow.answer("quantity")
-async def on_quantity(ctx: Ctx) -> str:
-    kg = ts.read_quantity(ctx)
-    if kg is None:
-        return STAY
-    ctx.remember(quantity_kg=kg)
-    for problem in _recheck(ctx):
-        ctx.say(problem)
-    return _next(ctx)
-
-
-@flow.ask("price")
-async def ask_price(ctx: Ctx) -> None:
-    product = _product(ctx)
-    lines = [_("Giá bạn trả (₫/kg)? Ví dụ: 18k · 18.000.")]
-    if ctx.user.province_code:
-        ref = await ctx.uow.prices.current(product.code, ctx.user.province_code, ctx.today)
-        if ref is not None:
-            lines.append(_("Giá tham chiếu hiện nay: {price}.").format(price=fmt.price_per_kg(ref.price)))
-    ctx.say("\n".join(lines))
-
-
-@flow.answer("price")
-async def on_price(ctx: Ctx) -> str:
-    try:
-        price = check_price(_product(ctx), parse_price(ctx.text) if ctx.text else None)
-    except RuleError as e:
-        ctx.say(e.message)
-        return STAY
-    ctx.remember(price=price)
-    return _next(ctx)
+# --- minimum lot ---------------------------------------------------------------------------------
 
 
 @flow.ask("min_lot")
@@ -192,38 +101,13 @@ async def ask_min_lot(ctx: Ctx) -> None:
 @flow.answer("min_lot")
 async def on_min_lot(ctx: Ctx) -> str:
     if ctx.payload == "minlot:0" or fold(ctx.text) in ("khong", "khong yeu cau", "0"):
-        ctx.remember(min_lot_kg=0)
-        return _next(ctx)
+        return trade.keep(ctx, min_lot_kg=0)
     try:
         kg = service.check_min_lot(parse_quantity_kg(ctx.text) if ctx.text else None, ctx.data["quantity_kg"])
     except RuleError as e:
         ctx.say(e.message)
         return STAY
-    ctx.remember(min_lot_kg=kg)
-    return _next(ctx)
-
-
-@flow.ask("window")
-async def ask_window(ctx: Ctx) -> None:
-    ctx.say(
-        _("Khung ngày lấy hàng? Chọn hoặc gõ ngày (ví dụ: 15/9 · 15-20/9 · từ 15 đến 20/9)."),
-        ts.window_choices(),
-        columns=2,
-    )
-
-
-@flow.answer("window")
-async def on_window(ctx: Ctx) -> str:
-    window = ts.read_window(ctx)
-    if window is None:
-        return STAY
-    try:
-        check_window(*window, ctx.today)
-    except RuleError as e:
-        ctx.say(e.message)
-        return STAY
-    ctx.remember(date_from=window[0].isoformat(), date_to=window[1].isoformat())
-    return _next(ctx)
+    return trade.keep(ctx, min_lot_kg=kg)
 
 
 # --- region: provinces and collection points --------------------------------------------------
@@ -270,8 +154,7 @@ async def on_provinces(ctx: Ctx) -> str:
         except RuleError as e:
             ctx.say(e.message)
             return e.field if e.field == "points" else STAY
-        ctx.remember(provinces=chosen, points=list(d.get("points_draft", [])))
-        return _next(ctx)
+        return trade.keep(ctx, provinces=chosen, points=list(d.get("points_draft", [])))
     code: int | None = None
     if payload.startswith("reg:"):
         code = int(payload.removeprefix("reg:"))
@@ -363,14 +246,12 @@ async def on_grades(ctx: Ctx) -> str:
     payload = ctx.payload or ""
     chosen: list[str] = list(ctx.data.get("grades_draft", []))
     if payload == "gr:all":
-        ctx.remember(grades=list(GRADES))
-        return _next(ctx)
+        return trade.keep(ctx, grades=list(GRADES))
     if payload == "gr:done":
         if not chosen:
             ctx.say(_("Vui lòng chọn ít nhất một loại."))
             return STAY
-        ctx.remember(grades=[g for g in GRADES if g in chosen])
-        return _next(ctx)
+        return trade.keep(ctx, grades=[g for g in GRADES if g in chosen])
     if payload.startswith("gr:"):
         grade = payload.removeprefix("gr:")
         chosen = [g for g in chosen if g != grade] if grade in chosen else [*chosen, grade]
@@ -379,8 +260,7 @@ async def on_grades(ctx: Ctx) -> str:
     typed = [parse_grade(part) for part in fold(ctx.text).replace(" va ", ",").split(",")]
     if fold(ctx.text) in ("tat ca", "moi loai") or (typed and all(typed)):
         grades = list(GRADES) if not all(typed) else [g for g in GRADES if g in typed]
-        ctx.remember(grades=grades)
-        return _next(ctx)
+        return trade.keep(ctx, grades=grades)
     ctx.say(_("Vui lòng chọn Loại 1, Loại 2 hoặc Xô."))
     return STAY
 
@@ -400,8 +280,7 @@ async def on_certs(ctx: Ctx) -> str:
     result = ts.answer_certs(ctx, typed_area=False)
     if result is None:
         return STAY
-    ctx.remember(certs=result[0])
-    return _next(ctx)
+    return trade.keep(ctx, certs=result[0])
 
 
 # --- summary, edit, save -------------------------------------------------------------------------
@@ -439,7 +318,7 @@ async def ask_summary(ctx: Ctx) -> None:
     d = ctx.data
     start, end = ts.window_of(d)
     rows = [
-        (_("Sản phẩm"), _product(ctx).name_vi),
+        (_("Sản phẩm"), ts.product_of(ctx).name_vi),
         (_("Khối lượng"), fmt.kg(d["quantity_kg"])),
         (_("Giá mua"), fmt.price_per_kg(d["price"])),
         (_("Lô tối thiểu"), fmt.kg(d["min_lot_kg"]) if d["min_lot_kg"] else _("không yêu cầu")),
@@ -451,41 +330,20 @@ async def ask_summary(ctx: Ctx) -> None:
     ts.ask_summary(ctx, _("Đơn đặt mua của bạn:"), rows)
 
 
-@flow.answer("summary")
-async def on_summary(ctx: Ctx) -> str:
-    if ctx.payload == ts.EDIT:
-        return "edit"
-    if ctx.payload == ts.CANCEL:
-        ctx.leave()
-        show_menu(ctx, _("Đã hủy. Không có gì được lưu."))
-        return DONE
-    if ctx.payload != ts.CONFIRM:
-        ctx.say(_("Vui lòng bấm Xác nhận, Sửa hoặc Hủy."))
-        return STAY
-    if not await require_role(ctx, TRADERS, "dathang"):  # the role may have changed meanwhile
-        ctx.leave()
-        return DONE
+async def _save(ctx: Ctx) -> tuple[int, str]:
     s = ctx.services
-    try:
-        order = await service.create_order(ctx.uow, ctx.user, _draft(ctx), s.catalog, s.places, ctx.today)
-    except RuleError as e:
-        ctx.say(e.message)
-        return _edit_step(ctx, e.field)
-    ts.announce(ctx, "order", order.id)
-    ctx.leave()
-    show_menu(
-        ctx,
-        _("Đã lưu đơn #{id}: {product}, {quantity}, {price}. Khi có lô hàng phù hợp, bot sẽ báo bạn.").format(
-            id=order.id,
-            product=ts.product_name(ctx, order.product_code),
-            quantity=fmt.kg(order.quantity_kg),
-            price=fmt.price_per_kg(order.price),
-        ),
+    order = await service.create_order(ctx.uow, ctx.user, _draft(ctx), s.catalog, s.places, ctx.today)
+    return order.id, _(
+        "Đã lưu đơn #{id}: {product}, {quantity}, {price}. Khi có lô hàng phù hợp, bot sẽ báo bạn."
+    ).format(
+        id=order.id,
+        product=ts.product_name(ctx, order.product_code),
+        quantity=fmt.kg(order.quantity_kg),
+        price=fmt.price_per_kg(order.price),
     )
-    return DONE
 
 
-def _edit_step(ctx: Ctx, step: str) -> str:
+def _prepare(ctx: Ctx, step: str) -> str:
     """Prepare ``step`` to be answered again, starting from its current answer."""
     d = ctx.data
     if step == "certs":
@@ -497,7 +355,7 @@ def _edit_step(ctx: Ctx, step: str) -> str:
     return step if step in {s for s, _k in STEPS} | {"points"} else "summary"
 
 
-def _edit_fields() -> list[tuple[str, str]]:
+def _edit_fields(_ctx: Ctx) -> list[tuple[str, str]]:
     return [
         ("product", _("Sản phẩm")), ("quantity", _("Khối lượng")), ("price", _("Giá")),
         ("min_lot", _("Lô tối thiểu")), ("window", _("Ngày lấy hàng")), ("provinces", _("Khu vực")),
@@ -505,15 +363,29 @@ def _edit_fields() -> list[tuple[str, str]]:
     ]  # fmt: skip
 
 
-@flow.ask("edit")
-async def ask_edit(ctx: Ctx) -> None:
-    ts.ask_edit(ctx, _edit_fields())
-
-
-@flow.answer("edit")
-async def on_edit(ctx: Ctx) -> str:
-    step = ts.answer_edit(ctx, [s for s, _label in _edit_fields()])
-    return _edit_step(ctx, step) if step not in (STAY, "summary") else step
+# Last, as it names the functions above; the steps above reach it only when they run.
+trade = TradeFlow(
+    flow=flow,
+    kind="order",
+    command="dathang",
+    roles=TRADERS,
+    steps=STEPS,
+    product_question=lazy_gettext("Bạn cần mua sản phẩm gì? Chọn hoặc gõ tên."),
+    quantity_question=lazy_gettext("Bạn cần mua bao nhiêu? Ví dụ: 10 tấn · 5 tạ · 2000 kg."),
+    price_question=lazy_gettext("Giá bạn trả (₫/kg)? Ví dụ: 18k · 18.000."),
+    window_question=lazy_gettext(
+        "Khung ngày lấy hàng? Chọn hoặc gõ ngày (ví dụ: 15/9 · 15-20/9 · từ 15 đến 20/9)."
+    ),
+    price_optional=False,
+    home_province=lambda ctx: ctx.user.province_code,
+    recheck=_recheck,
+    quantity_changed=_recheck,
+    check_window=_check_window,
+    edit_fields=_edit_fields,
+    prepare=_prepare,
+    save=_save,
+)
+trade.register_steps()
 
 
 def register(router: Router) -> None:

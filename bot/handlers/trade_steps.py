@@ -73,6 +73,14 @@ def product_name(ctx: Ctx, code: str) -> str:
     return product.name_vi if product else code
 
 
+def product_of(ctx: Ctx) -> Product:
+    """The product the flow is about (``ctx.data["product"]``)."""
+    product = ctx.services.catalog.get(ctx.data["product"])
+    if product is None:  # only a catalog code is ever stored; losing one is a deployment error
+        raise LookupError(ctx.data["product"])
+    return product
+
+
 def point_label(ctx: Ctx, point: dto.CollectionPoint) -> str:
     """ "Name (Xã X)" or "Name (Tỉnh Y)"."""
     place = ctx.services.places.ward(point.ward_code) if point.ward_code else None

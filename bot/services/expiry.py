@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot import formatting as fmt
@@ -10,9 +11,38 @@ from bot.i18n import _, use_locale
 from bot.services.lots import expire_lots
 from bot.services.notify import notify
 from bot.services.orders import expire_orders
+from storage import dto
 
 if TYPE_CHECKING:
     from bot.services.container import Services
+    from storage.uow import UnitOfWork
+
+
+def _lot_expired(lot: dto.Lot, product: str) -> str:
+    return _(
+        "Lô #{id} ({product}, còn {left}) đã hết hạn: thời gian sẵn sàng kết thúc ngày {day}. "
+        "Gõ /thuhoach nếu bạn còn hàng để báo lại."
+    ).format(id=lot.id, product=product, left=fmt.kg(lot.remaining_kg), day=fmt.date(lot.ready_to))
+
+
+def _order_expired(order: dto.Order, product: str) -> str:
+    return _(
+        "Đơn #{id} ({product}, còn {left}) đã hết hạn: khung giờ lấy hàng kết thúc ngày {day}. "
+        "Gõ /dathang nếu bạn vẫn cần mua."
+    ).format(id=order.id, product=product, left=fmt.kg(order.remaining_kg), day=fmt.date(order.pickup_to))
+
+
+async def _tell_owner[T: (dto.Lot, dto.Order)](
+    uow: UnitOfWork, services: Services, owner_id: int, kind: str, item: T, text: Callable[[T, str], str]
+) -> None:
+    """Tell the owner, in their language, that their lot or order (``kind``) expired."""
+    owner = await uow.users.get(owner_id)
+    if owner is None:
+        return
+    with use_locale(owner.locale):
+        product = services.catalog.get(item.product_code)
+        message = text(item, product.name_vi if product else item.product_code)
+    await notify(uow, owner, Reply(message), dedupe_key=f"expire:{kind}:{item.id}")
 
 
 async def expire_due(services: Services) -> int:
@@ -22,37 +52,9 @@ async def expire_due(services: Services) -> int:
         lots = await expire_lots(uow, today)
         orders = await expire_orders(uow, today)
         for lot in lots:
-            owner = await uow.users.get(lot.owner_id)
-            if owner is None:
-                continue
-            with use_locale(owner.locale):
-                product = services.catalog.get(lot.product_code)
-                text = _(
-                    "Lô #{id} ({product}, còn {left}) đã hết hạn: thời gian sẵn sàng kết thúc ngày {day}. "
-                    "Gõ /thuhoach nếu bạn còn hàng để báo lại."
-                ).format(
-                    id=lot.id,
-                    product=product.name_vi if product else lot.product_code,
-                    left=fmt.kg(lot.remaining_kg),
-                    day=fmt.date(lot.ready_to),
-                )
-            await notify(uow, owner, Reply(text), dedupe_key=f"expire:lot:{lot.id}")
+            await _tell_owner(uow, services, lot.owner_id, "lot", lot, _lot_expired)
         for order in orders:
-            trader = await uow.users.get(order.trader_id)
-            if trader is None:
-                continue
-            with use_locale(trader.locale):
-                product = services.catalog.get(order.product_code)
-                text = _(
-                    "Đơn #{id} ({product}, còn {left}) đã hết hạn: khung giờ lấy hàng kết thúc ngày {day}. "
-                    "Gõ /dathang nếu bạn vẫn cần mua."
-                ).format(
-                    id=order.id,
-                    product=product.name_vi if product else order.product_code,
-                    left=fmt.kg(order.remaining_kg),
-                    day=fmt.date(order.pickup_to),
-                )
-            await notify(uow, trader, Reply(text), dedupe_key=f"expire:order:{order.id}")
+            await _tell_owner(uow, services, order.trader_id, "order", order, _order_expired)
     # Only after the commit: the matcher must not see a lot the transaction could still undo.
     for lot in lots:
         services.market_changed("lot", lot.id)

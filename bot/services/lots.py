@@ -12,6 +12,7 @@ from bot import formatting as fmt
 from bot.catalog import ProductCatalog
 from bot.i18n import _
 from bot.services.quantities import RuleError, check_price, check_quantity, check_window
+from bot.services.trade import expire_past, withdraw
 from storage import dto
 from storage.uow import UnitOfWork
 
@@ -267,31 +268,10 @@ async def extend_lot(
 async def cancel_lot(uow: UnitOfWork, actor: dto.User, lot_id: int, reason: str) -> dto.Lot:
     """Withdraw a lot, keeping the reason."""
     lot = await own_open_lot(uow, actor, lot_id)
-    reason = reason.strip()[:200]
-    if not await uow.lots.close(lot.id, "cancelled", reason):
-        raise RuleError(_("Lô #{id} đã đóng, không thể thay đổi.").format(id=lot.id))
-    await uow.events.record(
-        "lot", lot.id, actor.id, "cancel", {"old": lot.status, "new": "cancelled", "reason": reason}
-    )
-    return await uow.lots.get(lot.id)  # type: ignore[return-value]
+    closed = _("Lô #{id} đã đóng, không thể thay đổi.").format(id=lot.id)
+    return await withdraw(uow, uow.lots, "lot", lot, actor, reason, closed)
 
 
 async def expire_lots(uow: UnitOfWork, today: dt.date) -> list[dto.Lot]:
     """Close every open lot whose ready window ended before ``today``; the ones closed now."""
-    expired = []
-    for lot in await uow.lots.due_to_expire(today):
-        if await uow.lots.close(lot.id, "expired"):
-            await uow.events.record(
-                "lot",
-                lot.id,
-                None,
-                "expire",
-                {
-                    "old": lot.status,
-                    "new": "expired",
-                    "remaining_kg": lot.remaining_kg,
-                    "ready_to": lot.ready_to.isoformat(),
-                },
-            )
-            expired.append(lot)
-    return expired
+    return await expire_past(uow, uow.lots, "lot", today, "ready_to")

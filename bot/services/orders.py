@@ -14,6 +14,7 @@ from bot.i18n import _
 from bot.places import Gazetteer
 from bot.services.lots import AREA_CERT, GRADES, OPEN, check_new_volume
 from bot.services.quantities import CERT_CODES, RuleError, check_price, check_quantity, check_window
+from bot.services.trade import expire_past, withdraw
 from storage import dto
 from storage.uow import UnitOfWork
 
@@ -185,31 +186,10 @@ async def extend_order(
 async def cancel_order(uow: UnitOfWork, actor: dto.User, order_id: int, reason: str) -> dto.Order:
     """Withdraw an order, keeping the reason."""
     order = await own_open_order(uow, actor, order_id)
-    reason = reason.strip()[:200]
-    if not await uow.orders.close(order.id, "cancelled", reason):
-        raise RuleError(_("Đơn #{id} đã đóng, không thể thay đổi.").format(id=order.id))
-    await uow.events.record(
-        "order", order.id, actor.id, "cancel", {"old": order.status, "new": "cancelled", "reason": reason}
-    )
-    return await uow.orders.get(order.id)  # type: ignore[return-value]
+    closed = _("Đơn #{id} đã đóng, không thể thay đổi.").format(id=order.id)
+    return await withdraw(uow, uow.orders, "order", order, actor, reason, closed)
 
 
 async def expire_orders(uow: UnitOfWork, today: dt.date) -> list[dto.Order]:
     """Close every open order whose pickup window ended before ``today``; the ones closed now."""
-    expired = []
-    for order in await uow.orders.due_to_expire(today):
-        if await uow.orders.close(order.id, "expired"):
-            await uow.events.record(
-                "order",
-                order.id,
-                None,
-                "expire",
-                {
-                    "old": order.status,
-                    "new": "expired",
-                    "remaining_kg": order.remaining_kg,
-                    "pickup_to": order.pickup_to.isoformat(),
-                },
-            )
-            expired.append(order)
-    return expired
+    return await expire_past(uow, uow.orders, "order", today, "pickup_to")
