@@ -11,13 +11,9 @@ each chat's updates in order → :class:`bot.events.UpdateHandler` → replies r
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import datetime as dtm
-import hmac
-import json
 import logging
-import traceback
 import warnings
 from collections.abc import Awaitable
 from typing import Any
@@ -37,7 +33,10 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
+from bot.channels.failures import log_failure
+from bot.channels.perchat import ChatOrder
 from bot.channels.telegram_render import ReplyKeyboards, send_reply, to_incoming
+from bot.channels.webhook import read_webhook
 from bot.events import RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateHandler
 
 __all__ = ["RATE_LIMITED", "TelegramChannel", "TelegramSender", "file_url_for"]
@@ -62,35 +61,17 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-def _log_failure(what: str, exc: BaseException, **ids: object) -> None:
-    """Log an exception by type and stack only: its message may carry a phone or a text."""
-    where = " ".join(f"{k}={v}" for k, v in ids.items())
-    stack = "".join(traceback.format_tb(exc.__traceback__))
-    _LOG.error("%s failed (%s) %s\n%s", what, type(exc).__name__, where, stack)
-
-
 class _PerChatOrder(BaseUpdateProcessor):
-    """Process updates of different chats concurrently, those of one chat strictly in order."""
+    """PTB's update processor over :class:`ChatOrder`: chats concurrently, one chat in order."""
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: collections.Counter[str] = collections.Counter()
+        self._order = ChatOrder()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run ``coroutine`` under the lock of the update's chat."""
-        key = _chat_key(update)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] += 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            # Drop the lock when nobody waits on it, so memory follows active chats only.
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key]
-                del self._locks[key]
+        """Run ``coroutine`` in the turn of the update's chat."""
+        async with self._order.turn(_chat_key(update)):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -242,7 +223,7 @@ class TelegramChannel:
                 continue
             except Exception as exc:
                 # PTB could not parse the batch; take it raw so one odd update cannot stall us.
-                _log_failure("parsing getUpdates", exc)
+                log_failure(_LOG, "parsing getUpdates", exc)
                 await self._skip_unparsable()
                 continue
             for update in updates:
@@ -269,7 +250,7 @@ class TelegramChannel:
         try:
             update = Update.de_json(data, self.bot)
         except Exception as exc:
-            _log_failure("parsing update", exc, update_id=data.get("update_id"))
+            log_failure(_LOG, "parsing update", exc, update_id=data.get("update_id"))
             return False
         await self.application.update_queue.put(update)
         return True
@@ -279,17 +260,11 @@ class TelegramChannel:
 
         The update is queued like a polled one and answered 200 at once; processing follows.
         """
-        secret = request.headers.get(SECRET_HEADER, "")
-        expected = self._webhook_secret or ""
-        if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
-            return web.Response(status=403, text="forbidden")
-        if not self._running:
-            # Telegram retries non-2xx deliveries later, which is what we want while starting.
-            return web.Response(status=503, text="not running")
-        try:
-            data = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return web.Response(status=400, text="body is not JSON")
+        data = await read_webhook(
+            request, header=SECRET_HEADER, secret=self._webhook_secret, running=self._running
+        )
+        if isinstance(data, web.Response):
+            return data
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400, text="not a Telegram update")
         if not await self._enqueue(data):
@@ -309,7 +284,7 @@ class TelegramChannel:
         try:
             replies = await self._handler(incoming)
         except Exception as exc:
-            _log_failure("handler", exc, update_id=incoming.update_id, kind=incoming.kind)
+            log_failure(_LOG, "handler", exc, update_id=incoming.update_id, kind=incoming.kind)
             return
         await self._render_all(incoming, replies)
 
@@ -323,7 +298,7 @@ class TelegramChannel:
             except TelegramError as exc:
                 _LOG.warning("reply to update %s failed: %s", incoming.update_id, exc)
             except Exception as exc:
-                _log_failure("rendering reply", exc, update_id=incoming.update_id)
+                log_failure(_LOG, "rendering reply", exc, update_id=incoming.update_id)
 
 
 class TelegramSender:
@@ -391,6 +366,6 @@ class TelegramSender:
         except TelegramError as exc:
             return SendResult(SendStatus.FAILED, error=f"{type(exc).__name__}: {exc.message}")
         except Exception as exc:
-            _log_failure("outbox send", exc, chat=chat_id)
+            log_failure(_LOG, "outbox send", exc, chat=chat_id)
             return SendResult(SendStatus.FAILED, error=type(exc).__name__)
         return SendResult(SendStatus.SENT, message_id=str(message.message_id))

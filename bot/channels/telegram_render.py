@@ -23,6 +23,8 @@ from telegram import (
 )
 from telegram.constants import ChatType
 
+from bot.channels import textsplit
+from bot.channels.textsplit import utf16_units
 from bot.events import Choice, Incoming, Kind, Reply, Request
 
 __all__ = [
@@ -158,47 +160,9 @@ def to_incoming(
 # -- outgoing ----------------------------------------------------------------------------------
 
 
-def _u16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _cut(line: str, limit: int) -> list[str]:
-    """Break one over-long line, preferring the last space inside each window."""
-    pieces: list[str] = []
-    while _u16(line) > limit:
-        # Largest prefix (in code points) that fits in ``limit`` UTF-16 units.
-        end, units = 0, 0
-        for ch in line:
-            w = 2 if ord(ch) > 0xFFFF else 1
-            if units + w > limit:
-                break
-            units += w
-            end += 1
-        space = line.rfind(" ", 0, end)
-        cut = space + 1 if space > end // 2 else end
-        pieces.append(line[:cut])
-        line = line[cut:]
-    if line:
-        pieces.append(line)
-    return pieces
-
-
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split ``text`` into chunks of at most ``limit`` UTF-16 units, on line boundaries if possible."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in text.splitlines(keepends=True):
-        for piece in [line] if _u16(line) <= limit else _cut(line, limit):
-            n = _u16(piece)
-            if current and size + n > limit:
-                chunks.append("".join(current))
-                current, size = [], 0
-            current.append(piece)
-            size += n
-    if current:
-        chunks.append("".join(current))
-    return [c.rstrip("\n") for c in chunks if c.strip()]
+    """Split ``text`` into Telegram messages of at most ``limit`` UTF-16 units, on line boundaries if possible."""
+    return textsplit.split_text(text, limit)
 
 
 def _rows[T](items: list[T], columns: int) -> list[list[T]]:
@@ -255,7 +219,7 @@ async def send_reply(
     last: Message | None = None
     att = reply.attachment
     if att is not None:
-        fits = len(chunks) <= 1 and _u16(reply.text.strip()) <= CAPTION_LIMIT
+        fits = len(chunks) <= 1 and utf16_units(reply.text.strip()) <= CAPTION_LIMIT
         caption = (chunks[0] if chunks else None) if fits else None
         media_markup = markup if fits else None
         file = InputFile(att.data, filename=att.filename)

@@ -50,18 +50,18 @@ import asyncio
 import collections
 import contextlib
 import hashlib
-import hmac
 import json
 import logging
 import re
 import time
-import traceback
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from bot.channels.failures import log_failure
+from bot.channels.perchat import PerChatRunner
+from bot.channels.webhook import read_webhook
 from bot.channels.zalo_render import CHANNEL, render_messages, to_incoming, updates_in
 from bot.events import RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateHandler
 
@@ -76,13 +76,6 @@ _BLOCKED = re.compile(
     r"block|(chat|user|recipient) (is )?not found|unknown (chat|user|recipient)|(chat|user) .*not exist",
     re.IGNORECASE,
 )
-
-
-def _log_failure(what: str, exc: BaseException, **ids: object) -> None:
-    """Log an exception by type and stack only: its message may carry a phone or a text."""
-    where = " ".join(f"{k}={v}" for k, v in ids.items())
-    stack = "".join(traceback.format_tb(exc.__traceback__))
-    _LOG.error("%s failed (%s) %s\n%s", what, type(exc).__name__, where, stack)
 
 
 # -- HTTP client ------------------------------------------------------------------------------
@@ -213,7 +206,7 @@ async def deliver(
     except (ZaloApiError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
         return sent, classify(exc, network_retry_after)
     except Exception as exc:
-        _log_failure("zalo send", exc, chat=chat_id)
+        log_failure(_LOG, "zalo send", exc, chat=chat_id)
         return sent, SendResult(SendStatus.FAILED, error=type(exc).__name__)
     return sent, SendResult(SendStatus.SENT, message_id=message_id)
 
@@ -268,7 +261,7 @@ class ZaloSender:
             await self.api.start()
             digest = hashlib.sha256(json.dumps(reply.to_json(), sort_keys=True).encode()).hexdigest()
         except Exception as exc:
-            _log_failure("zalo outbox send", exc, chat=chat_id)
+            log_failure(_LOG, "zalo outbox send", exc, chat=chat_id)
             return SendResult(SendStatus.FAILED, error=type(exc).__name__)
         key = (chat_id, digest)
         sent, result = await deliver(
@@ -286,49 +279,6 @@ class ZaloSender:
 
 
 # -- receiving --------------------------------------------------------------------------------
-
-
-class _PerChatQueues:
-    """Run one chat's events strictly in order, different chats concurrently (bounded)."""
-
-    def __init__(self, run: Callable[[Incoming], Awaitable[None]], max_concurrent: int) -> None:
-        self._run = run
-        self._pending: dict[str, collections.deque[Incoming]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(max_concurrent)
-
-    def put(self, event: Incoming) -> None:
-        """Queue ``event`` behind the chat's earlier ones."""
-        queue = self._pending.get(event.chat_id)
-        if queue is not None:
-            queue.append(event)
-            return
-        self._pending[event.chat_id] = collections.deque([event])
-        task = asyncio.create_task(self._drain(event.chat_id), name=f"zalo-chat-{event.chat_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _drain(self, chat_id: str) -> None:
-        queue = self._pending[chat_id]
-        try:
-            while queue:
-                event = queue.popleft()
-                async with self._slots:
-                    await self._run(event)
-        finally:
-            # No await between the last emptiness check and here: a new put() starts a new task.
-            del self._pending[chat_id]
-
-    async def join(self, grace: float) -> None:
-        """Wait for queued events to be processed, cancelling what is left after ``grace`` seconds."""
-        tasks = set(self._tasks)
-        if not tasks:
-            return
-        _done, late = await asyncio.wait(tasks, timeout=grace)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
 
 
 class ZaloChannel:
@@ -354,7 +304,7 @@ class ZaloChannel:
         self._poll_timeout = poll_timeout
         self._max_retries = max_retries
         self._drain_timeout = drain_timeout
-        self._queues = _PerChatQueues(self._process, max_concurrent_updates)
+        self._queues = PerChatRunner(self._process, max_concurrent_updates, name="zalo")
         self._poll_task: asyncio.Task[None] | None = None
         self._running = False
 
@@ -435,7 +385,7 @@ class ZaloChannel:
                 continue
             except Exception as exc:
                 backoff = min(30.0, max(1.0, backoff * 2))
-                _log_failure("getUpdates", exc)
+                log_failure(_LOG, "getUpdates", exc)
                 await asyncio.sleep(backoff)
                 continue
             backoff = 0.0
@@ -457,7 +407,7 @@ class ZaloChannel:
             try:
                 incoming = to_incoming(update)
             except Exception as exc:
-                _log_failure("parsing update", exc, event=update.get("event_name"))
+                log_failure(_LOG, "parsing update", exc, event=update.get("event_name"))
                 continue
             if incoming is not None:
                 self._queues.put(incoming)
@@ -469,16 +419,11 @@ class ZaloChannel:
         Wrong or missing secret → 403; not started → 503 (Zalo retries later); a body that is
         not a Zalo update → 400; otherwise the update is queued and answered 200 at once.
         """
-        secret = request.headers.get(SECRET_HEADER, "")
-        expected = self._webhook_secret or ""
-        if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
-            return web.Response(status=403, text="forbidden")
-        if not self._running:
-            return web.Response(status=503, text="not running")
-        try:
-            data = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return web.Response(status=400, text="body is not JSON")
+        data = await read_webhook(
+            request, header=SECRET_HEADER, secret=self._webhook_secret, running=self._running
+        )
+        if isinstance(data, web.Response):
+            return data
         if not isinstance(data, dict) or not self._enqueue(data):
             return web.Response(status=400, text="not a Zalo update")
         return web.Response(status=200, text="ok")
@@ -487,7 +432,7 @@ class ZaloChannel:
         try:
             replies = await self._handler(incoming)
         except Exception as exc:
-            _log_failure("handler", exc, update_id=incoming.update_id, kind=incoming.kind)
+            log_failure(_LOG, "handler", exc, update_id=incoming.update_id, kind=incoming.kind)
             return
         for reply in replies or ():
             if not await self._send_direct(incoming, reply):

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from bot.channels import textsplit
 from bot.channels.numbered import options_lines
 from bot.events import Incoming, Kind, Reply
 from bot.i18n import _
@@ -129,45 +130,9 @@ def render_text(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def _units(text: str) -> int:
-    # Counted in UTF-16 units: never fewer than characters, so safe whichever Zalo counts.
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _cut(line: str, limit: int) -> list[str]:
-    """Break one over-long line into pieces, at a space when one is in the second half."""
-    pieces: list[str] = []
-    while _units(line) > limit:
-        end, used = 0, 0
-        for ch in line:
-            width = 2 if ord(ch) > 0xFFFF else 1
-            if used + width > limit:
-                break
-            used += width
-            end += 1
-        space = line.rfind(" ", 0, end)
-        cut = space + 1 if space > end // 2 else end
-        pieces.append(line[:cut])
-        line = line[cut:]
-    if line:
-        pieces.append(line)
-    return pieces
-
-
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Split ``text`` into messages of at most ``limit`` units, on line boundaries when possible."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        for piece in [line] if _units(line) <= limit else _cut(line, limit):
-            if current and _units(current) + _units(piece) > limit:
-                chunks.append(current)
-                current = ""
-            current += piece
-    if current:
-        chunks.append(current)
-    # A chunk may end in the newline that separated it from the next: Zalo would show it.
-    return [c.rstrip("\n") for c in chunks if c.strip()]
+    return textsplit.split_text(text, limit)
 
 
 def render_messages(reply: Reply, limit: int = TEXT_LIMIT) -> list[str]:

@@ -14,9 +14,11 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import BodyPartReader, web
+
+from tests.fakes.server import FakeApiServer, error
 
 __all__ = ["ApiCall", "FakeBotApi"]
 
@@ -70,8 +72,10 @@ class ApiCall:
         return self.status == 200
 
 
-class FakeBotApi:
+class FakeBotApi(FakeApiServer[ApiCall]):
     """Fake Bot API on 127.0.0.1 with a free port; use as ``async with FakeBotApi() as api``."""
+
+    client_max_size = 20 * 1024 * 1024  # room for uploaded photos and documents
 
     def __init__(
         self,
@@ -82,47 +86,29 @@ class FakeBotApi:
         strict_global_rate: int | None = None,
         strict_per_chat_interval: float | None = None,
     ) -> None:
+        super().__init__()
         self.reject_methods: set[str] = set(reject_methods)
         self.blocked_chats: set[int] = {int(c) for c in blocked_chats}
         self.missing_chats: set[int] = {int(c) for c in missing_chats}
         self.strict_global_rate = strict_global_rate
         self.strict_per_chat_interval = strict_per_chat_interval
-        self.calls: list[ApiCall] = []
         self.count_429 = 0
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
-        self.base_url = ""
         self.file_base_url = ""
         self._forced_429: list[float] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
-        self._new_update = asyncio.Event()
-        self._new_call = asyncio.Event()
         self._recent_sends: collections.deque[float] = collections.deque()
         self._last_send_per_chat: dict[int, float] = {}
-        self._closing = False
-        self._runner: web.AppRunner | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeBotApi:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}/bot"
-        self.file_base_url = f"http://127.0.0.1:{port}/file/bot"
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.file_base_url = f"http://127.0.0.1:{self.port}/file/bot"
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._closing = True
-        self._new_update.set()  # release pending long polls
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # -- fault injection --------------------------------------------------------------------
 
@@ -233,28 +219,6 @@ class FakeBotApi:
         }
         return self.push_update({"message": self.make_message(user_id, sticker=sticker)})
 
-    # -- assertions ---------------------------------------------------------------------------
-
-    def calls_to(self, method: str) -> list[ApiCall]:
-        """Successful and failed calls of ``method``, in arrival order."""
-        return [c for c in self.calls if c.method == method]
-
-    # A timeout argument keeps test code short.
-    async def wait_for_calls(
-        self,
-        method: str,
-        count: int = 1,
-        timeout: float = 5.0,
-    ) -> list[ApiCall]:
-        """Wait until ``count`` calls of ``method`` arrived; returns them (raises on timeout)."""
-        async with asyncio.timeout(timeout):
-            while True:
-                found = self.calls_to(method)
-                if len(found) >= count:
-                    return found
-                self._new_call.clear()
-                await self._new_call.wait()
-
     # -- HTTP ---------------------------------------------------------------------------------
 
     async def _dispatch(self, request: web.Request) -> web.Response:
@@ -274,7 +238,7 @@ class FakeBotApi:
     async def _answer(self, call: ApiCall) -> tuple[int, dict[str, Any]]:
         method = call.method
         if method in self.reject_methods:
-            return _error(400, f"Bad Request: {method} rejected by the fake server")
+            return error(400, f"Bad Request: {method} rejected by the fake server")
         if method in SEND_METHODS:
             fault = self._send_fault(call)
             if fault is not None:
@@ -292,7 +256,7 @@ class FakeBotApi:
             return 200, {"ok": True, "result": True}
         if method in {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"}:
             return 200, {"ok": True, "result": self._message_result(call)}
-        return _error(404, "Not Found: method not found")
+        return error(404, "Not Found: method not found")
 
     def _send_fault(self, call: ApiCall) -> tuple[int, dict[str, Any]] | None:
         try:
@@ -300,9 +264,9 @@ class FakeBotApi:
         except (TypeError, ValueError):
             chat = 0
         if chat in self.blocked_chats:
-            return _error(403, "Forbidden: bot was blocked by the user")
+            return error(403, "Forbidden: bot was blocked by the user")
         if chat in self.missing_chats:
-            return _error(400, "Bad Request: chat not found")
+            return error(400, "Bad Request: chat not found")
         if self._forced_429:
             return self._too_many(self._forced_429.pop(0))
         if self.strict_global_rate is not None or self.strict_per_chat_interval is not None:
@@ -327,7 +291,7 @@ class FakeBotApi:
     def _too_many(self, retry_after: float) -> tuple[int, dict[str, Any]]:
         self.count_429 += 1
         seconds = max(1, round(retry_after))  # Telegram sends whole seconds
-        status, body = _error(429, f"Too Many Requests: retry after {seconds}")
+        status, body = error(429, f"Too Many Requests: retry after {seconds}")
         body["parameters"] = {"retry_after": seconds}
         return status, body
 
@@ -385,10 +349,6 @@ class FakeBotApi:
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             result["reply_markup"] = markup
         return result
-
-
-def _error(code: int, description: str) -> tuple[int, dict[str, Any]]:
-    return code, {"ok": False, "error_code": code, "description": description}
 
 
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, str], dict[str, bytes]]:

@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import FakeApiServer, error
+
 __all__ = ["BOT_INFO", "TEXT_LIMIT", "ApiCall", "FakeZaloApi"]
 
 BOT_INFO: dict[str, Any] = {
@@ -68,7 +70,7 @@ class _Faults:
     send_delay: float = 0.0
 
 
-class FakeZaloApi:
+class FakeZaloApi(FakeApiServer[ApiCall]):
     """Fake Zalo Bot API on 127.0.0.1 with a free port; use as ``async with FakeZaloApi() as api``."""
 
     def __init__(
@@ -80,6 +82,7 @@ class FakeZaloApi:
         result_as_list: bool = False,
         errors_with_http_200: bool = False,
     ) -> None:
+        super().__init__()
         self.reject_methods: set[str] = set(reject_methods)
         self.blocked_chats: set[str] = {str(c) for c in blocked_chats}
         self.unknown_chats: set[str] = {str(c) for c in unknown_chats}
@@ -87,37 +90,12 @@ class FakeZaloApi:
         # Some HTTP APIs say ok: false inside a 200; the client must read the body either way.
         self.errors_with_http_200 = errors_with_http_200
         self.faults = _Faults()
-        self.calls: list[ApiCall] = []
         self.polls = 0  # getUpdates calls received, including empty ones
         self.count_429 = 0
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
-        self.base_url = ""
         self._updates: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
-        self._new_update = asyncio.Event()
-        self._new_call = asyncio.Event()
-        self._closing = False
-        self._runner: web.AppRunner | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    async def __aenter__(self) -> FakeZaloApi:
-        app = web.Application()
-        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}/bot"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._closing = True
-        self._new_update.set()  # release pending long polls
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # -- fault injection --------------------------------------------------------------------
 
@@ -188,23 +166,9 @@ class FakeZaloApi:
 
     # -- assertions ---------------------------------------------------------------------------
 
-    def calls_to(self, method: str) -> list[ApiCall]:
-        """Successful and failed calls of ``method``, in arrival order."""
-        return [c for c in self.calls if c.method == method]
-
     def texts_to(self, chat_id: str) -> list[str]:
         """Texts successfully sent to ``chat_id``, in order."""
         return [c.text or "" for c in self.calls_to("sendMessage") if c.ok and c.chat_id == str(chat_id)]
-
-    async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[ApiCall]:
-        """Wait until ``count`` calls of ``method`` arrived; returns them (raises on timeout)."""
-        async with asyncio.timeout(timeout):
-            while True:
-                found = self.calls_to(method)
-                if len(found) >= count:
-                    return found
-                self._new_call.clear()
-                await self._new_call.wait()
 
     async def wait_for_text(self, chat_id: str, words: str, timeout: float = 5.0, *, after: int = 0) -> str:
         """Wait until a message containing ``words`` was sent to ``chat_id``; returns it.
@@ -246,7 +210,7 @@ class FakeZaloApi:
     async def _answer(self, call: ApiCall) -> tuple[int, dict[str, Any]]:
         method, p = call.method, call.params
         if method in self.reject_methods:
-            return _error(400, f"{method} rejected by the fake server")
+            return error(400, f"{method} rejected by the fake server")
         if method in SEND_METHODS:
             fault = await self._send_fault(call)
             if fault is not None:
@@ -258,7 +222,7 @@ class FakeZaloApi:
         if method == "setWebhook":
             secret = str(p.get("secret_token") or "")
             if not p.get("url") or not 8 <= len(secret) <= 256:
-                return _error(400, "Invalid url or secret_token")
+                return error(400, "Invalid url or secret_token")
             self.webhook_url, self.webhook_secret = str(p["url"]), secret
             return 200, {"ok": True, "result": {"url": self.webhook_url, "updated_at": _now_ms()}}
         if method == "deleteWebhook":
@@ -271,41 +235,41 @@ class FakeZaloApi:
         if method == "sendMessage":
             text = p.get("text")
             if not isinstance(text, str) or not 1 <= len(text) <= TEXT_LIMIT:
-                return _error(400, "text must be 1-2000 characters")
+                return error(400, "text must be 1-2000 characters")
             return 200, {"ok": True, "result": self._sent()}
         if method == "sendPhoto":
             if not isinstance(p.get("photo"), str) or not p["photo"].startswith(("http://", "https://")):
-                return _error(400, "photo must be a URL")
+                return error(400, "photo must be a URL")
             return 200, {"ok": True, "result": self._sent()}
         if method == "sendSticker":
             return 200, {"ok": True, "result": self._sent()}
-        return _error(404, "Method not found")
+        return error(404, "Method not found")
 
     async def _send_fault(self, call: ApiCall) -> tuple[int, dict[str, Any]] | None:
         if self.faults.send_delay:
             await asyncio.sleep(self.faults.send_delay)
         chat = str(call.chat_id)
         if chat in self.blocked_chats:
-            return _error(403, "User has blocked the bot")
+            return error(403, "User has blocked the bot")
         if chat in self.unknown_chats:
-            return _error(400, "Chat not found")
+            return error(400, "Chat not found")
         if self.faults.forced_429:
             self.count_429 += 1
             seconds = self.faults.forced_429.pop(0)
-            status, body = _error(429, "Too Many Requests")
+            status, body = error(429, "Too Many Requests")
             body["parameters"] = {"retry_after": seconds}
             return status, body
         return None
 
     async def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.faults.failing_polls:
-            return _error(self.faults.failing_polls.pop(0), "Internal error")
+            return error(self.faults.failing_polls.pop(0), "Internal error")
         if self.webhook_url:
-            return _error(400, "Webhook is set; getUpdates is disabled")
+            return error(400, "Webhook is set; getUpdates is disabled")
         try:
             timeout = float(params.get("timeout") or 30)
         except (TypeError, ValueError):
-            return _error(400, "timeout must be a number of seconds")
+            return error(400, "timeout must be a number of seconds")
         deadline = time.monotonic() + timeout
         while not self._updates and not self._closing:
             remaining = deadline - time.monotonic()
@@ -318,7 +282,7 @@ class FakeZaloApi:
             except TimeoutError:
                 break
         if not self._updates:
-            return _error(408, "Request timeout")
+            return error(408, "Request timeout")
         if self.result_as_list:
             taken, self._updates = self._updates, []
             return 200, {"ok": True, "result": taken}
@@ -331,7 +295,3 @@ class FakeZaloApi:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _error(code: int, description: str) -> tuple[int, dict[str, Any]]:
-    return code, {"ok": False, "error_code": code, "description": description}
