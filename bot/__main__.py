@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 
@@ -23,8 +22,20 @@ def _run() -> int:
     # httpx logs every request URL, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(BotApp(settings).run())
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        # One clear line (an unreachable messenger, a rejected token, a database that refuses us),
+        # never the token itself: PTB quotes a rejected token in its message.
+        text = f"{type(exc).__name__}: {exc}"
+        for secret in (settings.telegram_bot_token, settings.zalo_bot_token):
+            if secret is not None and secret.get_secret_value():
+                text = text.replace(secret.get_secret_value(), "***")
+        logging.getLogger("bot").debug("start-up failed", exc_info=True)
+        print(f"Start-up failed: {text}", file=sys.stderr)
+        return 1
     return 0
 
 

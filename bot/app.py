@@ -226,11 +226,11 @@ class BotApp:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._stop.set)
-        await self.start()
         try:
+            await self.start()
             await self._stop.wait()
         finally:
-            await self.stop()
+            await self.stop()  # also after a failed start: release what did start
 
     async def stop(self) -> None:
         """Stop receiving, let the outbox finish its wave, close everything."""

@@ -54,3 +54,20 @@ def test_python_m_bot_refuses_a_bad_setting_with_one_line(tmp_path) -> None:  # 
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "TIMEZONE" in lines[0]
+
+
+def test_an_unreachable_messenger_stops_start_up_with_one_line_and_no_token(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TELEGRAM_BOT_TOKEN": "123:VERYSECRET",
+        "HTTP_PORT": "0",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",  # nothing listens on the discard port
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("Start-up failed: NetworkError")
+    assert "VERYSECRET" not in proc.stderr
