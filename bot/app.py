@@ -158,6 +158,7 @@ class BotApp:
         from bot.scheduler import start_scheduler
         from bot.services.announcements import report_progress
         from bot.services.expiry import expire_due
+        from bot.services.housekeeping import forget_old_update_ids
         from bot.services.matches import expire_proposals
 
         progress = (
@@ -166,7 +167,9 @@ class BotApp:
             report_progress,
             60,
         )
-        return await start_scheduler(services, [progress], expiry=[expire_due, expire_proposals])
+        return await start_scheduler(
+            services, [progress], expiry=[expire_due, expire_proposals, forget_old_update_ids]
+        )
 
     def _command_list(self) -> list[tuple[str, str]]:
         assert self.services is not None

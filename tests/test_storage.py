@@ -87,3 +87,29 @@ async def test_reference_data_is_loaded_from_the_catalog_and_the_provinces_packa
     assert products >= 30
     assert provinces == 34
     assert wards > 3000
+
+
+async def test_old_update_ids_are_forgotten_recent_ones_kept(database: Database) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from bot.services.housekeeping import forget_old_update_ids
+    from storage.models import ProcessedUpdate
+    from tests.harness import BotHarness
+
+    bot = BotHarness(database)
+    bot.clock.set(dt.datetime.now(dt.UTC))
+    async with database.uow() as uow:
+        assert await uow.updates.first_time("telegram", "1")
+        assert await uow.updates.first_time("telegram", "2")
+        three_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+        await uow.session.execute(
+            update(ProcessedUpdate)
+            .where(ProcessedUpdate.update_id == "1")
+            .values(processed_at=three_days_ago)
+        )
+    assert await forget_old_update_ids(bot.services) == 1
+    async with database.uow() as uow:
+        assert not await uow.updates.first_time("telegram", "2")  # still remembered: a duplicate
+        assert await uow.updates.first_time("telegram", "1")  # forgotten, as Telegram no longer redelivers it
