@@ -69,6 +69,13 @@ class Attachment:
     is_photo: bool = False
 
 
+# Reply.extras keys. REPLACES: the dedupe key of an earlier outbox row to the same chat whose
+# message this one should replace; the outbox worker turns it into EDIT_MESSAGE_ID (the
+# platform's id of that message) for the sender. Senders that cannot edit send a new message.
+REPLACES = "replaces"
+EDIT_MESSAGE_ID = "edit_message_id"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message the bot sends: text, optional buttons, optional request or attachment."""

@@ -16,9 +16,10 @@ import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 
 from bot.clock import Clock
-from bot.events import RATE_LIMITED, Reply, Sender, SendResult, SendStatus
+from bot.events import EDIT_MESSAGE_ID, RATE_LIMITED, REPLACES, Reply, Sender, SendResult, SendStatus
 from bot.ratelimit import SmoothRateLimiter
 from storage import dto
 from storage.uow import Database
@@ -165,7 +166,9 @@ class OutboxWorker:
     async def _write_results(self, outcomes: list[tuple[dto.OutboxItem, SendResult]]) -> None:
         now = self.clock.now()
         async with self.db.uow() as uow:
-            sent = [item.id for item, result in outcomes if result.status == SendStatus.SENT]
+            sent = [
+                (item.id, result.message_id) for item, result in outcomes if result.status == SendStatus.SENT
+            ]
             await uow.outbox.finish_sent(sent, now=now)
             self.sent += len(sent)
             for item, result in outcomes:
@@ -190,11 +193,15 @@ class OutboxWorker:
                 (item, SendResult(SendStatus.FAILED, error=f"no sender for {item.channel}"))
             )
             return 0
+        edit_id = await self._edit_target(item)  # looked up before the slot: the slot is for the send
         await self.limiter.acquire(item.chat_id, item.is_group)
         if item.id not in await self._marks.submit(item.id):
             return 0  # cancelled (a withdrawn broadcast) since it was claimed: never sent
         try:
-            result = await sender.send(item.chat_id, Reply.from_json(item.payload))
+            reply = Reply.from_json(item.payload)
+            if edit_id is not None:
+                reply = replace(reply, extras={**reply.extras, EDIT_MESSAGE_ID: edit_id})
+            result = await sender.send(item.chat_id, reply)
         except Exception as exc:  # a sender must not raise, but one bug must not stop the queue
             log.exception("outbox: sender raised")
             result = SendResult(SendStatus.RETRY, retry_after=5, error=type(exc).__name__)
@@ -202,3 +209,20 @@ class OutboxWorker:
             self.limiter.penalize(result.retry_after)  # a 429 applies to the whole bot, a timeout does not
         await self._results.submit((item, result))
         return 1
+
+    async def _edit_target(self, item: dto.OutboxItem) -> str | None:
+        """Platform id of the earlier message this row replaces (``extras["replaces"]``), if delivered.
+
+        None sends a new message instead: the earlier row is unknown, not sent (yet), or was sent
+        to another chat. A failed look-up only costs the edit, never the message.
+        """
+        extras = item.payload.get("extras")
+        key = extras.get(REPLACES) if isinstance(extras, dict) else None
+        if not isinstance(key, str) or not key:
+            return None
+        try:
+            async with self.db.uow() as uow:
+                return await uow.outbox.delivered_message_id(item.channel, item.chat_id, key)
+        except Exception:
+            log.exception("outbox: looking up the message to replace failed; sending a new one")
+            return None

@@ -69,6 +69,8 @@ class OutboxItem:
     attempts: int
     not_before: dt.datetime
     announcement_id: int | None
+    dedupe_key: str | None = None
+    message_id: str | None = None  # the platform's id once sent
 
 
 @dataclass(frozen=True, slots=True)

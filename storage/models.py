@@ -293,6 +293,8 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
+    # The platform's id of the delivered message, so a later message can replace it (an edit).
+    message_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConversationState(Base):

@@ -210,7 +210,9 @@ async def test_a_hard_crash_mid_wave_sends_nobody_twice_and_settles_the_unknown(
     assert counts["sent"] <= len(got) <= counts["sent"] + counts["failed"]
 
 
-async def test_progress_reaches_the_author_at_milestones_then_the_final_report(database: Database) -> None:
+async def test_the_authors_progress_message_is_edited_in_place_then_the_final_report(
+    database: Database,
+) -> None:
     await bulk_users(database, 8)
     writer = await author(database)
     svc = services(database)
@@ -222,7 +224,118 @@ async def test_progress_reaches_the_author_at_milestones_then_the_final_report(d
             audience=Audience(roles=("farmer",)),
             now=svc.clock.now(),
         )
+    Outbox = models.OutboxMessage
     async with database.uow() as uow:
+        # The recipients' deliveries are settled by hand below; the worker only sends the author's.
+        await uow.session.execute(
+            update(Outbox)
+            .where(Outbox.announcement_id == ann.id)
+            .values(not_before=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+        )
+        rows = list(
+            await uow.session.scalars(
+                select(Outbox.id).where(Outbox.announcement_id == ann.id).order_by(Outbox.id)
+            )
+        )
+
+    async def settle(count: int, status: str = "sent") -> None:
+        async with database.uow() as uow:
+            await uow.session.execute(update(Outbox).where(Outbox.id.in_(rows[:count])).values(status=status))
+
+    def to_author(api: FakeBotApi, method: str) -> list[tuple[int, str]]:
+        return [
+            (int(c.params.get("message_id", 0)), c.text or "")
+            for c in api.calls_to(method)
+            if c.ok and int(c.chat_id) == 42
+        ]
+
+    async with FakeBotApi() as api, TelegramSender("123:TEST", api.base_url) as sender:
+        worker = OutboxWorker(database, {"telegram": sender}, Clock(TZ), SmoothRateLimiter(global_rate=100))
+
+        assert await service.report_progress(svc) == 0  # nothing delivered yet: nothing to tell
+        await settle(1)
+        assert await service.report_progress(svc) == 1
+        assert await service.report_progress(svc) == 0  # the same counts are not repeated
+        assert await worker.drain_once() == 1
+        [first] = api.calls_to("sendMessage")
+        assert "đã gửi 1/8, còn lại 7" in (first.text or "")
+        first_id = max(mid for (chat, mid) in api.messages if chat == 42)
+
+        await settle(2)
+        assert await service.report_progress(svc) == 1
+        await settle(3)
+        assert await service.report_progress(svc) == 0  # one update waits already: never two
+        assert await worker.drain_once() == 1
+        assert to_author(api, "editMessageText") == [
+            (first_id, "📨 Thông báo #1: đã gửi 2/8, còn lại 6, lỗi 0, đã chặn bot 0.")
+        ]
+        assert await service.report_progress(svc) == 1  # 3/8 now
+        assert await worker.drain_once() == 1
+        assert [mid for mid, _ in to_author(api, "editMessageText")] == [first_id, first_id]
+        assert len(api.calls_to("sendMessage")) == 1  # still the one message, updated
+
+        # The official deleted the message: the edit is refused, a new message takes its place...
+        api.delete_message(42, first_id)
+        await settle(4)
+        assert await service.report_progress(svc) == 1
+        assert await worker.drain_once() == 1
+        assert not api.calls_to("editMessageText")[-1].ok
+        new = api.calls_to("sendMessage")[-1]
+        assert new.ok and "đã gửi 4/8, còn lại 4" in (new.text or "")
+        second_id = max(mid for (chat, mid) in api.messages if chat == 42)
+        assert second_id != first_id
+        # ...and later updates edit that one.
+        await settle(6)
+        await settle(1, "failed")
+        assert await service.report_progress(svc) == 1
+        assert await worker.drain_once() == 1
+        assert to_author(api, "editMessageText")[-1] == (
+            second_id,
+            "📨 Thông báo #1: đã gửi 5/8, còn lại 2, lỗi 1, đã chặn bot 0.",
+        )
+
+        await settle(8, "blocked")
+        await settle(5)
+        assert await service.report_progress(svc) == 1
+        assert await worker.drain_once() == 1
+        final = api.calls_to("sendMessage")[-1]  # a new message: the author is notified of the end
+        assert final.text == "✅ Thông báo #1 đã gửi xong: 5 người nhận được, 0 lỗi, 3 đã chặn bot (tổng 8)."
+        assert await service.report_progress(svc) == 0
+        assert len(to_author(api, "sendMessage")) == 3
+
+    async with database.uow() as uow:
+        mine = await uow.outbox.for_chat("telegram", "42")
+    assert [(r.status, r.message_id) for r in mine] == [
+        ("sent", str(first_id)),
+        ("sent", str(first_id)),
+        ("sent", str(first_id)),
+        ("sent", str(second_id)),
+        ("sent", str(second_id)),
+        ("sent", str(max(mid for (chat, mid) in api.messages if chat == 42))),
+    ]
+
+
+async def test_on_zalo_which_cannot_edit_progress_comes_as_a_new_message_per_quarter(
+    database: Database,
+) -> None:
+    await bulk_users(database, 8)
+    svc = services(database)
+    async with database.uow() as uow:
+        user = await uow.users.ensure("zalo", "z42", "z42", "vi")
+        await uow.users.register(
+            user.id,
+            name="Cán bộ",
+            phone="0911000043",
+            role="official",
+            province_code=20,
+            ward_code=6463,
+            now=dt.datetime.now(dt.UTC),
+        )
+        writer = await uow.users.get(user.id)
+        assert writer is not None
+        ann = await service.create(
+            uow, author=writer, text="Họp", audience=Audience(roles=("farmer",)), now=svc.clock.now()
+        )
         rows = list(
             await uow.session.scalars(
                 select(models.OutboxMessage.id)
@@ -231,36 +344,28 @@ async def test_progress_reaches_the_author_at_milestones_then_the_final_report(d
             )
         )
 
-    async def settle(count: int, status: str = "sent") -> None:
+    async def settle(count: int) -> None:
         async with database.uow() as uow:
             await uow.session.execute(
                 update(models.OutboxMessage)
                 .where(models.OutboxMessage.id.in_(rows[:count]))
-                .values(status=status)
+                .values(status="sent")
             )
 
-    async def author_texts() -> list[str]:
-        async with database.uow() as uow:
-            return [i.payload["text"] for i in await uow.outbox.for_chat("telegram", "42")]
-
     await settle(1)
-    assert await service.report_progress(svc) == 0  # 12 %: below the first step
+    assert await service.report_progress(svc) == 0  # 12 %: below the first quarter
     await settle(2)
     assert await service.report_progress(svc) == 1  # 25 %
-    assert await service.report_progress(svc) == 0  # the same step is not repeated
-    assert "đã gửi 2/8, còn lại 6, lỗi 0, đã chặn bot 0" in (await author_texts())[-1]
+    await settle(3)
+    assert await service.report_progress(svc) == 0  # same quarter: no new message
     await settle(6)
-    assert await service.report_progress(svc) == 1  # 75 %: only the highest step crossed
-    await settle(8, "blocked")
+    assert await service.report_progress(svc) == 1  # 75 %: only the highest quarter crossed
     async with database.uow() as uow:
-        await uow.session.execute(
-            update(models.OutboxMessage).where(models.OutboxMessage.id.in_(rows[:5])).values(status="sent")
-        )
-    assert await service.report_progress(svc) == 1
-    texts = await author_texts()
-    assert len(texts) == 3
-    assert "Thông báo #1 đã gửi xong: 5 người nhận được, 0 lỗi, 3 đã chặn bot (tổng 8)." in texts[-1]
-    assert await service.report_progress(svc) == 0
+        mine = await uow.outbox.for_chat("zalo", "z42")
+    assert [(r.dedupe_key, r.payload.get("extras")) for r in mine] == [
+        (f"annrep:{ann.id}:25", None),
+        (f"annrep:{ann.id}:75", None),
+    ]
 
 
 class CancelOnFirstSend:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 from collections import Counter
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from bot.channels.console import ConsoleSender
 from bot.channels.telegram import TelegramSender
 from bot.clock import Clock
-from bot.events import Choice, Reply
+from bot.events import EDIT_MESSAGE_ID, REPLACES, Choice, Reply, SendResult, SendStatus
 from bot.outbox import OutboxWorker
 from bot.ratelimit import SmoothRateLimiter
 from storage import models
@@ -166,3 +168,57 @@ async def test_duplicate_enqueue_with_the_same_key_is_ignored(database: Database
         )
         assert (first, again) == (True, False)
         assert await uow.outbox.pending_count() == 1
+
+
+class RecordingSender:
+    """A messenger without edits (like Zalo or the console): records what it was asked to send."""
+
+    def __init__(self, channel: str, message_ids: bool = True) -> None:
+        self.channel, self.message_ids = channel, message_ids
+        self.sent: list[tuple[str, Reply]] = []
+
+    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        self.sent.append((chat_id, reply))
+        return SendResult(SendStatus.SENT, message_id=f"m{len(self.sent)}" if self.message_ids else None)
+
+
+async def test_a_reply_that_replaces_a_delivered_message_carries_its_platform_id(database: Database) -> None:
+    zalo, console = RecordingSender("zalo"), RecordingSender("console", message_ids=False)
+    worker = OutboxWorker(
+        database, {"zalo": zalo, "console": console}, Clock(TZ), SmoothRateLimiter(global_rate=1000)
+    )
+
+    async def queue(channel: str, chat: str, text: str, key: str, replaces: str | None = None) -> None:
+        extras = {REPLACES: replaces} if replaces else {}
+        async with database.uow() as uow:
+            await uow.outbox.enqueue(channel, chat, Reply(text, extras=extras).to_json(), dedupe_key=key)
+
+    await queue("zalo", "z1", "10 %", "p:0")
+    await queue("console", "local", "10 %", "c:0")
+    assert await worker.drain_once() == 2
+    await queue("zalo", "z1", "50 %", "p:1", replaces="p:0")
+    await queue("zalo", "z2", "50 %", "q:1", replaces="p:0")  # another chat's message: not this one's
+    await queue("zalo", "z1", "?", "p:x", replaces="p:unknown")
+    await queue("console", "local", "50 %", "c:1", replaces="c:0")  # sent, but no platform id known
+    assert await worker.drain_once() == 4
+
+    edits = {(chat, r.text): r.extras.get(EDIT_MESSAGE_ID) for chat, r in zalo.sent + console.sent}
+    assert edits == {
+        ("z1", "10 %"): None,
+        ("local", "10 %"): None,
+        ("z1", "50 %"): "m1",  # the sender decides: Zalo cannot edit, so it sends a new message
+        ("z2", "50 %"): None,
+        ("z1", "?"): None,
+        ("local", "50 %"): None,
+    }
+    async with database.uow() as uow:
+        rows = await uow.outbox.for_chat("zalo", "z1") + await uow.outbox.for_chat("console", "local")
+    recorded = {r.dedupe_key: (r.status, r.message_id) for r in rows}
+    assert recorded["p:0"] == ("sent", "m1") and recorded["c:0"] == recorded["c:1"] == ("sent", None)
+    assert recorded["p:1"][1] not in (None, "m1")  # a new message, with its own id
+
+
+async def test_the_console_prints_a_new_message_when_asked_to_edit() -> None:
+    out = io.StringIO()
+    result = await ConsoleSender(out).send("local", Reply("50 %", extras={EDIT_MESSAGE_ID: "7"}))
+    assert result.status is SendStatus.SENT and "50 %" in out.getvalue()

@@ -35,9 +35,9 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.failures import log_failure
 from bot.channels.perchat import ChatOrder
-from bot.channels.telegram_render import ReplyKeyboards, send_reply, to_incoming
+from bot.channels.telegram_render import ReplyKeyboards, edit_reply, send_reply, to_incoming
 from bot.channels.webhook import read_webhook
-from bot.events import RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateHandler
+from bot.events import EDIT_MESSAGE_ID, RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateHandler
 
 __all__ = ["RATE_LIMITED", "TelegramChannel", "TelegramSender", "file_url_for"]
 
@@ -345,9 +345,13 @@ class TelegramSender:
         await self.stop()
 
     async def send(self, chat_id: str, reply: Reply) -> SendResult:
-        """Deliver ``reply``; platform errors come back as a status, never as an exception."""
+        """Deliver ``reply``; platform errors come back as a status, never as an exception.
+
+        With ``extras["edit_message_id"]`` the earlier message is edited in place; if Telegram
+        refuses the edit, a new message is sent instead.
+        """
         try:
-            message = await send_reply(self.bot, chat_id, reply, self.keyboards)
+            message_id = await self._edit_or_send(chat_id, reply)
         except RetryAfter as exc:
             return SendResult(SendStatus.RETRY, retry_after=_retry_after_seconds(exc), error=RATE_LIMITED)
         except Forbidden as exc:
@@ -368,4 +372,14 @@ class TelegramSender:
         except Exception as exc:
             log_failure(_LOG, "outbox send", exc, chat=chat_id)
             return SendResult(SendStatus.FAILED, error=type(exc).__name__)
-        return SendResult(SendStatus.SENT, message_id=str(message.message_id))
+        return SendResult(SendStatus.SENT, message_id=message_id)
+
+    async def _edit_or_send(self, chat_id: str, reply: Reply) -> str:
+        """The id of the message that now shows ``reply``: the edited one or a new one."""
+        edit_id = reply.extras.get(EDIT_MESSAGE_ID)
+        if edit_id is not None:
+            if await edit_reply(self.bot, chat_id, edit_id, reply):
+                return str(edit_id)
+            _LOG.info("outbox: message %s in chat %s cannot be edited; sending a new one", edit_id, chat_id)
+        message = await send_reply(self.bot, chat_id, reply, self.keyboards)
+        return str(message.message_id)

@@ -22,6 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 
 from bot.channels import textsplit
 from bot.channels.textsplit import utf16_units
@@ -31,6 +32,7 @@ __all__ = [
     "CAPTION_LIMIT",
     "TEXT_LIMIT",
     "ReplyKeyboards",
+    "edit_reply",
     "send_reply",
     "split_text",
     "telegram_chat_id",
@@ -243,3 +245,27 @@ async def send_reply(
             keyboards.forget(key)
     assert last is not None
     return last
+
+
+async def edit_reply(bot: Bot, chat_id: str | int, message_id: str | int, reply: Reply) -> bool:
+    """Show ``reply`` in place of the earlier message ``message_id``; False when that cannot be done.
+
+    Only a text reply of one message, with no attachment and no request keyboard, can replace
+    a message (Telegram edits text and inline keyboards only). False also when Telegram refuses
+    the edit (message deleted, too old, not the bot's...): the caller then sends a new message.
+    Telegram's "message is not modified" means it already shows this text, so that counts as done.
+    Other errors (blocked, rate limited, network) are raised as PTB's ``TelegramError``s.
+    """
+    if reply.attachment is not None or reply.request is not None or not re.fullmatch(r"\d+", str(message_id)):
+        return False
+    chunks = split_text(reply.text)
+    if len(chunks) != 1:
+        return False
+    markup = _inline_markup(reply.choices, reply.columns) if reply.choices else None
+    try:
+        await bot.edit_message_text(
+            chunks[0], chat_id=telegram_chat_id(chat_id), message_id=int(message_id), reply_markup=markup
+        )
+    except BadRequest as exc:
+        return "message is not modified" in exc.message.lower()
+    return True

@@ -3,7 +3,10 @@
 Delivery is planned as one outbox row per recipient with ``dedupe_key = ann:{id}:{user}``,
 so planning again after a crash adds nobody twice; the outbox worker then sends at the
 platform's pace. :func:`report_progress` runs periodically (the scheduler calls it) and
-keeps the author informed until the broadcast is done.
+keeps the author informed until the broadcast is done: on Telegram with one progress message
+edited in place whenever the counts change (``annrep:{id}:progress:{n}``, each update replacing
+the last one delivered), on messengers that cannot edit with a new message per 25 % step
+crossed. The final report is always a new message, so that the author is notified of it.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot import formatting as fmt
-from bot.events import Reply
+from bot.events import REPLACES, Reply
 from bot.i18n import _, use_locale
 from bot.services.audience import Audience
-from bot.services.notify import notify
+from bot.services.notify import EDITING_CHANNELS, notify
 from bot.textnorm import fold
 from storage import dto
 from storage.repositories.announcements import LIVE, Announcement, report_key
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
 
 MAX_LENGTH = 3500  # leaves room under Telegram's 4096 for the heading and footer
 PLAN_CHUNK = 500  # rows per INSERT: well under SQLite's and asyncpg's parameter limits
-PROGRESS_STEP = 25  # percent; one progress message per step crossed, at most
+PROGRESS_STEP = 25  # percent; where messages cannot be edited, one progress message per step crossed
 MAX_SCHEDULE_DAYS = 30
 
 
@@ -262,12 +265,42 @@ async def progress_of(uow: UnitOfWork, announcement_id: int) -> Progress:
     return Progress.of(await uow.outbox.counts(announcement_id))
 
 
-async def _tell(uow: UnitOfWork, author: dto.User | None, key: str, compose: object, now: dt.datetime) -> int:
+async def _tell(
+    uow: UnitOfWork, author: dto.User | None, key: str, compose: object, not_before: dt.datetime
+) -> int:
     if author is None:
         return 0
     with use_locale(author.locale):
         text = compose() if callable(compose) else str(compose)
-    return int(await notify(uow, author, Reply(text), dedupe_key=key, not_before=now))
+    return int(await notify(uow, author, Reply(text), dedupe_key=key, not_before=not_before))
+
+
+async def _update_progress(uow: UnitOfWork, author: dto.User, ann: Announcement, p: Progress) -> int:
+    """Queue an update of the author's progress message if the counts changed since the last one.
+
+    At most one update is queued at a time: while one waits, the next run reports newer counts.
+    Each update replaces the last progress message delivered (the first one, unless an edit was
+    refused and a new message was sent instead); with none delivered it is a new message.
+    """
+    earlier = await uow.outbox.for_user_with_key_prefix(author.id, report_key(ann.id, "progress:"))
+    if any(r.status in ("pending", "sending") for r in earlier):
+        return 0
+    with use_locale(author.locale):
+        text = progress_text(ann.id, p)
+    if earlier and earlier[-1].payload.get("text") == text:
+        return 0  # nothing changed since the last update
+    shown = next((r for r in reversed(earlier) if r.status == "sent" and r.message_id), None)
+    extras = {REPLACES: shown.dedupe_key} if shown is not None and shown.dedupe_key else {}
+    return int(
+        await notify(
+            uow,
+            author,
+            Reply(text, extras=extras),
+            dedupe_key=report_key(ann.id, f"progress:{len(earlier)}"),
+            # Due before the broadcast's own rows, so it is not queued behind thousands of them.
+            not_before=ann.created_at,
+        )
+    )
 
 
 async def _progress_one(uow: UnitOfWork, ann: Announcement, now: dt.datetime) -> int:
@@ -288,11 +321,17 @@ async def _progress_one(uow: UnitOfWork, ann: Announcement, now: dt.datetime) ->
             details={"sent": p.sent, "failed": p.failed, "blocked": p.blocked},
         )
         return await _tell(uow, author, report_key(ann.id, "final"), lambda: final_text(ann.id, p), now)
+    if p.done == 0 or author is None:
+        return 0
+    if author.channel in EDITING_CHANNELS:
+        return await _update_progress(uow, author, ann, p)
     # Only the highest step crossed is reported, each at most once (its dedupe key).
     step = p.done * 100 // max(p.total, 1) // PROGRESS_STEP * PROGRESS_STEP
     if step < PROGRESS_STEP:
         return 0
-    return await _tell(uow, author, report_key(ann.id, str(step)), lambda: progress_text(ann.id, p), now)
+    return await _tell(
+        uow, author, report_key(ann.id, str(step)), lambda: progress_text(ann.id, p), ann.created_at
+    )
 
 
 async def report_progress(services: Services) -> int:

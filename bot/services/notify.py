@@ -10,6 +10,9 @@ from storage.uow import UnitOfWork
 
 # Messengers that show buttons as numbered lines: a typed "1" must press the latest ones shown.
 NUMBERED_CHANNELS = frozenset({"zalo", "console"})
+# Messengers whose outbox sender edits the earlier message a reply ``replaces``; elsewhere
+# such a reply arrives as a new message, so updates there should be few.
+EDITING_CHANNELS = frozenset({"telegram"})
 
 
 async def notify(

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -114,14 +114,44 @@ class OutboxRepository:
             .values(status=status, sent_at=now if status == "sent" else None, error=error)
         )
 
-    async def finish_sent(self, ids: Sequence[int], *, now: dt.datetime) -> None:
-        """Record a wave's deliveries as sent in one statement (one round trip, not one per row)."""
-        if ids:
-            await self.session.execute(
-                update(Outbox)
-                .where(Outbox.id.in_(ids), Outbox.status == "sending")
-                .values(status="sent", sent_at=now, error=None)
+    async def finish_sent(self, sent: Sequence[tuple[int, str | None]], *, now: dt.datetime) -> None:
+        """Record a wave's deliveries as sent, with each one's platform message id (if known).
+
+        One statement for the whole wave (one round trip, not one per row).
+        """
+        if not sent:
+            return
+        values: dict[str, Any] = {"status": "sent", "sent_at": now, "error": None}
+        known = {row_id: message_id for row_id, message_id in sent if message_id is not None}
+        if known:
+            values["message_id"] = case(known, value=Outbox.id, else_=Outbox.message_id)
+        await self.session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_([row_id for row_id, _ in sent]), Outbox.status == "sending")
+            .values(values)
+        )
+
+    async def delivered_message_id(self, channel: str, chat_id: str, dedupe_key: str) -> str | None:
+        """Platform id of the message the row ``dedupe_key`` delivered to this chat; None if it was not."""
+        return await self.session.scalar(
+            select(Outbox.message_id).where(
+                Outbox.dedupe_key == dedupe_key,
+                Outbox.channel == channel,
+                Outbox.chat_id == chat_id,
+                Outbox.status == "sent",
+                Outbox.message_id.is_not(None),
             )
+        )
+
+    async def for_user_with_key_prefix(self, user_id: int, prefix: str) -> list[dto.OutboxItem]:
+        """One person's rows whose dedupe key starts with ``prefix``, oldest first."""
+        rows = await self.session.scalars(
+            select(Outbox)
+            # user_id first: it is indexed, a LIKE on the key cannot always use the index.
+            .where(Outbox.user_id == user_id, Outbox.dedupe_key.startswith(prefix, autoescape=True))
+            .order_by(Outbox.id)
+        )
+        return [dto.from_row(dto.OutboxItem, r) for r in rows]
 
     async def retry_later(self, message_id: int, when: dt.datetime, error: str | None = None) -> None:
         """Put a claimed message back in the queue, due at ``when``."""

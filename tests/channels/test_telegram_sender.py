@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.channels.telegram import TelegramSender
-from bot.events import Attachment, Choice, Reply, SendStatus
+from bot.events import EDIT_MESSAGE_ID, Attachment, Choice, Reply, SendStatus
 from bot.ratelimit import SmoothRateLimiter
 from tests.fakes.telegram_api import FakeBotApi
 
@@ -44,6 +44,51 @@ async def test_ok_is_sent_with_message_id(api, sender) -> None:
     assert result.message_id is not None and result.message_id.isdigit()
     assert call.chat_id == 5001
     assert call.reply_markup == {"inline_keyboard": [[{"text": "Xem", "callback_data": "p:na"}]]}
+
+
+async def test_a_reply_with_edit_message_id_edits_that_message_in_place(api, sender) -> None:
+    first = await sender.send("5001", Reply("đã gửi 10/100"))
+    assert first.message_id is not None
+
+    edit = {EDIT_MESSAGE_ID: first.message_id}
+    result = await sender.send("5001", Reply("đã gửi 50/100", (Choice("Dừng", "ann:stop"),), extras=edit))
+
+    assert (result.status, result.message_id) == (SendStatus.SENT, first.message_id)
+    (call,) = api.calls_to("editMessageText")
+    assert call.params["message_id"] == int(first.message_id) and call.chat_id == 5001
+    assert call.text == "đã gửi 50/100"
+    assert call.reply_markup == {"inline_keyboard": [[{"text": "Dừng", "callback_data": "ann:stop"}]]}
+    assert len(api.calls_to("sendMessage")) == 1
+
+    # The same content again: Telegram says "message is not modified"; the message shows it, so SENT.
+    again = await sender.send("5001", Reply("đã gửi 50/100", (Choice("Dừng", "ann:stop"),), extras=edit))
+    assert (again.status, again.message_id) == (SendStatus.SENT, first.message_id)
+    assert not api.calls_to("editMessageText")[-1].ok
+    assert len(api.calls_to("sendMessage")) == 1
+
+
+async def test_a_refused_edit_or_an_uneditable_reply_becomes_a_new_message(api, sender) -> None:
+    first = await sender.send("5001", Reply("đã gửi 10/100"))
+    assert first.message_id is not None
+    api.delete_message(5001, first.message_id)
+
+    result = await sender.send("5001", Reply("đã gửi 50/100", extras={EDIT_MESSAGE_ID: first.message_id}))
+
+    assert result.status is SendStatus.SENT and result.message_id not in (None, first.message_id)
+    assert [c.ok for c in api.calls_to("editMessageText")] == [False]
+    assert [c.text for c in api.calls_to("sendMessage")] == ["đã gửi 10/100", "đã gửi 50/100"]
+
+    # A photo cannot replace a text message: it is sent, no edit is tried.
+    photo = Reply("Ảnh", attachment=Attachment("a.png", b"png", is_photo=True), extras={EDIT_MESSAGE_ID: "1"})
+    assert (await sender.send("5001", photo)).status is SendStatus.SENT
+    assert len(api.calls_to("editMessageText")) == 1 and len(api.calls_to("sendPhoto")) == 1
+
+
+async def test_an_edit_to_a_chat_that_blocked_the_bot_is_blocked() -> None:
+    async with fake_and_sender(blocked_chats={5002}) as (api, s):
+        result = await s.send("5002", Reply("đã gửi 50/100", extras={EDIT_MESSAGE_ID: "3"}))
+    assert result.status is SendStatus.BLOCKED
+    assert len(api.calls_to("editMessageText")) == 1 and api.calls_to("sendMessage") == []
 
 
 async def test_429_is_retry_with_retry_after(api, sender) -> None:

@@ -19,7 +19,17 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels.zalo import SECRET_HEADER, ZaloChannel, ZaloSender
 from bot.channels.zalo_render import TEXT_LIMIT, render_text, split_text, to_incoming, updates_in
-from bot.events import RATE_LIMITED, Attachment, Choice, Incoming, Kind, Reply, Request, SendStatus
+from bot.events import (
+    EDIT_MESSAGE_ID,
+    RATE_LIMITED,
+    Attachment,
+    Choice,
+    Incoming,
+    Kind,
+    Reply,
+    Request,
+    SendStatus,
+)
 from tests.channels.conftest import RecordingHandler
 from tests.fakes.zalo_api import FakeZaloApi
 
@@ -323,6 +333,13 @@ async def test_sender_delivers_with_the_same_rendering(zalo, sender) -> None:
     assert zalo.texts_to(FARMER) == [
         "Bạn muốn làm gì?\n1. Bán\n2. Mua\nTrả lời bằng số (1–2) hoặc gõ tên mục."
     ]
+
+
+async def test_sender_cannot_edit_so_an_update_arrives_as_a_new_message(zalo, sender) -> None:
+    first = await sender.send(FARMER, Reply("đã gửi 10/100"))
+    update = await sender.send(FARMER, Reply("đã gửi 50/100", extras={EDIT_MESSAGE_ID: first.message_id}))
+    assert update.status is SendStatus.SENT and update.message_id != first.message_id
+    assert zalo.texts_to(FARMER) == ["đã gửi 10/100", "đã gửi 50/100"]
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,8 @@ class FakeBotApi(FakeApiServer[ApiCall]):
         self._message_ids = itertools.count(1)
         self._recent_sends: collections.deque[float] = collections.deque()
         self._last_send_per_chat: dict[int, float] = {}
+        # (chat, message_id) -> (text, reply_markup) of the text messages sent, as edits see them.
+        self.messages: dict[tuple[int, int], tuple[str, Any]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -115,6 +117,10 @@ class FakeBotApi(FakeApiServer[ApiCall]):
     def fail_next_429(self, n: int = 1, retry_after: float = 1) -> None:
         """Answer the next ``n`` send calls with 429 and ``parameters.retry_after``."""
         self._forced_429.extend([retry_after] * n)
+
+    def delete_message(self, chat_id: int | str, message_id: int | str) -> None:
+        """The person deleted a message: editing it is refused from now on."""
+        self.messages.pop((int(chat_id), int(message_id)), None)
 
     # -- injecting user updates -----------------------------------------------------------
 
@@ -254,9 +260,30 @@ class FakeBotApi(FakeApiServer[ApiCall]):
             self.webhook_url = None
         if method in _TRUE_METHODS:
             return 200, {"ok": True, "result": True}
+        if method == "editMessageText":
+            refused = self._edit_refusal(call.params)
+            if refused is not None:
+                return refused
         if method in {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"}:
-            return 200, {"ok": True, "result": self._message_result(call)}
+            result = self._message_result(call)
+            if method in {"sendMessage", "editMessageText"}:
+                key = (result["chat"]["id"], result["message_id"])
+                self.messages[key] = (call.params.get("text", ""), call.params.get("reply_markup"))
+            return 200, {"ok": True, "result": result}
         return error(404, "Not Found: method not found")
+
+    def _edit_refusal(self, p: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """Telegram's answers to an edit of a message it does not have, or with nothing new."""
+        current = self.messages.get((int(p.get("chat_id", 0)), int(p.get("message_id", 0))))
+        if current is None:
+            return error(400, "Bad Request: message to edit not found")
+        if current == (p.get("text", ""), p.get("reply_markup")):
+            return error(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        return None
 
     def _send_fault(self, call: ApiCall) -> tuple[int, dict[str, Any]] | None:
         try:
