@@ -10,6 +10,7 @@ from bot.dialog import DONE, STAY, Command, Ctx, Flow, Router
 from bot.events import Choice, Kind, Request
 from bot.handlers.paging import nav_buttons, page_of
 from bot.handlers.roles import ADMIN, STAFF, require_role
+from bot.handlers.ward_answer import WardAnswer, read_ward
 from bot.i18n import _, lazy_gettext
 from bot.services import points as service
 from bot.services.quantities import RuleError, parse_quantity_kg
@@ -228,19 +229,10 @@ async def ask_ward(ctx: Ctx) -> None:
 @flow.answer("ward")
 async def on_ward(ctx: Ctx) -> str:
     places, province = ctx.services.places, ctx.data["province_code"]
-    payload = ctx.payload or ""
-    code: int | None = None
-    if payload.startswith("ward:"):
-        code = int(payload.removeprefix("ward:"))
-    elif ctx.text:
-        found = places.find_wards(ctx.text, province)
-        if len(found) > 1:
-            ctx.remember(ward_candidates=[p.ward_code for p in found])
-            return STAY
-        code = found[0].ward_code if found else None
-    ctx.remember(ward_candidates=None)
-    ward = places.ward(code) if code is not None else None
-    if ward is None or ward.province_code != province:
+    ward = read_ward(ctx, province)
+    if ward is WardAnswer.SEVERAL:
+        return STAY
+    if ward is WardAnswer.UNKNOWN:
         ctx.say(
             _("Không tìm thấy xã/phường «{text}» ở {province}. Vui lòng gõ lại.").format(
                 text=ctx.text[:40], province=places.provinces[province].name

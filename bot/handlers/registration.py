@@ -7,6 +7,7 @@ from bot.events import Choice, Kind, Request
 from bot.handlers.common import show_menu
 from bot.handlers.paging import nav_buttons, page_of
 from bot.handlers.roles import COOP_REP, FARMER, STAFF, TRADER, role_label
+from bot.handlers.ward_answer import WardAnswer, read_ward
 from bot.i18n import _
 from bot.services.users import clean_name, normalize_phone
 
@@ -166,25 +167,17 @@ async def on_ward(ctx: Ctx) -> str:
     if payload.startswith("wardpage:"):
         ctx.remember(ward_page=int(payload.split(":")[1]), ward_candidates=None)
         return STAY
-    code: int | None = None
-    if payload.startswith("ward:"):
-        code = int(payload.split(":")[1])
-    elif ctx.text:
-        found = places.find_wards(ctx.text, province_code)
-        if len(found) == 1:
-            code = found[0].ward_code
-        elif len(found) > 1:
-            ctx.remember(ward_candidates=[p.ward_code for p in found])
-            return STAY
-    ward = places.ward(code) if code is not None else None
-    if ward is None or ward.ward_code is None or ward.province_code != province_code:
+    ward = read_ward(ctx, province_code)
+    if ward is WardAnswer.SEVERAL:
+        return STAY
+    if ward is WardAnswer.UNKNOWN:
         ctx.say(
             _("Không tìm thấy xã/phường «{text}» ở {province}. Vui lòng gõ lại hoặc xem danh sách.").format(
                 text=ctx.text[:40], province=places.provinces[province_code].name
             )
         )
-        ctx.remember(ward_candidates=None)
         return STAY
+    assert ward.ward_code is not None  # read_ward only returns wards
     d = ctx.data
     await ctx.uow.users.register(
         ctx.user.id,
