@@ -3,6 +3,7 @@ approve or reject the points reps proposed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot import formatting as fmt
@@ -197,6 +198,16 @@ def _wake_outbox_after_commit(ctx: Ctx) -> None:
 # --- the add / edit flow -----------------------------------------------------------------------------
 
 
+async def _store_checked(ctx: Ctx, step: str, field: str, clean: Callable[[str], str], typed: str) -> str:
+    """Clean a typed answer with ``clean``; explain and ask again when it breaks a rule."""
+    try:
+        value = clean(typed)
+    except RuleError as err:
+        ctx.say(err.message)
+        return STAY
+    return await _store(ctx, step, **{field: value})
+
+
 @flow.ask("name")
 async def ask_name(ctx: Ctx) -> None:
     ctx.say(_("Tên điểm tập kết? (ví dụ: Sân chợ Đồng Mỏ)"))
@@ -204,12 +215,7 @@ async def ask_name(ctx: Ctx) -> None:
 
 @flow.answer("name")
 async def on_name(ctx: Ctx) -> str:
-    try:
-        name = service.clean_point_name(ctx.text)
-    except RuleError as err:
-        ctx.say(err.message)
-        return STAY
-    return await _store(ctx, "name", name=name)
+    return await _store_checked(ctx, "name", "name", service.clean_point_name, ctx.text)
 
 
 @flow.ask("ward")
@@ -249,12 +255,7 @@ async def ask_address(ctx: Ctx) -> None:
 
 @flow.answer("address")
 async def on_address(ctx: Ctx) -> str:
-    try:
-        address = service.clean_address(ctx.text)
-    except RuleError as err:
-        ctx.say(err.message)
-        return STAY
-    return await _store(ctx, "address", address=address)
+    return await _store_checked(ctx, "address", "address", service.clean_address, ctx.text)
 
 
 @flow.ask("location")
@@ -288,12 +289,7 @@ async def ask_hours(ctx: Ctx) -> None:
 @flow.answer("hours")
 async def on_hours(ctx: Ctx) -> str:
     typed = (ctx.payload or "").removeprefix("hours:") if ctx.payload else ctx.text
-    try:
-        hours = service.clean_hours(typed)
-    except RuleError as err:
-        ctx.say(err.message)
-        return STAY
-    return await _store(ctx, "hours", opening_hours=hours)
+    return await _store_checked(ctx, "hours", "opening_hours", service.clean_hours, typed)
 
 
 @flow.ask("kg")
