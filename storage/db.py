@@ -18,8 +18,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine configured for this project's needs on either backend."""
+def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An async engine configured for this project's needs on either backend.
+
+    ``read_only`` on SQLite: transactions start deferred and cannot write, so long reads
+    (reports, the matcher's start-up) never hold the single writer's lock.
+    """
     if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -37,13 +41,16 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # One writer at a time, decided at BEGIN: a deferred transaction that later
         # upgrades to a write lock could fail with "database is locked" mid-update.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # WAL readers never block the writer, so read-only transactions stay deferred.
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

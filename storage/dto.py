@@ -71,6 +71,30 @@ class OutboxItem:
     announcement_id: int | None
     dedupe_key: str | None = None
     message_id: str | None = None  # the platform's id once sent
+    priority: int = 1
+    in_reply_to: int | None = None  # the inbox row it answers
+
+
+@dataclass(frozen=True, slots=True)
+class NewUpdate:
+    """An update a channel received, to be saved in the inbox."""
+
+    channel: str
+    update_id: str
+    chat_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    id: int
+    channel: str
+    update_id: str
+    chat_id: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    received_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -15,10 +16,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import BigId, UTCDateTime, utcnow
@@ -273,9 +276,10 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'failed', 'blocked', 'cancelled')", name="status"
+            "status IN ('pending', 'sending', 'sent', 'failed', 'blocked', 'cancelled', 'unknown')",
+            name="status",
         ),
-        Index("ix_outbox_due", "status", "not_before", "id"),
+        Index("ix_outbox_due", "status", "priority", "not_before", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -285,6 +289,8 @@ class OutboxMessage(Base):
     is_group: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(10), default="pending")
+    # 0: the answer to the person who just wrote; 1: personal notifications; 2: broadcasts.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Makes enqueueing idempotent: a broadcast re-planned after a crash adds nobody twice.
@@ -295,6 +301,8 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     # The platform's id of the delivered message, so a later message can replace it (an edit).
     message_id: Mapped[str | None] = mapped_column(String(64))
+    # The inbox row this message answers (a reply); no foreign key: inbox rows are pruned.
+    in_reply_to: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class ConversationState(Base):
@@ -308,14 +316,40 @@ class ConversationState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class ProcessedUpdate(Base):
-    """Update ids already handled, so a redelivered update is ignored."""
+class InboxUpdate(Base):
+    """An incoming update, saved before the messenger is told it arrived, then handled once.
 
-    __tablename__ = "processed_updates"
+    Unique per messenger and update id, so a redelivery is ignored; done rows are kept for a
+    while to recognise late redeliveries, then pruned.
+    """
 
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    update_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "update_id"),
+        CheckConstraint("status IN ('pending', 'done', 'failed')", name="status"),
+        # The workers' "oldest pending update of each chat" reads only pending rows.
+        Index(
+            "ix_inbox_pending",
+            "channel",
+            "chat_id",
+            "id",
+            postgresql_where=sql_text("status = 'pending'"),
+            sqlite_where=sql_text("status = 'pending'"),
+        ),
+        Index("ix_inbox_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
 
 
 class AuditEntry(Base):

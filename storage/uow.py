@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import is_sqlite, make_engine, make_sessionmaker
@@ -12,6 +15,7 @@ from storage.repositories.announcements import AnnouncementRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.events import EventRepository
+from storage.repositories.inbox import InboxRepository
 from storage.repositories.leases import JobRunRepository, LeaseRepository
 from storage.repositories.lots import LotRepository
 from storage.repositories.matches import MatchRepository
@@ -23,28 +27,59 @@ from storage.repositories.prices import PriceRepository
 from storage.repositories.reference import ReferenceRepository
 from storage.repositories.reports import ReportRepository
 from storage.repositories.slots import SlotRepository
-from storage.repositories.updates import UpdateRepository
 from storage.repositories.users import UserRepository
+
+# Set while a task holds a writing unit of work on SQLite: a second one in the same task would
+# wait forever for the lock the first holds.
+_WRITING: contextvars.ContextVar[bool] = contextvars.ContextVar("writing_uow", default=False)
+
+
+class NestedUnitOfWork(RuntimeError):
+    """A unit of work was opened inside another one on SQLite (it would deadlock)."""
 
 
 class UnitOfWork:
     """Opens a session and a transaction; commits on a clean exit, rolls back on an exception.
 
-    Repositories hang off it as attributes; nothing else in the code base commits.
+    Repositories hang off it as attributes; nothing else in the code base commits. On SQLite
+    the process's writers queue on one lock (first come, first served) instead of polling the
+    database's busy timeout, so a burst never ends in "database is locked".
     """
 
     session: AsyncSession
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        write_lock: asyncio.Lock | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         self._sessionmaker = sessionmaker
+        self._lock = write_lock
+        self._read_only = read_only
+        self._token: contextvars.Token[bool] | None = None
+        self._held = False
 
     async def __aenter__(self) -> Self:
-        self.session = self._sessionmaker()
-        await self.session.begin()
+        if self._lock is not None:
+            if _WRITING.get():
+                raise NestedUnitOfWork("a unit of work is already open in this task")
+            await self._lock.acquire()
+            self._held = True
+            self._token = _WRITING.set(True)
+        try:
+            self.session = self._sessionmaker()
+            await self.session.begin()
+            if self._read_only and self.session.get_bind().dialect.name == "postgresql":
+                await self.session.execute(text("SET TRANSACTION READ ONLY"))
+        except BaseException:
+            self._release()
+            raise
         s = self.session
         self.users = UserRepository(s)
         self.conversations = ConversationRepository(s)
-        self.updates = UpdateRepository(s)
+        self.inbox = InboxRepository(s)
         self.outbox = OutboxRepository(s)
         self.audit = AuditRepository(s)
         self.reference = ReferenceRepository(s)
@@ -71,24 +106,55 @@ class UnitOfWork:
             else:
                 await self.session.rollback()
         finally:
-            await self.session.close()
+            try:
+                await self.session.close()
+            finally:
+                self._release()
+
+    def _release(self) -> None:
+        if self._token is not None:
+            _WRITING.reset(self._token)
+            self._token = None
+        if self._held and self._lock is not None:
+            self._held = False
+            self._lock.release()
 
 
 class Database:
     """The engine and session factory for one database URL."""
 
-    def __init__(self, url: str, **engine_kwargs: object) -> None:
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
+        self._engine_kwargs = engine_kwargs
         self.engine: AsyncEngine = make_engine(url, **engine_kwargs)
         self.sessionmaker = make_sessionmaker(self.engine)
+        self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+        self._read_engine: AsyncEngine | None = None
+        self._read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
     @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.url)
 
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
     def uow(self) -> UnitOfWork:
         """A new unit of work (use as ``async with db.uow() as uow:``)."""
-        return UnitOfWork(self.sessionmaker)
+        return UnitOfWork(self.sessionmaker, self._write_lock)
+
+    def reader(self) -> UnitOfWork:
+        """A read-only unit of work for long reads; on SQLite it never waits for (or blocks) writers."""
+        if self._write_lock is None:
+            return UnitOfWork(self.sessionmaker, read_only=True)
+        if self._read_sessionmaker is None:
+            self._read_engine = make_engine(self.url, read_only=True, **self._engine_kwargs)
+            self._read_sessionmaker = make_sessionmaker(self._read_engine)
+        return UnitOfWork(self._read_sessionmaker, read_only=True)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()

@@ -89,27 +89,31 @@ async def test_reference_data_is_loaded_from_the_catalog_and_the_provinces_packa
     assert wards > 3000
 
 
-async def test_old_update_ids_are_forgotten_recent_ones_kept(database: Database) -> None:
+async def test_handled_updates_are_pruned_after_two_days_pending_ones_never(database: Database) -> None:
     import datetime as dt
 
     from sqlalchemy import update
 
-    from bot.services.housekeeping import forget_old_update_ids
-    from storage.models import ProcessedUpdate
+    from bot.services.housekeeping import prune_inbox
+    from storage.dto import NewUpdate
+    from storage.models import InboxUpdate
     from tests.harness import BotHarness
 
     bot = BotHarness(database)
-    bot.clock.set(dt.datetime.now(dt.UTC))
+    rows = [NewUpdate("telegram", str(n), "7", {"kind": "text"}) for n in (1, 2, 3)]
     async with database.uow() as uow:
-        assert await uow.updates.first_time("telegram", "1")
-        assert await uow.updates.first_time("telegram", "2")
+        assert await uow.inbox.add_many(rows) == 3
+        assert await uow.inbox.add_many(rows[:1]) == 0  # redelivered: a duplicate
         three_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
         await uow.session.execute(
-            update(ProcessedUpdate)
-            .where(ProcessedUpdate.update_id == "1")
-            .values(processed_at=three_days_ago)
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id.in_(["1", "3"]))
+            .values(received_at=three_days_ago)
         )
-    assert await forget_old_update_ids(bot.services) == 1
+        await uow.session.execute(
+            update(InboxUpdate).where(InboxUpdate.update_id.in_(["1", "2"])).values(status="done")
+        )
+    assert await prune_inbox(bot.services) == 1  # "3" is old but not handled yet: kept
     async with database.uow() as uow:
-        assert not await uow.updates.first_time("telegram", "2")  # still remembered: a duplicate
-        assert await uow.updates.first_time("telegram", "1")  # forgotten, as Telegram no longer redelivers it
+        assert await uow.inbox.add_many(rows[1:2]) == 0  # still remembered: a duplicate
+        assert await uow.inbox.add_many(rows[:1]) == 1  # forgotten, as Telegram no longer redelivers it

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -14,11 +14,25 @@ from storage.sql import dialect_name, insert_ignore, insert_ignore_many
 from storage.types import utcnow
 
 Outbox = models.OutboxMessage
+# PostgreSQL NOTIFY channel: the sender holding a messenger's lease listens here, so a row
+# queued by any process is sent at once, not at the next poll.
+NOTIFY_CHANNEL = "nongsan_outbox"
+REPLY, NOTIFICATION, BROADCAST = 0, 1, 2  # priorities: lower goes first
 
 
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._notified: set[str] = set()
+
+    async def _notify(self, channels: set[str]) -> None:
+        """Tell listening senders (delivered at commit; nothing on SQLite, a single process)."""
+        new = channels - self._notified
+        if not new or dialect_name(self.session) != "postgresql":
+            return
+        for channel in sorted(new):
+            await self.session.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": channel})
+        self._notified |= new
 
     async def enqueue(
         self,
@@ -31,8 +45,11 @@ class OutboxRepository:
         not_before: dt.datetime | None = None,
         announcement_id: int | None = None,
         is_group: bool = False,
+        priority: int = NOTIFICATION,
+        in_reply_to: int | None = None,
     ) -> bool:
         """Add a message; False when one with the same ``dedupe_key`` exists already."""
+        await self._notify({channel})
         return await insert_ignore(
             self.session,
             Outbox.__table__,  # type: ignore[arg-type]
@@ -45,6 +62,8 @@ class OutboxRepository:
                 "not_before": not_before or utcnow(),
                 "announcement_id": announcement_id,
                 "is_group": is_group,
+                "priority": priority,
+                "in_reply_to": in_reply_to,
                 "status": "pending",
                 "attempts": 0,
                 "created_at": utcnow(),
@@ -64,24 +83,26 @@ class OutboxRepository:
                 "user_id": None,
                 "announcement_id": None,
                 "dedupe_key": None,
+                "priority": BROADCAST,
                 **r,
             }
             for r in rows
         ]
+        await self._notify({r["channel"] for r in full})
         return await insert_ignore_many(self.session, Outbox.__table__, full)  # type: ignore[arg-type]
 
-    async def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[dto.OutboxItem]:
-        """Take up to ``limit`` due messages; other workers skip them until the lease ends.
+    async def claim_due(
+        self, now: dt.datetime, limit: int, lease: dt.timedelta, channel: str | None = None
+    ) -> list[dto.OutboxItem]:
+        """Take up to ``limit`` due messages, replies first; others skip them until the lease ends.
 
         Claimed rows stay ``pending``: if this process dies before sending them they come
         back after the lease and are sent then.
         """
-        stmt = (
-            select(Outbox.id)
-            .where(Outbox.status == "pending", Outbox.not_before <= now)
-            .order_by(Outbox.not_before, Outbox.id)
-            .limit(limit)
-        )
+        stmt = select(Outbox.id).where(Outbox.status == "pending", Outbox.not_before <= now)
+        if channel is not None:
+            stmt = stmt.where(Outbox.channel == channel)
+        stmt = stmt.order_by(Outbox.priority, Outbox.not_before, Outbox.id).limit(limit)
         if dialect_name(self.session) == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         ids = list(await self.session.scalars(stmt))
@@ -161,16 +182,17 @@ class OutboxRepository:
             .values(status="pending", not_before=when, error=error)
         )
 
-    async def release_interrupted(self, now: dt.datetime) -> int:
+    async def release_interrupted(self, now: dt.datetime, channel: str | None = None) -> int:
         """Rows whose sender died mid-send (lease over): their delivery is unknown.
 
-        They are marked failed rather than sent again, so nobody ever gets a message twice;
-        the window is one HTTP call per worker slot.
+        They end ``unknown`` rather than being sent again, so nobody ever gets a message twice;
+        the window is the HTTP calls in flight at the crash.
         """
+        stmt = update(Outbox).where(Outbox.status == "sending", Outbox.not_before < now)
+        if channel is not None:
+            stmt = stmt.where(Outbox.channel == channel)
         result = await self.session.execute(
-            update(Outbox)
-            .where(Outbox.status == "sending", Outbox.not_before < now)
-            .values(status="failed", error="interrupted: delivery unknown")
+            stmt.values(status="unknown", error="interrupted: delivery unknown")
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -197,6 +219,32 @@ class OutboxRepository:
             )
             or 0
         )
+
+    async def for_ids(self, ids: Sequence[int]) -> list[dto.OutboxItem]:
+        rows = await self.session.scalars(select(Outbox).where(Outbox.id.in_(list(ids))).order_by(Outbox.id))
+        return [dto.from_row(dto.OutboxItem, r) for r in rows]
+
+    async def prune(self, before: dt.datetime, limit: int = 2000) -> int:
+        """Delete up to ``limit`` finished rows created before ``before`` (a small batch)."""
+        ids = list(
+            await self.session.scalars(
+                select(Outbox.id)
+                .where(Outbox.created_at < before, Outbox.status.not_in(("pending", "sending")))
+                .order_by(Outbox.id)
+                .limit(limit)
+            )
+        )
+        if not ids:
+            return 0
+        await self.session.execute(delete(Outbox).where(Outbox.id.in_(ids)))
+        return len(ids)
+
+    async def replies_to(self, inbox_id: int) -> list[dto.OutboxItem]:
+        """The messages written in answer to one incoming update, in order."""
+        rows = await self.session.scalars(
+            select(Outbox).where(Outbox.in_reply_to == inbox_id).order_by(Outbox.id)
+        )
+        return [dto.from_row(dto.OutboxItem, r) for r in rows]
 
     async def for_chat(self, channel: str, chat_id: str) -> list[dto.OutboxItem]:
         rows = await self.session.scalars(
