@@ -8,6 +8,7 @@ import hashlib
 import logging
 import signal
 import time
+import uuid
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -16,9 +17,10 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.events import Sender
 from bot.handlers import build_router
-from bot.outbox import OutboxWorker
+from bot.inbox import InboxWorker
+from bot.lease import LeaseKeeper
+from bot.outbox import Limits, Outbox
 from bot.pipeline import Pipeline
-from bot.ratelimit import SmoothRateLimiter
 from bot.services.container import Services
 from bot.services.reference import sync_reference
 from storage import migrate
@@ -63,7 +65,8 @@ class BotApp:
         self.db: Database | None = None
         self.services: Services | None = None
         self.pipeline: Pipeline | None = None
-        self.outbox: OutboxWorker | None = None
+        self.inbox: InboxWorker | None = None
+        self.outbox: Outbox | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._closers: list[Any] = []
         self._web: web.AppRunner | None = None
@@ -89,12 +92,20 @@ class BotApp:
             await seed_demo(services)
         self.services = services
         self.pipeline = Pipeline(services)
+        self.inbox = inbox = InboxWorker(
+            db,
+            self.pipeline.handle,
+            give_up=self.pipeline.apologize,
+            concurrency=s.inbox_concurrency or (1 if db.is_sqlite else 8),
+        )
         from bot.matching.service import start_matcher
 
         self.matcher, matcher_task = await start_matcher(services)
         self._tasks.append(matcher_task)
 
+        holder = uuid.uuid4().hex  # this process, in every lease it takes
         senders: dict[str, Sender] = {}
+        limits: dict[str, Limits] = {}
         if "telegram" in s.messengers:
             from bot.channels.telegram import TelegramChannel, TelegramSender
 
@@ -103,36 +114,45 @@ class BotApp:
             self.telegram = TelegramChannel(
                 token,
                 s.telegram_api_base_url,
-                self.pipeline,
+                inbox,
                 webhook_secret=webhook_secret(s),
                 commands=self._command_list(),
+                poll_lease=LeaseKeeper(db, "poll:telegram", holder),
             )
             sender = TelegramSender(token, s.telegram_api_base_url)
             await sender.start()
             self._closers.append(sender.stop)
             senders["telegram"] = sender
+            limits["telegram"] = Limits(global_rate=s.outbox_rate_per_s)
         if "zalo" in s.messengers:
             from bot.channels.zalo import ZaloChannel, ZaloSender
 
             assert s.zalo_bot_token is not None
             ztoken = s.zalo_bot_token.get_secret_value()
             self.zalo = ZaloChannel(
-                ztoken, s.zalo_api_base_url, self.pipeline, webhook_secret=zalo_webhook_secret(s)
+                ztoken,
+                s.zalo_api_base_url,
+                inbox,
+                webhook_secret=zalo_webhook_secret(s),
+                poll_lease=LeaseKeeper(db, "poll:zalo", holder),
             )
             zsender = ZaloSender(ztoken, s.zalo_api_base_url)
             await zsender.start()  # getMe: a wrong token fails here, loudly
             self._closers.append(zsender.stop)
             senders["zalo"] = zsender
+            limits["zalo"] = Limits(global_rate=s.zalo_rate_per_s)
         if "console" in s.messengers:
             from bot.channels.console import ConsoleChannel, ConsoleSender
 
-            self.console = ConsoleChannel(self.pipeline, stdin=self._stdin, stdout=self._stdout)
-            senders["console"] = ConsoleSender(self._stdout)
+            csender = ConsoleSender(self._stdout)
+            self.console = ConsoleChannel(inbox, csender, stdin=self._stdin)
+            senders["console"] = csender
+            limits["console"] = Limits(global_rate=1000, chat_interval=0, group_interval=0)
 
-        limiter = SmoothRateLimiter(global_rate=s.outbox_rate_per_s)
-        self.outbox = OutboxWorker(db, senders, self.clock, limiter, batch=s.outbox_batch)
+        self.outbox = Outbox(db, senders, limits, holder=holder)
         services.wake_outbox = self.outbox.wake
-        self._tasks.append(asyncio.create_task(self.outbox.run(), name="outbox"))
+        self.outbox.start()
+        self._tasks.append(asyncio.create_task(inbox.run(), name="inbox"))
         self.scheduler = await self._start_scheduler(services)
 
         await self._start_web()
@@ -158,7 +178,7 @@ class BotApp:
         from bot.scheduler import start_scheduler
         from bot.services.announcements import report_progress
         from bot.services.expiry import expire_due
-        from bot.services.housekeeping import forget_old_update_ids
+        from bot.services.housekeeping import prune_inbox
         from bot.services.matches import expire_proposals
 
         progress = (
@@ -167,9 +187,7 @@ class BotApp:
             report_progress,
             60,
         )
-        return await start_scheduler(
-            services, [progress], expiry=[expire_due, expire_proposals, forget_old_update_ids]
-        )
+        return await start_scheduler(services, [progress], expiry=[expire_due, expire_proposals, prune_inbox])
 
     def _command_list(self) -> list[tuple[str, str]]:
         assert self.services is not None
@@ -212,12 +230,18 @@ class BotApp:
     async def _health(self, _request: web.Request) -> web.Response:
         assert self.db is not None
         try:
-            async with self.db.uow() as uow:
+            async with self.db.reader() as uow:
                 pending = await uow.outbox.pending_count()
+                inbox = await uow.inbox.pending_count()
         except Exception as exc:
             return web.json_response({"status": "error", "database": type(exc).__name__}, status=503)
         return web.json_response(
-            {"status": "ok", "messengers": self.settings.messengers, "outbox_pending": pending}
+            {
+                "status": "ok",
+                "messengers": self.settings.messengers,
+                "outbox_pending": pending,
+                "inbox_pending": inbox,
+            }
         )
 
     def request_stop(self) -> None:
@@ -236,15 +260,21 @@ class BotApp:
             await self.stop()  # also after a failed start: release what did start
 
     async def stop(self) -> None:
-        """Stop receiving, let the outbox finish its wave, close everything."""
+        """Stop receiving, finish the updates being handled, let the outbox finish, close everything."""
         if self.scheduler is not None:
             await self.scheduler.shutdown()  # gives the lease up so a standby takes over at once
         if self.telegram is not None:
             await self.telegram.stop()
         if self.zalo is not None:
             await self.zalo.stop()
+        if self.inbox is not None:
+            await self.inbox.stop()
+        for task in self._tasks:
+            if task.get_name() == "inbox":
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, timeout=15)
         if self.outbox is not None:
-            self.outbox.stop()
+            await self.outbox.stop()
         for task in self._tasks:
             if task.get_name() in ("console", "matcher"):
                 task.cancel()

@@ -33,9 +33,14 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     demo_data: bool = True
-    # Outbox pacing: Telegram's documented limits.
+    # Outbox pacing: Telegram's documented limits, for the whole bot (one process sends at a time).
     outbox_rate_per_s: float = Field(default=30.0, gt=0, le=1000)
-    outbox_batch: int = Field(default=200, ge=1, le=10_000)
+    # Zalo publishes no rate; this is what its API tolerated, and 429s slow it further.
+    zalo_rate_per_s: float = Field(default=30.0, gt=0, le=1000)
+    # Updates handled at once by this process (None: 8 on PostgreSQL, 1 on SQLite's single writer).
+    inbox_concurrency: int | None = Field(default=None, ge=1, le=256)
+    # Telegram paid broadcasts (allow_paid_broadcast, up to 1000 msg/s, 0.1 Star a message).
+    telegram_paid_broadcast: bool = False
     max_text_length: int = Field(default=1000, ge=50, le=4000)
     # Anti-price-gouging: an offer more than this share below the reference price is held back.
     gouging_margin: float = Field(default=0.15, ge=0, le=0.9)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from storage.uow import UnitOfWork
 
 STAY = "__stay__"  # ask the same step again
+KEYBOARD_SHOWN = "_keyboard"  # data key: a phone/location keyboard is on the person's screen
 DONE = "__done__"  # the flow is over; state is cleared
 
 Asker = Callable[["Ctx"], Awaitable[None]]
@@ -89,10 +90,14 @@ class Ctx:
         """Queue a direct reply to the person who wrote."""
         reply = Reply(str(text), tuple(choices), columns=columns, request=request, attachment=attachment)
         self.replies.append(reply)
-        if reply.choices and request is None:
-            # Remembered so "2", "Thương lái" or "thuong lai" typed on Zalo or the console
-            # can be read as pressing that button.
-            self.data["_choices"] = [[c.label, c.payload] for c in reply.choices]
+        buttons = [[c.label, c.payload] for c in reply.choices if c.payload]
+        if buttons:
+            # Remembered so "2", "Thương lái" or "thuong lai" typed on Zalo or the console (or
+            # a reply-keyboard button on Telegram, which arrives as its label) reads as that button.
+            self.data["_choices"] = buttons
+            self.state_changed = True
+        if request is not None:
+            self.data[KEYBOARD_SHOWN] = True  # the next answer without one takes it away
             self.state_changed = True
 
     def on_commit(self, hook: Callable[[], Awaitable[None]]) -> None:

@@ -6,7 +6,11 @@ Nothing here knows about Telegram or Zalo; adapters in ``bot.channels`` translat
 from __future__ import annotations
 
 import base64
+import dataclasses
 import enum
+import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,6 +47,58 @@ class Incoming:
     def user_key(self) -> str:
         """Stable identity across the system: ``channel:user_id``."""
         return f"{self.channel}:{self.user_id}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialisable form, stored in the inbox (only the fields that are set)."""
+        data: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is not None and value is not False:
+                data[f.name] = value.value if isinstance(value, enum.Enum) else value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Incoming:
+        """Inverse of :meth:`to_json`."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["kind"] = Kind(values.get("kind", Kind.OTHER))
+        return cls(**values)
+
+    def cleaned(self) -> Incoming:
+        """The same event with every typed string made safe (see :func:`clean_text`)."""
+        return dataclasses.replace(
+            self,
+            text=clean_text(self.text) if self.text is not None else None,
+            payload=clean_text(self.payload, keep_newlines=False) if self.payload is not None else None,
+            phone=clean_text(self.phone, keep_newlines=False) if self.phone is not None else None,
+            display_name=(
+                clean_text(self.display_name, keep_newlines=False) if self.display_name is not None else None
+            ),
+        )
+
+
+# C0 and C1 control characters except tab and newline, plus NUL; PostgreSQL refuses NUL in
+# text, and none of them means anything in a chat message.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_NO_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _ascii_digit(ch: str) -> str:
+    value = unicodedata.decimal(ch, None)
+    return str(value) if value is not None else ch
+
+
+def clean_text(text: str, *, keep_newlines: bool = True) -> str:
+    """Typed text as the rest of the bot may assume it: NFC, no control characters, ASCII digits.
+
+    Digits from other scripts ("١٢", fullwidth "１２") become 0-9 so every number parser reads them.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = (_CONTROL if keep_newlines else _CONTROL_NO_NEWLINE).sub("", text.replace("\r\n", "\n"))
+    if not text.isascii():
+        text = "".join(_ascii_digit(ch) if ch.isdecimal() and not ch.isascii() else ch for ch in text)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +142,8 @@ class Reply:
     request: Request | None = None
     attachment: Attachment | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Take away a phone/location keyboard shown earlier (messengers that have one).
+    remove_keyboard: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Serialisable form, stored in the outbox."""
@@ -104,6 +162,8 @@ class Reply:
             }
         if self.extras:
             data["extras"] = self.extras
+        if self.remove_keyboard:
+            data["remove_keyboard"] = True
         return data
 
     @classmethod
@@ -121,6 +181,7 @@ class Reply:
                 else None
             ),
             extras=data.get("extras", {}),
+            remove_keyboard=bool(data.get("remove_keyboard", False)),
         )
 
 
@@ -128,9 +189,11 @@ class SendStatus(enum.StrEnum):
     """How one delivery attempt ended."""
 
     SENT = "sent"
-    RETRY = "retry"  # rate limited or a passing network fault: try again after ``retry_after``
+    RETRY = "retry"  # certainly not delivered (429, 5xx, no connection): try again after ``retry_after``
     BLOCKED = "blocked"  # the person blocked the bot or the chat is gone: never retry
     FAILED = "failed"  # permanent error (bad request): never retry
+    # The request went out but no answer came back: it may have arrived. Never repeated blindly.
+    UNKNOWN = "unknown"
 
 
 # SendResult.error for a platform's "too many requests": the pause applies to the whole bot.
@@ -157,10 +220,12 @@ class Sender(Protocol):
         ...
 
 
-class UpdateHandler(Protocol):
-    """The dialog engine as a channel sees it: one incoming event in, the direct replies out.
+class UpdateSink(Protocol):
+    """Where a channel hands what it received: the inbox.
 
-    An empty list means "nothing to say" (for example a duplicate update).
+    Returns once the events are saved (committed); only then may the channel acknowledge them
+    to the messenger (answer the webhook 200, move the polling offset). Raises if they could
+    not be saved, and the channel must then let the messenger deliver them again.
     """
 
-    async def __call__(self, event: Incoming) -> list[Reply]: ...
+    async def __call__(self, events: Sequence[Incoming]) -> int: ...

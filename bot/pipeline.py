@@ -1,105 +1,98 @@
-"""The pipeline every update goes through: duplicate check, per-chat lock, one transaction, dispatch."""
+"""The pipeline every saved update goes through: the person, their conversation, dispatch, replies."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
-from bot.dialog import Ctx, parse_command, resolve_choice
+from bot.dialog import KEYBOARD_SHOWN, Ctx, parse_command, resolve_choice
 from bot.events import Incoming, Kind, Reply
 from bot.handlers import common
 from bot.i18n import _, set_locale
 from bot.services.container import Services
 from storage import dto
+from storage.repositories.outbox import REPLY
+from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-
-class ChatLocks:
-    """One asyncio lock per chat, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._users: defaultdict[tuple[str, str], int] = defaultdict(int)
-
-    async def __call__(self, key: tuple[str, str]) -> asyncio.Lock:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] += 1
-        await lock.acquire()
-        return lock
-
-    def release(self, key: tuple[str, str]) -> None:
-        self._locks[key].release()
-        self._users[key] -= 1
-        if self._users[key] == 0:
-            del self._users[key]
-            del self._locks[key]
-
-    def __len__(self) -> int:
-        return len(self._locks)
+Hook = Callable[[], Awaitable[None]]
 
 
 class Pipeline:
-    """The dialog engine as channels see it (``bot.events.UpdateHandler``)."""
+    """The dialog engine as the inbox worker sees it: one saved update in, its effects written.
+
+    Everything an update causes — state, domain changes and the replies, which go to the
+    outbox as priority-0 rows — is written in the unit of work the worker commits together
+    with the update's "done". Duplicates never get here (the inbox is unique per update id),
+    and a chat's updates come one at a time.
+    """
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.locks = ChatLocks()
 
-    async def __call__(self, event: Incoming) -> list[Reply]:
-        key = (event.channel, event.chat_id)
-        await self.locks(key)
-        try:
-            return await self._handle(event)
-        finally:
-            self.locks.release(key)
-
-    async def _handle(self, event: Incoming) -> list[Reply]:
+    async def handle(self, uow: UnitOfWork, event: Incoming, inbox_id: int) -> list[Hook]:
+        """Dispatch ``event`` and queue its replies; returns the after-commit hooks."""
         services = self.services
-        hooks = []
-        try:
-            async with services.db.uow() as uow:
-                if event.update_id is not None and not await uow.updates.first_time(
-                    event.channel, event.update_id
-                ):
-                    log.info(
-                        "duplicate update ignored",
-                        extra={"channel": event.channel, "update": event.update_id},
-                    )
-                    return []
-                await uow.conversations.lock(event.channel, event.chat_id)
-                user = await self._user(uow, event)
-                set_locale(user.locale)
-                if user.banned:
-                    return []
-                state = await uow.conversations.get(event.channel, event.chat_id) or dto.Conversation(
-                    "", "", {}
+        await uow.conversations.lock(event.channel, event.chat_id)
+        user = await self._user(uow, event)
+        set_locale(user.locale)
+        if user.banned:
+            return []
+        state = await uow.conversations.get(event.channel, event.chat_id) or dto.Conversation("", "", {})
+        ctx = Ctx(event, user, uow, services, state.flow, state.step, dict(state.data))
+        await self._dispatch(ctx)
+        self._take_keyboard_away(ctx, bool(state.data.get(KEYBOARD_SHOWN)))
+        if ctx.state_changed:
+            if ctx.flow or ctx.data.get("_choices") or ctx.data.get(KEYBOARD_SHOWN):
+                await uow.conversations.save(
+                    event.channel, event.chat_id, dto.Conversation(ctx.flow, ctx.step, ctx.data)
                 )
-                ctx = Ctx(event, user, uow, services, state.flow, state.step, dict(state.data))
-                await self._dispatch(ctx)
-                if ctx.state_changed:
-                    if ctx.flow or ctx.data.get("_choices"):
-                        await uow.conversations.save(
-                            event.channel, event.chat_id, dto.Conversation(ctx.flow, ctx.step, ctx.data)
-                        )
-                    else:
-                        await uow.conversations.clear(event.channel, event.chat_id)
-                replies, hooks = ctx.replies, ctx.after_commit
-        except Exception:
-            # The unit of work rolled back: nothing half-saved. Never log the text or the phone.
-            log.exception("update failed", extra={"channel": event.channel, "update": event.update_id})
-            set_locale(self.services.settings.default_locale)
-            return [Reply(_("Xin lỗi, đã có lỗi khi xử lý tin nhắn của bạn. Vui lòng thử lại sau ít phút."))]
-        for hook in hooks:
-            try:
-                await hook()
-            except Exception:
-                log.exception("after-commit hook failed")
-        return replies
+            else:
+                await uow.conversations.clear(event.channel, event.chat_id)
+        await self._queue(uow, event, ctx.user.id, ctx.replies, inbox_id)
+        return [*ctx.after_commit, self._wake_outbox]
 
-    async def _user(self, uow, event: Incoming) -> dto.User:  # type: ignore[no-untyped-def]
+    @staticmethod
+    def _take_keyboard_away(ctx: Ctx, shown: bool) -> None:
+        """Remove a phone/location keyboard with the first plain reply after it was used."""
+        if not shown or any(r.request is not None for r in ctx.replies):
+            return
+        for i, reply in enumerate(ctx.replies):
+            if not reply.choices:
+                ctx.replies[i] = dataclasses.replace(reply, remove_keyboard=True)
+                ctx.data.pop(KEYBOARD_SHOWN, None)
+                ctx.state_changed = True
+                return
+        ctx.data[KEYBOARD_SHOWN] = True  # every reply had buttons: the next plain one removes it
+        ctx.state_changed = True
+
+    async def apologize(self, uow: UnitOfWork, event: Incoming, inbox_id: int) -> None:
+        """The update failed every attempt and nothing of it was saved: say so, politely."""
+        user = await uow.users.by_external(event.channel, event.user_id)
+        set_locale(user.locale if user else self.services.settings.default_locale)
+        text = _("Xin lỗi, đã có lỗi khi xử lý tin nhắn của bạn. Vui lòng thử lại sau ít phút.")
+        await self._queue(uow, event, user.id if user else None, [Reply(text)], inbox_id)
+
+    async def _queue(
+        self, uow: UnitOfWork, event: Incoming, user_id: int | None, replies: list[Reply], inbox_id: int
+    ) -> None:
+        for reply in replies:
+            await uow.outbox.enqueue(
+                event.channel,
+                event.chat_id,
+                reply.to_json(),
+                user_id=user_id,
+                is_group=event.is_group,
+                priority=REPLY,
+                in_reply_to=inbox_id,
+            )
+
+    async def _wake_outbox(self) -> None:
+        self.services.wake_outbox()
+
+    async def _user(self, uow: UnitOfWork, event: Incoming) -> dto.User:
         settings = self.services.settings
         locale = settings.default_locale
         user = await uow.users.ensure(event.channel, event.user_id, event.chat_id, locale)
@@ -107,7 +100,9 @@ class Pipeline:
             # Bootstrap admins come from configuration, never from the chat.
             await uow.users.update(user.id, role="admin")
             await uow.audit.add(None, "bootstrap_admin", user.key)
-            user = await uow.users.get(user.id)
+            refreshed = await uow.users.get(user.id)
+            assert refreshed is not None
+            user = refreshed
         return user
 
     async def _dispatch(self, ctx: Ctx) -> None:

@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.ratelimit import SmoothRateLimiter
 from sqlalchemy import func, insert, select
 
 from bot.catalog import CATALOG
@@ -48,7 +49,6 @@ from bot.config import Settings
 from bot.dialog import Router
 from bot.outbox import OutboxWorker
 from bot.places import gazetteer
-from bot.ratelimit import SmoothRateLimiter
 from bot.services import announcements as service
 from bot.services.audience import Audience
 from bot.services.container import Services

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.events import Incoming, Kind, Reply
 from bot.handlers import build_router
 from bot.i18n import use_locale
+from bot.inbox import InboxWorker
 from bot.pipeline import Pipeline
 from bot.services.container import Services
 from bot.textnorm import fold
@@ -48,7 +49,7 @@ class Person:
             display_name=self.display_name,
             **fields,
         )
-        self.replies = await self.bot.pipeline(event)
+        self.replies = await self.bot.handle(event)
         return self.replies
 
     async def says(self, text: str) -> list[Reply]:
@@ -101,8 +102,21 @@ class BotHarness:
         self.points: dict[str, dto.CollectionPoint] = {}  # added by add_point, by name
         self.services.market_changed = lambda kind, entity_id: self.market_events.append((kind, entity_id))
         self.pipeline = Pipeline(self.services)
+        self.inbox = InboxWorker(db, self.pipeline.handle, give_up=self.pipeline.apologize)
         # Shared by every harness in the run, like a messenger's own update counter.
         self.update_ids = _UPDATE_IDS
+
+    async def handle(self, event: Incoming) -> list[Reply]:
+        """Deliver ``event`` the way a channel does (into the inbox), handle it, and return the
+        replies it queued ([] for a duplicate update)."""
+        added = await self.inbox.accept([event])
+        await self.inbox.drain()
+        if not added or event.update_id is None:
+            return []
+        async with self.db.reader() as uow:
+            inbox_id = await uow.inbox.id_of(event.channel, event.update_id)
+            items = await uow.outbox.replies_to(inbox_id) if inbox_id is not None else []
+        return [Reply.from_json(item.payload) for item in items]
 
     def person(self, user_id: str, *, channel: str = "telegram", name: str | None = None) -> Person:
         return Person(self, user_id, channel, name)
@@ -156,4 +170,4 @@ class BotHarness:
         """Texts queued in the outbox for ``person`` (notifications, not direct replies)."""
         async with self.db.uow() as uow:
             items = await uow.outbox.for_chat(person.channel, person.user_id)
-        return [item.payload["text"] for item in items]
+        return [item.payload["text"] for item in items if item.in_reply_to is None]

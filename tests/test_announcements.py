@@ -52,8 +52,13 @@ async def official(bot: BotHarness, uid: str = "900") -> Person:
 
 
 async def outbox_rows(bot: BotHarness, announcement_id: int | None = None) -> list[models.OutboxMessage]:
+    """Messages queued on the bot's own initiative (not the answers to what people typed)."""
     async with bot.db.uow() as uow:
-        stmt = select(models.OutboxMessage).order_by(models.OutboxMessage.id)
+        stmt = (
+            select(models.OutboxMessage)
+            .where(models.OutboxMessage.in_reply_to.is_(None))
+            .order_by(models.OutboxMessage.id)
+        )
         if announcement_id is not None:
             stmt = stmt.where(models.OutboxMessage.announcement_id == announcement_id)
         return list(await uow.session.scalars(stmt))

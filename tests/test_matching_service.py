@@ -50,9 +50,10 @@ async def add_lot(
     asking: int | None = 25_000,
     shares: tuple[dto.LotShare, ...] = (),
 ) -> int:
+    owner_id = await uid(bot, rep)
     async with bot.db.uow() as uow:
         lot = await uow.lots.add(
-            owner_id=await uid(bot, rep),
+            owner_id=owner_id,
             product_code=product,
             quantity_kg=kg,
             grade="1",
@@ -77,9 +78,10 @@ async def add_order(
     provinces: tuple[int, ...] = (20,),
     min_lot: int = 0,
 ) -> int:
+    trader_id = await uid(bot, trader)
     async with bot.db.uow() as uow:
         order = await uow.orders.add(
-            trader_id=await uid(bot, trader),
+            trader_id=trader_id,
             product_code=product,
             quantity_kg=kg,
             price=price,

@@ -1,5 +1,5 @@
-"""Two quick messages from one person never race: per chat, updates run one after the other,
-within a process (a lock) and across processes sharing the database (a transaction-scoped lock)."""
+"""Two quick messages from one person never race: a chat's updates are handled one after the
+other in the order they arrived, by one worker or by several processes sharing the database."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 
 from bot.dialog import Command, Ctx
 from bot.events import Incoming, Kind
-from bot.pipeline import Pipeline
+from bot.inbox import InboxWorker
 from storage.uow import Database
 from tests.harness import BotHarness
 
@@ -20,9 +20,10 @@ async def slow_counter(ctx: Ctx, _args: str) -> None:
     ctx.say(str(seen + 1))
 
 
-def counting_pipeline(bot: BotHarness) -> Pipeline:
+def worker(bot: BotHarness) -> InboxWorker:
+    """One process's inbox worker, handling up to four chats at once."""
     bot.services.router.command(Command("dem", slow_counter, "dem", needs_registration=False, in_menu=False))
-    return Pipeline(bot.services)
+    return InboxWorker(bot.db, bot.pipeline.handle, concurrency=4, poll_interval=0.05)
 
 
 def event(n: int) -> Incoming:
@@ -31,20 +32,38 @@ def event(n: int) -> Incoming:
     )
 
 
-async def counter(db: Database) -> int:
+async def answers(db: Database) -> list[str]:
     async with db.uow() as uow:
-        state = await uow.conversations.get("telegram", "77")
-    return int(state.data["count"]) if state else 0
+        rows = await uow.outbox.for_chat("telegram", "77")
+    return [row.payload["text"] for row in rows]
 
 
-async def test_two_quick_messages_in_one_process_are_handled_in_turn(database: Database) -> None:
-    pipeline = counting_pipeline(BotHarness(database))
-    answers = await asyncio.gather(*(pipeline(event(i)) for i in range(4)))
-    assert sorted(a[0].text for a in answers) == ["1", "2", "3", "4"]
-    assert await counter(database) == 4
+async def run_until_done(db: Database, *workers: InboxWorker) -> None:
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        async with asyncio.timeout(20):
+            while True:
+                async with db.uow() as uow:
+                    if await uow.inbox.pending_count() == 0:
+                        break
+                await asyncio.sleep(0.05)
+    finally:
+        for w in workers:
+            await w.stop()
+        await asyncio.gather(*tasks)
+
+
+async def test_four_quick_messages_in_one_process_are_handled_in_turn(database: Database) -> None:
+    one = worker(BotHarness(database))
+    await one.accept([event(i) for i in range(4)])
+    await run_until_done(database, one)
+    assert await answers(database) == ["1", "2", "3", "4"]
 
 
 async def test_two_processes_sharing_the_database_do_not_race_on_one_chat(database: Database) -> None:
-    first, second = counting_pipeline(BotHarness(database)), counting_pipeline(BotHarness(database))
-    await asyncio.gather(first(event(10)), second(event(11)), first(event(12)), second(event(13)))
-    assert await counter(database) == 4
+    first, second = worker(BotHarness(database)), worker(BotHarness(database))
+    await first.accept([event(10), event(11)])
+    await second.accept([event(12), event(13)])
+    await run_until_done(database, first, second)
+    assert await answers(database) == ["1", "2", "3", "4"]
+    assert first.handled + second.handled == 4

@@ -243,8 +243,9 @@ def bot(database: Database) -> BotHarness:
 async def official(bot: BotHarness) -> Person:
     person = bot.person("900")
     await bot.register(person, role_label="Nông dân", name="Hoàng Văn Sở", phone="0911000900")
+    user = await bot.user(person)
     async with bot.db.uow() as uow:
-        await uow.users.update((await bot.user(person)).id, role="official")
+        await uow.users.update(user.id, role="official")
     return person
 
 

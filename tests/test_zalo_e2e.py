@@ -1,13 +1,16 @@
-"""A person registers over Zalo: the real pipeline, flows and database behind the Zalo adapter,
-talking to a local fake of the Zalo Bot API. No buttons: the person types "1" or the role's name."""
+"""A person registers over Zalo: the real inbox, pipeline, flows, database and outbox behind the
+Zalo adapter and sender, talking to a local fake of the Zalo Bot API. No buttons: the person
+types "1" or the role's name."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo import ZaloChannel, ZaloSender
+from bot.outbox import ChannelOutbox
 from storage.uow import Database
 from tests.fakes.zalo_api import FakeZaloApi
 from tests.harness import BotHarness
@@ -18,13 +21,19 @@ TOKEN = "1459232241454765289:TEST-zalo-token"
 @pytest.fixture
 async def zalo(database: Database) -> AsyncIterator[tuple[FakeZaloApi, BotHarness]]:
     bot = BotHarness(database)
-    async with FakeZaloApi() as api:
-        channel = ZaloChannel(TOKEN, api.base_url, bot.pipeline, poll_timeout=1)
+    async with FakeZaloApi() as api, ZaloSender(TOKEN, api.base_url) as sender:
+        outbox = ChannelOutbox(database, sender)
+        bot.services.wake_outbox = outbox.wake
+        channel = ZaloChannel(TOKEN, api.base_url, bot.inbox, poll_timeout=1)
+        tasks = [asyncio.create_task(bot.inbox.run()), asyncio.create_task(outbox.run())]
         await channel.start_polling()
         try:
             yield api, bot
         finally:
             await channel.stop()
+            await bot.inbox.stop()
+            outbox.stop()
+            await asyncio.gather(*tasks)
 
 
 @pytest.mark.parametrize("role_answer", ["1", "nong dan"])

@@ -1,21 +1,25 @@
 """A local console chat: what a newcomer sees when no messenger token is configured.
 
-Buttons are shown numbered, exactly as Zalo will show them: type the number or the label.
+Buttons are shown numbered, exactly as Zalo shows them: type the number or the label. What
+the person types goes to the inbox like any messenger's update; what the bot says comes back
+through the outbox and :class:`ConsoleSender`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import uuid
 from collections.abc import Callable
-from itertools import count
 from typing import TextIO
 
 from bot.channels.numbered import options_lines
-from bot.events import Incoming, Kind, Reply, SendResult, SendStatus, UpdateHandler
+from bot.events import Incoming, Kind, Reply, SendResult, SendStatus, UpdateSink
 from bot.i18n import _
 
 CHAT_ID = "local"
+PROMPT = "> "
 
 
 def render(reply: Reply) -> str:
@@ -26,21 +30,39 @@ def render(reply: Reply) -> str:
     return "\n".join(lines)
 
 
+class ConsoleSender:
+    """Prints what the outbox delivers to the console person (answers and notifications)."""
+
+    channel = "console"
+
+    def __init__(self, stdout: TextIO | None = None) -> None:
+        self.out = stdout or sys.stdout
+        self.printed = asyncio.Event()
+
+    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        self.out.write(render(reply) + "\n")
+        self.out.flush()
+        self.printed.set()
+        return SendResult(SendStatus.SENT)
+
+
 class ConsoleChannel:
-    """Reads lines from a text stream, answers on another; one local person."""
+    """Reads lines from a text stream into the inbox; one local person."""
 
     def __init__(
         self,
-        handler: UpdateHandler,
+        sink: UpdateSink,
+        sender: ConsoleSender,
         *,
         stdin: TextIO | None = None,
-        stdout: TextIO | None = None,
         readline: Callable[[], str] | None = None,
+        answer_wait: float = 3.0,
     ) -> None:
-        self.handler = handler
-        self.out = stdout or sys.stdout
+        self.sink = sink
+        self.sender = sender
+        self.out = sender.out
         self._readline = readline or (stdin or sys.stdin).readline
-        self._ids = count(1)
+        self._answer_wait = answer_wait
 
     def write(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -52,7 +74,7 @@ class ConsoleChannel:
             _("Nông Sản Bot (chế độ thử trên máy). Gõ /start để bắt đầu, /huy để hủy, Ctrl-D để thoát.")
         )
         while True:
-            self.out.write("> ")
+            self.out.write(PROMPT)
             self.out.flush()
             line = await asyncio.to_thread(self._readline)
             if not line:
@@ -66,22 +88,13 @@ class ConsoleChannel:
                 user_id=CHAT_ID,
                 kind=Kind.TEXT,
                 text=text,
-                update_id=None,
-                display_name=None,
+                update_id=f"console:{uuid.uuid4().hex}",
             )
-            for reply in await self.handler(event):
-                self.write(render(reply))
-
-
-class ConsoleSender:
-    """Outbox deliveries to the console person (notifications, proposals)."""
-
-    channel = "console"
-
-    def __init__(self, stdout: TextIO | None = None) -> None:
-        self.out = stdout or sys.stdout
-
-    async def send(self, chat_id: str, reply: Reply) -> SendResult:
-        self.out.write("\n🔔 " + render(reply) + "\n")
-        self.out.flush()
-        return SendResult(SendStatus.SENT)
+            self.sender.printed.clear()
+            await self.sink([event])
+            # Show the prompt again once the answer has been printed, not in the middle of it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.sender.printed.wait(), self._answer_wait)
+                while True:
+                    self.sender.printed.clear()
+                    await asyncio.wait_for(self.sender.printed.wait(), 0.15)

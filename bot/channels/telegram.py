@@ -3,9 +3,13 @@
 Works against any Bot-API-compatible server (``base_url`` like ``http://127.0.0.1:9000/bot``;
 PTB appends the token). Nothing outside ``bot.channels`` imports ``telegram``.
 
-Updates from polling and from the webhook take the same path: raw JSON → ``Update`` →
-``application.update_queue`` → a processor that runs different chats concurrently but keeps
-each chat's updates in order → :class:`bot.events.UpdateHandler` → replies rendered in order.
+Receiving: updates from polling and from the webhook are translated to neutral events and
+handed to the inbox; only once it has committed them does the adapter acknowledge them (the
+webhook answers 200, polling moves its offset), so an update is never lost to a crash. With
+several processes, one polls at a time (the ``poll:telegram`` lease); in webhook mode every
+process takes what the load balancer gives it. Callback queries are answered directly (their
+spinner must stop within seconds); everything else goes out through the outbox and
+:class:`TelegramSender`.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import contextlib
 import datetime as dtm
 import logging
 import warnings
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
+import httpx
 from aiohttp import web
 from telegram import Bot, BotCommand, Update
 from telegram.error import (
@@ -30,21 +35,19 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot.channels.failures import log_failure
-from bot.channels.perchat import ChatOrder
-from bot.channels.telegram_render import ReplyKeyboards, edit_reply, send_reply, to_incoming
+from bot.channels.telegram_render import edit_reply, send_reply, to_incoming
 from bot.channels.webhook import read_webhook
-from bot.events import EDIT_MESSAGE_ID, RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateHandler
+from bot.events import EDIT_MESSAGE_ID, RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateSink
+from bot.lease import LeaseKeeper
 
 __all__ = ["RATE_LIMITED", "TelegramChannel", "TelegramSender", "file_url_for"]
 
 _LOG = logging.getLogger(__name__)
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-# ``SendResult.error`` of a 429: the only RETRY that should pause the whole bot (penalize).
 
 
 def file_url_for(base_url: str) -> str:
@@ -61,86 +64,65 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-class _PerChatOrder(BaseUpdateProcessor):
-    """PTB's update processor over :class:`ChatOrder`: chats concurrently, one chat in order."""
+def _never_sent(exc: NetworkError) -> bool:
+    """True when the request certainly did not reach Telegram (or Telegram answered an error).
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._order = ChatOrder()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run ``coroutine`` in the turn of the update's chat."""
-        async with self._order.turn(_chat_key(update)):
-            await coroutine
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
-
-
-def _chat_key(update: object) -> str:
-    if isinstance(update, Update):
-        if update.effective_chat is not None:
-            return str(update.effective_chat.id)
-        if update.effective_user is not None:
-            return f"u{update.effective_user.id}"
-    return "-"
+    PTB wraps httpx's exception as the cause: no connection or no free pooled connection means
+    nothing went out; a 5xx has no cause (the server answered). A read timeout or a connection
+    dropped mid-answer may have delivered the message.
+    """
+    cause = exc.__cause__
+    if isinstance(exc, TimedOut):
+        return isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout)
+    return cause is None or isinstance(cause, httpx.ConnectError)
 
 
 class TelegramChannel:
-    """The Telegram side of the bot: receives updates (polling or webhook), renders replies.
-
-    Direct replies go through PTB's ``AIORateLimiter`` (a 429 is retried ``max_retries`` times);
-    outbox traffic should use :class:`TelegramSender` with the smooth limiter instead.
-    """
+    """The Telegram side of the bot: receives updates (polling or webhook) into the inbox."""
 
     def __init__(
         self,
         token: str,
         base_url: str,
-        handler: UpdateHandler,
+        sink: UpdateSink,
         *,
         webhook_secret: str | None = None,
         commands: list[tuple[str, str]] | None = None,
         poll_timeout: float = 25.0,
-        max_concurrent_updates: int = 64,
-        max_retries: int = 3,
+        poll_lease: LeaseKeeper | None = None,
+        request_timeout: float = 10.0,
     ) -> None:
-        self._handler = handler
+        self._sink = sink
         self._webhook_secret = webhook_secret
         self._commands = list(commands or [])
         self._poll_timeout = poll_timeout
-        self.keyboards = ReplyKeyboards()
-        self.application: Application[Any, Any, Any, Any, Any, Any] = (
-            Application.builder()
-            .token(token)
-            .base_url(base_url)
-            .base_file_url(file_url_for(base_url))
-            .rate_limiter(AIORateLimiter(max_retries=max_retries))
-            .concurrent_updates(_PerChatOrder(max_concurrent_updates))
-            # Our own polling loop replaces PTB's Updater: its bootstrap insists on deleteWebhook.
-            .updater(None)
-            .build()
+        self._lease = poll_lease
+        self.bot = Bot(
+            token,
+            base_url=base_url,
+            base_file_url=file_url_for(base_url),
+            request=HTTPXRequest(
+                connection_pool_size=16,
+                read_timeout=request_timeout,
+                write_timeout=request_timeout,
+                connect_timeout=request_timeout,
+            ),
+            get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 10, connect_timeout=request_timeout),
         )
-        self.application.add_handler(TypeHandler(Update, self._on_update))
         self._poll_task: asyncio.Task[None] | None = None
+        self._answers: set[asyncio.Task[None]] = set()
         self._offset: int | None = None
         self._running = False
         self._initialized = False
 
-    @property
-    def bot(self) -> Bot:
-        """The PTB bot used for direct replies (rate limited)."""
-        return self.application.bot
-
     # -- lifecycle ------------------------------------------------------------------------
 
     async def _start(self, *, delete_webhook: bool) -> None:
+        if self._running:
+            raise RuntimeError("TelegramChannel already started")
         # getMe happens here; a wrong token or unreachable server must fail loudly.
         try:
-            await self.application.initialize()
+            await self.bot.initialize()
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.bot.shutdown()  # close the HTTP clients opened before getMe failed
@@ -152,20 +134,15 @@ class TelegramChannel:
         if self._commands:
             commands = [BotCommand(c, d) for c, d in self._commands]
             await self._optional("setMyCommands", self.bot.set_my_commands(commands))
-        await self.application.start()
         self._running = True
 
     async def start_polling(self) -> None:
         """Start receiving updates by long polling; returns once polling runs."""
-        if self._running:
-            raise RuntimeError("TelegramChannel already started")
         await self._start(delete_webhook=True)
         self._poll_task = asyncio.create_task(self._poll_loop(), name="telegram-polling")
 
     async def start_webhook(self, url: str) -> None:
-        """Start the application and register ``url`` (with the secret token) as the webhook."""
-        if self._running:
-            raise RuntimeError("TelegramChannel already started")
+        """Register ``url`` (with the secret token) as the webhook; updates arrive at :meth:`handle_webhook`."""
         if not self._webhook_secret:
             raise ValueError("webhook mode needs webhook_secret")
         await self._start(delete_webhook=False)
@@ -176,22 +153,24 @@ class TelegramChannel:
             raise
 
     async def stop(self) -> None:
-        """Stop polling, finish the updates already taken, release connections. Idempotent."""
+        """Stop receiving, confirm what the inbox holds, release connections. Idempotent."""
+        self._running = False
         if self._poll_task is not None:
             self._poll_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poll_task
             self._poll_task = None
-            if self._offset is not None:
-                # Confirm what we fetched so a restart does not get it again.
+            if self._offset is not None and (self._lease is None or self._lease.valid):
+                # Everything before the offset is in the inbox: tell Telegram not to send it again.
                 with contextlib.suppress(TelegramError):
                     await self.bot.get_updates(offset=self._offset, timeout=dtm.timedelta(0))
-        if self._running:
-            self._running = False
-            await self.application.stop()
+            if self._lease is not None:
+                await self._lease.release()
+        if self._answers:
+            await asyncio.wait(list(self._answers), timeout=5)
         if self._initialized:
             self._initialized = False
-            await self.application.shutdown()
+            await self.bot.shutdown()
 
     async def _optional(self, method: str, call: Awaitable[Any]) -> None:
         try:
@@ -204,6 +183,10 @@ class TelegramChannel:
     async def _poll_loop(self) -> None:
         backoff = 0.0
         while True:
+            if self._lease is not None and not await self._lease.check():
+                # Another process polls; be ready to take over when its lease runs out.
+                await asyncio.sleep(min(5.0, self._lease.seconds_to_next_check() + 0.1))
+                continue
             try:
                 updates = await self.bot.get_updates(
                     offset=self._offset, timeout=dtm.timedelta(seconds=self._poll_timeout)
@@ -224,13 +207,51 @@ class TelegramChannel:
             except Exception as exc:
                 # PTB could not parse the batch; take it raw so one odd update cannot stall us.
                 log_failure(_LOG, "parsing getUpdates", exc)
-                await self._skip_unparsable()
+                await self._take_raw()
                 continue
-            for update in updates:
-                self._offset = update.update_id + 1
-                await self.application.update_queue.put(update)
+            if updates and not await self._save(updates):
+                backoff = min(30.0, max(1.0, backoff * 2))
+                await asyncio.sleep(backoff)  # not confirmed: Telegram sends them again
+                continue
+            if updates:
+                self._offset = updates[-1].update_id + 1
 
-    async def _skip_unparsable(self) -> None:
+    async def _save(self, updates: Sequence[Update]) -> bool:
+        """Hand ``updates`` to the inbox; True once committed (then, and only then, acknowledge)."""
+        events: list[Incoming] = []
+        for update in updates:
+            try:
+                event = to_incoming(update, bot_username=self.bot.username)
+            except Exception as exc:
+                log_failure(_LOG, "translating update", exc, update_id=update.update_id)
+                continue
+            if event is not None:
+                events.append(event)
+        try:
+            await self._sink(events)
+        except Exception as exc:
+            log_failure(_LOG, "saving updates to the inbox", exc)
+            return False
+        for update in updates:
+            if update.callback_query is not None:
+                self._answer(update.callback_query.id)
+        return True
+
+    def _answer(self, callback_query_id: str) -> None:
+        """Stop the button's spinner on the phone (directly: it expires within seconds)."""
+
+        async def answer() -> None:
+            try:
+                await self.bot.answer_callback_query(callback_query_id)
+            except TelegramError as exc:
+                _LOG.info("answerCallbackQuery failed (%s)", type(exc).__name__)
+
+        task = asyncio.create_task(answer())
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
+
+    async def _take_raw(self) -> None:
+        """Fetch the batch PTB could not parse as raw JSON; save what parses, skip the rest."""
         try:
             with warnings.catch_warnings():
                 # do_api_request warns that get_updates exists; here we need the raw JSON.
@@ -241,24 +262,23 @@ class TelegramChannel:
         except TelegramError:
             await asyncio.sleep(1.0)
             return
+        parsed: list[Update] = []
+        last: int | None = None
         for item in raw if isinstance(raw, list) else []:
             if isinstance(item, dict) and isinstance(item.get("update_id"), int):
-                self._offset = item["update_id"] + 1
-                await self._enqueue(item)
-
-    async def _enqueue(self, data: dict[str, Any]) -> bool:
-        try:
-            update = Update.de_json(data, self.bot)
-        except Exception as exc:
-            log_failure(_LOG, "parsing update", exc, update_id=data.get("update_id"))
-            return False
-        await self.application.update_queue.put(update)
-        return True
+                last = item["update_id"]
+                try:
+                    parsed.append(Update.de_json(item, self.bot))
+                except Exception as exc:
+                    log_failure(_LOG, "parsing update", exc, update_id=item.get("update_id"))
+        if last is not None and await self._save(parsed):
+            self._offset = last + 1
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
         """aiohttp handler for Telegram's webhook POSTs (mount it on the bot's web server).
 
-        The update is queued like a polled one and answered 200 at once; processing follows.
+        Answers 200 only once the update is committed to the inbox; 503 when it could not be
+        saved (Telegram delivers it again), 400 for a body that is not a Telegram update.
         """
         data = await read_webhook(
             request, header=SECRET_HEADER, secret=self._webhook_secret, running=self._running
@@ -267,44 +287,20 @@ class TelegramChannel:
             return data
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400, text="not a Telegram update")
-        if not await self._enqueue(data):
-            return web.Response(status=400, text="not a valid Telegram update")
-        return web.Response(status=200, text="ok")
-
-    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.callback_query is not None:
-            # Stop the spinner on the phone first, whatever happens next.
-            try:
-                await update.callback_query.answer()
-            except TelegramError as exc:
-                _LOG.warning("answerCallbackQuery failed (%s)", type(exc).__name__)
-        incoming = to_incoming(update, self.keyboards, bot_username=self.bot.username)
-        if incoming is None:
-            return
         try:
-            replies = await self._handler(incoming)
+            update = Update.de_json(data, self.bot)
         except Exception as exc:
-            log_failure(_LOG, "handler", exc, update_id=incoming.update_id, kind=incoming.kind)
-            return
-        await self._render_all(incoming, replies)
-
-    async def _render_all(self, incoming: Incoming, replies: list[Reply]) -> None:
-        for reply in replies or ():
-            try:
-                await send_reply(self.bot, incoming.chat_id, reply, self.keyboards)
-            except Forbidden:
-                _LOG.info("chat %s blocked the bot; dropping the remaining replies", incoming.chat_id)
-                return
-            except TelegramError as exc:
-                _LOG.warning("reply to update %s failed: %s", incoming.update_id, exc)
-            except Exception as exc:
-                log_failure(_LOG, "rendering reply", exc, update_id=incoming.update_id)
+            log_failure(_LOG, "parsing update", exc, update_id=data.get("update_id"))
+            return web.Response(status=400, text="not a valid Telegram update")
+        if not await self._save([update]):
+            return web.Response(status=503, text="try again later")
+        return web.Response(status=200, text="ok")
 
 
 class TelegramSender:
     """:class:`bot.events.Sender` for the outbox: same rendering, no PTB rate limiter.
 
-    Pace it with :class:`bot.ratelimit.SmoothRateLimiter`; call :meth:`start` first.
+    The outbox paces it (:class:`bot.outbox.ChannelOutbox`); call :meth:`start` first.
     """
 
     channel = CHANNEL
@@ -326,7 +322,6 @@ class TelegramSender:
             pool_timeout=timeout,
         )
         self.bot = Bot(token, base_url=base_url, base_file_url=file_url_for(base_url), request=request)
-        self.keyboards = ReplyKeyboards()
         self._network_retry_after = network_retry_after
 
     async def start(self) -> None:
@@ -360,11 +355,11 @@ class TelegramSender:
             if "chat not found" in exc.message.lower():
                 return SendResult(SendStatus.BLOCKED, error=exc.message)
             return SendResult(SendStatus.FAILED, error=exc.message)
-        except TimedOut:
-            # The message may or may not have arrived; Telegram offers no idempotency key.
-            return SendResult(SendStatus.RETRY, retry_after=self._network_retry_after, error="timed out")
         except NetworkError as exc:
-            return SendResult(SendStatus.RETRY, retry_after=self._network_retry_after, error=exc.message)
+            if _never_sent(exc):
+                return SendResult(SendStatus.RETRY, retry_after=self._network_retry_after, error=exc.message)
+            # The message may or may not have arrived; Telegram offers no idempotency key.
+            return SendResult(SendStatus.UNKNOWN, error=f"{type(exc).__name__}: {exc.message}"[:200])
         except ChatMigrated as exc:
             return SendResult(SendStatus.FAILED, error=f"chat migrated to {exc.new_chat_id}")
         except TelegramError as exc:
@@ -381,5 +376,5 @@ class TelegramSender:
             if await edit_reply(self.bot, chat_id, edit_id, reply):
                 return str(edit_id)
             _LOG.info("outbox: message %s in chat %s cannot be edited; sending a new one", edit_id, chat_id)
-        message = await send_reply(self.bot, chat_id, reply, self.keyboards)
+        message = await send_reply(self.bot, chat_id, reply)
         return str(message.message_id)

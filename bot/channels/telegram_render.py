@@ -7,7 +7,6 @@ Texts go out as plain text (no parse mode), so nothing a person or a flow writes
 
 from __future__ import annotations
 
-import collections
 import re
 
 from telegram import (
@@ -31,7 +30,6 @@ from bot.events import Choice, Incoming, Kind, Reply, Request
 __all__ = [
     "CAPTION_LIMIT",
     "TEXT_LIMIT",
-    "ReplyKeyboards",
     "edit_reply",
     "send_reply",
     "split_text",
@@ -49,37 +47,6 @@ DEFAULT_REQUEST_LABELS = {
     Request.PHONE: "📱 Chia sẻ số điện thoại",
     Request.LOCATION: "📍 Gửi vị trí",
 }
-
-
-class ReplyKeyboards:
-    """Which chats show a reply keyboard (request buttons), and what its text buttons mean.
-
-    In memory and bounded (least recently used chats are forgotten): losing an entry only
-    means a one-time keyboard is not explicitly removed, which Telegram hides after use anyway.
-    """
-
-    def __init__(self, max_chats: int = 10_000) -> None:
-        self._max = max_chats
-        self._shown: collections.OrderedDict[str, dict[str, str]] = collections.OrderedDict()
-
-    def shown(self, chat_id: str, buttons: dict[str, str]) -> None:
-        """Remember that ``chat_id`` now shows a reply keyboard with text ``buttons`` (label → payload)."""
-        self._shown[chat_id] = buttons
-        self._shown.move_to_end(chat_id)
-        while len(self._shown) > self._max:
-            self._shown.popitem(last=False)
-
-    def is_shown(self, chat_id: str) -> bool:
-        """True if a reply keyboard is (probably) still on the person's screen."""
-        return chat_id in self._shown
-
-    def forget(self, chat_id: str) -> None:
-        """The keyboard has been removed."""
-        self._shown.pop(chat_id, None)
-
-    def payload_for(self, chat_id: str, text: str) -> str | None:
-        """Payload of the reply-keyboard text button labelled ``text``, if one is shown."""
-        return self._shown.get(chat_id, {}).get(text)
 
 
 def telegram_chat_id(chat_id: str | int) -> int | str:
@@ -103,9 +70,7 @@ def _strip_mention(text: str, bot_username: str | None) -> str:
     return text
 
 
-def to_incoming(
-    update: Update, keyboards: ReplyKeyboards | None = None, *, bot_username: str | None = None
-) -> Incoming | None:
+def to_incoming(update: Update, *, bot_username: str | None = None) -> Incoming | None:
     """Translate a PTB update; ``None`` for updates that are not a person talking to the bot."""
     update_id = str(update.update_id)
     cq = update.callback_query
@@ -143,9 +108,7 @@ def to_incoming(
     if edited:
         return Incoming(kind=Kind.OTHER, **base)  # type: ignore[arg-type]
     if msg.text is not None:
-        payload = keyboards.payload_for(chat_id, msg.text) if keyboards else None
-        if payload:
-            return Incoming(kind=Kind.BUTTON, payload=payload, text=msg.text, **base)  # type: ignore[arg-type]
+        # A reply-keyboard button arrives as its label; the engine reads labels like typed text.
         text = _strip_mention(msg.text, bot_username)
         return Incoming(kind=Kind.TEXT, text=text, **base)  # type: ignore[arg-type]
     if msg.contact is not None:
@@ -180,7 +143,7 @@ def _inline_markup(choices: tuple[Choice, ...], columns: int) -> InlineKeyboardM
     return InlineKeyboardMarkup(_rows(buttons, columns))
 
 
-def _request_markup(reply: Reply) -> tuple[ReplyKeyboardMarkup, dict[str, str]]:
+def _request_markup(reply: Reply) -> ReplyKeyboardMarkup:
     """Request button first (labelled by the first choice), other choices as text buttons."""
     assert reply.request is not None
     first, *others = reply.choices or (None,)
@@ -192,30 +155,24 @@ def _request_markup(reply: Reply) -> tuple[ReplyKeyboardMarkup, dict[str, str]]:
     )
     extra = [KeyboardButton(c.label) for c in others if c is not None]
     rows = [[request_button], *_rows(extra, reply.columns)]
-    markup = ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
-    return markup, {c.label: c.payload for c in others if c is not None and c.payload}
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 
-async def send_reply(
-    bot: Bot, chat_id: str | int, reply: Reply, keyboards: ReplyKeyboards | None = None
-) -> Message:
+async def send_reply(bot: Bot, chat_id: str | int, reply: Reply) -> Message:
     """Send one neutral reply (possibly as several messages); returns the last message sent.
 
     Choices become an inline keyboard on the last message; ``request`` becomes a one-time reply
-    keyboard whose first button asks for the phone/location; the first reply without request
-    and without choices after such a keyboard removes it. Raises PTB's ``TelegramError``s.
+    keyboard whose first button asks for the phone/location; ``remove_keyboard`` takes such a
+    keyboard away. Raises PTB's ``TelegramError``s.
     """
-    key = str(chat_id)
     tg_chat = telegram_chat_id(chat_id)
     markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
-    text_buttons: dict[str, str] | None = None
-    remove_keyboard = False
     if reply.request is not None:
-        markup, text_buttons = _request_markup(reply)
+        markup = _request_markup(reply)
     elif reply.choices:
         markup = _inline_markup(reply.choices, reply.columns)
-    elif keyboards is not None and keyboards.is_shown(key):
-        markup, remove_keyboard = ReplyKeyboardRemove(), True
+    elif reply.remove_keyboard:
+        markup = ReplyKeyboardRemove()
 
     chunks = split_text(reply.text)
     last: Message | None = None
@@ -234,15 +191,15 @@ async def send_reply(
     elif not chunks:
         raise ValueError("empty reply: no text and no attachment")
 
+    paid = bool(reply.extras.get("paid_broadcast"))
     for i, chunk in enumerate(chunks):
         is_last = i == len(chunks) - 1
-        last = await bot.send_message(tg_chat, chunk, reply_markup=markup if is_last else None)
-
-    if keyboards is not None:
-        if text_buttons is not None:
-            keyboards.shown(key, text_buttons)
-        elif remove_keyboard:
-            keyboards.forget(key)
+        last = await bot.send_message(
+            tg_chat,
+            chunk,
+            reply_markup=markup if is_last else None,
+            allow_paid_broadcast=True if paid else None,
+        )
     assert last is not None
     return last
 

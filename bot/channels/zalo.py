@@ -29,8 +29,9 @@ Assumptions where the docs are silent (the adapter is tolerant on each):
   :func:`bot.channels.zalo_render.derived_update_id`); Zalo redelivers the same message id.
 - Error mapping for the outbox: 429 or "too many" → RETRY (``RATE_LIMITED``, pause
   ``parameters.retry_after`` or a ``Retry-After`` header or 1 s); 403, or a description
-  saying blocked / user or chat not found → BLOCKED; 408, 5xx, timeouts and network errors →
-  RETRY; anything else → FAILED.
+  saying blocked / user or chat not found → BLOCKED; 408, 5xx and failed connections →
+  RETRY; a request sent whose answer never came (read timeout, dropped connection) →
+  UNKNOWN (never repeated blindly); anything else → FAILED.
 - Attachments: the Bot API cannot upload bytes (``sendPhoto`` takes a public URL), so a
   reply's attachment is replaced by a short note after its text.
 - A reply longer than 2000 characters (counted in UTF-16 units, which is never fewer than
@@ -39,9 +40,9 @@ Assumptions where the docs are silent (the adapter is tolerant on each):
 - Zalo has no contact or location sharing for bots: a phone request is rendered as
   "(Gõ số điện thoại của bạn)" and the person types the number.
 
-Updates from polling and from the webhook take the same path: raw JSON → ``Incoming`` → a
-per-chat queue (one chat's updates in order, different chats concurrently) → the
-:class:`bot.events.UpdateHandler` → replies rendered in order.
+Updates from polling and from the webhook take the same path: raw JSON → ``Incoming`` → the
+inbox (committed before the webhook answers 200); replies leave through the outbox and
+:class:`ZaloSender`.
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ import aiohttp
 from aiohttp import web
 
 from bot.channels.failures import log_failure
-from bot.channels.perchat import PerChatRunner
 from bot.channels.webhook import read_webhook
 from bot.channels.zalo_render import CHANNEL, render_messages, to_incoming, updates_in
-from bot.events import RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateHandler
+from bot.events import RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateSink
+from bot.lease import LeaseKeeper
 
 __all__ = ["SECRET_HEADER", "ZaloApi", "ZaloApiError", "ZaloChannel", "ZaloSender", "deliver"]
 
@@ -136,7 +137,10 @@ class ZaloApi:
         """Call ``method``; raises :class:`ZaloApiError`, ``aiohttp.ClientError`` or ``TimeoutError``."""
         if self._session is None:
             raise RuntimeError("ZaloApi.start() was not called")
-        limit = aiohttp.ClientTimeout(total=seconds or self._timeout)
+        # Separate limits tell "never connected" (safe to retry) from "no answer" (maybe delivered).
+        limit = aiohttp.ClientTimeout(
+            total=None, sock_connect=self._timeout, sock_read=seconds or self._timeout
+        )
         try:
             async with self._session.post(self._prefix + method, json=params or {}, timeout=limit) as resp:
                 status, raw = resp.status, await resp.read()
@@ -178,11 +182,13 @@ def classify(exc: BaseException, network_retry_after: float = 1.0) -> SendResult
         if exc.code == POLL_EMPTY_CODE or exc.code >= 500 or exc.status >= 500:
             return SendResult(SendStatus.RETRY, retry_after=network_retry_after, error=detail)
         return SendResult(SendStatus.FAILED, error=detail)
-    if isinstance(exc, TimeoutError):
-        # The message may or may not have arrived; the Bot API has no idempotency key.
-        return SendResult(SendStatus.RETRY, retry_after=network_retry_after, error="timed out")
-    if isinstance(exc, aiohttp.ClientError):
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        # Never connected: nothing went out.
         return SendResult(SendStatus.RETRY, retry_after=network_retry_after, error=type(exc).__name__)
+    if isinstance(exc, TimeoutError | aiohttp.ClientError):
+        # The request went out and no answer came: the message may have arrived, and the Bot
+        # API has no idempotency key. Never repeated blindly.
+        return SendResult(SendStatus.UNKNOWN, error=f"no answer ({type(exc).__name__})")
     return SendResult(SendStatus.FAILED, error=type(exc).__name__)
 
 
@@ -282,29 +288,25 @@ class ZaloSender:
 
 
 class ZaloChannel:
-    """The Zalo side of the bot: receives updates (polling or webhook), renders replies."""
+    """The Zalo side of the bot: receives updates (polling or webhook) into the inbox."""
 
     def __init__(
         self,
         token: str,
         base_url: str,
-        handler: UpdateHandler,
+        sink: UpdateSink,
         *,
         webhook_secret: str | None = None,
         poll_timeout: float = 30,
-        max_concurrent_updates: int = 64,
-        max_retries: int = 3,
+        poll_lease: LeaseKeeper | None = None,
         request_timeout: float = 10.0,
-        drain_timeout: float = 10.0,
     ) -> None:
         self.api = ZaloApi(token, base_url, timeout=request_timeout)
         self.me: dict[str, Any] | None = None
-        self._handler = handler
+        self._sink = sink
         self._webhook_secret = webhook_secret
         self._poll_timeout = poll_timeout
-        self._max_retries = max_retries
-        self._drain_timeout = drain_timeout
-        self._queues = PerChatRunner(self._process, max_concurrent_updates, name="zalo")
+        self._lease = poll_lease
         self._poll_task: asyncio.Task[None] | None = None
         self._running = False
 
@@ -324,7 +326,7 @@ class ZaloChannel:
         self._running = True
 
     async def start_polling(self) -> None:
-        """Start receiving updates by long polling; returns once polling runs."""
+        """Start receiving updates by long polling (Zalo documents it for development only)."""
         await self._start()
         try:
             # getUpdates does not work while a webhook is set; never die for this call.
@@ -346,14 +348,15 @@ class ZaloChannel:
             raise
 
     async def stop(self) -> None:
-        """Stop polling, finish the updates already taken, release connections. Idempotent."""
+        """Stop receiving and release connections. Idempotent."""
         self._running = False
         if self._poll_task is not None:
             self._poll_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poll_task
             self._poll_task = None
-        await self._queues.join(self._drain_timeout)
+        if self._lease is not None:
+            await self._lease.release()
         await self.api.close()
 
     # -- receiving ------------------------------------------------------------------------
@@ -362,6 +365,9 @@ class ZaloChannel:
         backoff = 0.0
         params = {"timeout": str(int(self._poll_timeout))}
         while True:
+            if self._lease is not None and not await self._lease.check():
+                await asyncio.sleep(min(5.0, self._lease.seconds_to_next_check() + 0.1))
+                continue
             started = time.monotonic()
             try:
                 result = await self.api.call("getUpdates", params, seconds=self._poll_timeout + 10)
@@ -389,8 +395,14 @@ class ZaloChannel:
                 await asyncio.sleep(backoff)
                 continue
             backoff = 0.0
-            queued = self._enqueue(result)
-            if not queued:
+            events, count = self._events(result)
+            # getUpdates has no offset: what it returned is ours alone now. Keep trying to save
+            # it rather than drop it (a short database outage must not lose messages).
+            delay = 0.5
+            while events and not await self._save(events):
+                await asyncio.sleep(delay)
+                delay = min(30.0, delay * 2)
+            if not count:
                 await self._pause_if_quick(started)
 
     @staticmethod
@@ -399,8 +411,9 @@ class ZaloChannel:
         if time.monotonic() - started < 0.5:
             await asyncio.sleep(0.5)
 
-    def _enqueue(self, data: Any) -> int:
-        """Queue every person's message in ``data``; returns how many updates it held."""
+    def _events(self, data: Any) -> tuple[list[Incoming], int]:
+        """Every person's message in ``data`` as events, and how many updates it held."""
+        events: list[Incoming] = []
         count = 0
         for update in updates_in(data):
             count += 1
@@ -410,46 +423,34 @@ class ZaloChannel:
                 log_failure(_LOG, "parsing update", exc, event=update.get("event_name"))
                 continue
             if incoming is not None:
-                self._queues.put(incoming)
-        return count
+                events.append(incoming)
+        return events, count
+
+    async def _save(self, events: list[Incoming]) -> bool:
+        try:
+            await self._sink(events)
+        except Exception as exc:
+            log_failure(_LOG, "saving updates to the inbox", exc)
+            return False
+        return True
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
         """aiohttp handler for Zalo's webhook POSTs (mount it on the bot's web server).
 
         Wrong or missing secret → 403; not started → 503 (Zalo retries later); a body that is
-        not a Zalo update → 400; otherwise the update is queued and answered 200 at once.
+        not a Zalo update → 400; otherwise 200 once the update is committed to the inbox, and
+        503 if it could not be saved.
         """
         data = await read_webhook(
             request, header=SECRET_HEADER, secret=self._webhook_secret, running=self._running
         )
         if isinstance(data, web.Response):
             return data
-        if not isinstance(data, dict) or not self._enqueue(data):
+        if not isinstance(data, dict):
             return web.Response(status=400, text="not a Zalo update")
+        events, count = self._events(data)
+        if not count:
+            return web.Response(status=400, text="not a Zalo update")
+        if events and not await self._save(events):
+            return web.Response(status=503, text="try again later")
         return web.Response(status=200, text="ok")
-
-    async def _process(self, incoming: Incoming) -> None:
-        try:
-            replies = await self._handler(incoming)
-        except Exception as exc:
-            log_failure(_LOG, "handler", exc, update_id=incoming.update_id, kind=incoming.kind)
-            return
-        for reply in replies or ():
-            if not await self._send_direct(incoming, reply):
-                return
-
-    async def _send_direct(self, incoming: Incoming, reply: Reply) -> bool:
-        """Send one direct reply, retrying rate limits and network faults; False when blocked."""
-        sent = 0
-        for attempt in range(self._max_retries + 1):
-            sent, result = await deliver(self.api, incoming.chat_id, reply, skip=sent)
-            if result.status is SendStatus.SENT:
-                return True
-            if result.status is SendStatus.BLOCKED:
-                _LOG.info("zalo chat %s cannot be reached; dropping its replies", incoming.chat_id)
-                return False
-            if result.status is SendStatus.FAILED or attempt == self._max_retries:
-                _LOG.warning("reply to update %s failed: %s", incoming.update_id, result.error)
-                return True
-            await asyncio.sleep(min(30.0, result.retry_after or DEFAULT_RATE_LIMIT_PAUSE))
-        return True

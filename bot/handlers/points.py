@@ -271,6 +271,7 @@ async def ask_location(ctx: Ctx) -> None:
 async def on_location(ctx: Ctx) -> str:
     event = ctx.event
     if event.kind == Kind.LOCATION and event.latitude is not None and event.longitude is not None:
+        ctx.say(_("Đã lưu vị trí."))
         return await _store(ctx, "location", latitude=event.latitude, longitude=event.longitude)
     if ctx.payload == "loc:skip" or fold(ctx.text) in SKIP:
         return await _store(ctx, "location", latitude=None, longitude=None)

@@ -88,6 +88,7 @@ async def on_phone(ctx: Ctx) -> str:
         )
         return STAY
     ctx.remember(phone=phone)
+    ctx.say(_("Đã lưu số điện thoại {phone}.").format(phone=phone))
     return "province"
 
 

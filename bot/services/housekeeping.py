@@ -1,16 +1,23 @@
-"""Keeping the database small: update ids are only needed while a messenger might redeliver them."""
+"""Keeping the database small: inbox rows are only needed while a messenger might redeliver them."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from bot.services.container import Services
+from storage.types import utcnow
 
 # Telegram keeps an undelivered update for 24 hours; two days leaves a margin for Zalo too.
-UPDATE_ID_RETENTION = dt.timedelta(days=2)
+INBOX_RETENTION = dt.timedelta(days=2)
+BATCH = 2000  # rows a transaction: keeps each write short on SQLite
 
 
-async def forget_old_update_ids(services: Services) -> int:
-    """Drop processed update ids older than the retention (the scheduler calls this)."""
-    async with services.db.uow() as uow:
-        return await uow.updates.forget_before(services.clock.now() - UPDATE_ID_RETENTION)
+async def prune_inbox(services: Services) -> int:
+    """Drop handled updates older than the retention, in small batches (the scheduler calls this)."""
+    total = 0
+    while True:
+        async with services.db.uow() as uow:
+            n = await uow.inbox.prune(utcnow() - INBOX_RETENTION, BATCH)
+        total += n
+        if n < BATCH:
+            return total

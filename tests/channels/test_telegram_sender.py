@@ -11,7 +11,8 @@ import pytest
 
 from bot.channels.telegram import TelegramSender
 from bot.events import EDIT_MESSAGE_ID, Attachment, Choice, Reply, SendStatus
-from bot.ratelimit import SmoothRateLimiter
+from bot.outbox import ChannelOutbox, Limits
+from storage.uow import Database
 from tests.fakes.telegram_api import FakeBotApi
 
 TOKEN = "123456:TEST-token"
@@ -109,7 +110,7 @@ async def test_blocked_and_missing_chats_are_blocked() -> None:
     assert missing.status is SendStatus.BLOCKED
 
 
-async def test_bad_request_fails_and_network_fault_retries() -> None:
+async def test_bad_request_fails_and_a_refused_connection_retries() -> None:
     async with FakeBotApi(reject_methods={"sendMessage"}) as api:
         s = TelegramSender(TOKEN, api.base_url, timeout=1)
         await s.start()
@@ -168,20 +169,21 @@ async def test_strict_server_without_limiter_sees_429s() -> None:
     assert sum(r.status is SendStatus.RETRY for r in results) == api.count_429
 
 
-async def test_smooth_limiter_keeps_a_strict_server_happy() -> None:
-    """45 messages (5 chats get two) through the limiter in real time: no 429 at all."""
+async def test_the_outbox_pace_keeps_a_strict_server_happy(database: Database) -> None:
+    """45 messages (5 chats get two) through the outbox in real time: no 429 at all."""
     chats = [str(7000 + i) for i in range(40)] + [str(7000 + i) for i in range(5)]
-    limiter = SmoothRateLimiter()
+    async with database.uow() as uow:
+        for chat in chats:
+            await uow.outbox.enqueue("telegram", chat, Reply("Thông báo giá na").to_json())
     async with fake_and_sender(strict_global_rate=30, strict_per_chat_interval=1.0) as (api, s):
-
-        async def deliver(chat: str) -> SendStatus:
-            await limiter.acquire(chat)
-            return (await s.send(chat, Reply("Thông báo giá na"))).status
-
+        outbox = ChannelOutbox(database, s, Limits(global_rate=30))
+        task = asyncio.create_task(outbox.run())
         loop = asyncio.get_running_loop()
         started = loop.time()
-        statuses = await asyncio.gather(*(deliver(c) for c in chats))
+        await api.wait_for_calls("sendMessage", 45, timeout=10)
         elapsed = loop.time() - started
+        outbox.stop()
+        await task
     assert api.count_429 == 0
-    assert statuses == [SendStatus.SENT] * 45
-    assert elapsed < 2.0
+    assert all(c.ok for c in api.calls_to("sendMessage"))
+    assert elapsed < 2.5
