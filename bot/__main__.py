@@ -1,4 +1,5 @@
-"""``python -m bot``: run the bot; ``python -m bot parse ...``: the free-text parser; ``migrate``."""
+"""``python -m bot``: run the bot; ``python -m bot parse ...``: the free-text parser; ``migrate``;
+``report ...``: summaries and exports; ``audit ...``: check or export the audit log."""
 
 from __future__ import annotations
 
@@ -73,8 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         from bot.reports.cli import main as report_main  # type: ignore[import-not-found]
 
         return report_main(args[1:])
+    if args and args[0] == "audit":
+        from bot.reports.audit_cli import main as audit_main
+
+        return audit_main(args[1:])
     if args and args[0] not in ("run",):
-        print("usage: python -m bot [run | parse ... | migrate | report ...]", file=sys.stderr)
+        print("usage: python -m bot [run | parse ... | migrate | report ... | audit ...]", file=sys.stderr)
         return 2
     return _run()
 

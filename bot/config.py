@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Anti-price-gouging: an offer more than this share below the reference price is held back.
     gouging_margin: float = Field(default=0.15, ge=0, le=0.9)
     proposal_timeout_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+    # Lots at a collection point a rep proposed and no official approved yet: "wait" keeps them
+    # from traders until it is approved; "warn" proposes them with a line saying it is unapproved.
+    unapproved_points: Literal["wait", "warn"] = "wait"
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -106,6 +106,25 @@ class AuditEntry:
     allowed: bool
     details: dict[str, Any]
     created_at: dt.datetime
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCheck:
+    """The audit chain checked from its first entry: how many entries, the last hash, the first break."""
+
+    checked: int
+    head_hash: str | None
+    broken: AuditEntry | None = None
+    # "sequence": entries before it are missing; "link": the entry before it was changed or
+    # replaced; "hash": the entry itself was changed.
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -353,17 +353,26 @@ class InboxUpdate(Base):
 
 
 class AuditEntry(Base):
-    """Who did which privileged action (or tried to), when."""
+    """Who did which privileged action (or tried to), when.
+
+    The entries form a hash chain (``seq`` 1, 2, 3...; each ``prev_hash`` is the ``hash`` of the
+    entry before): changing or removing one breaks the chain from there on. The unique
+    constraints keep it a single line even if two writers raced.
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("seq"), UniqueConstraint("prev_hash"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(40), index=True)
     target: Mapped[str | None] = mapped_column(String(120))
     allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class EntityEvent(Base):

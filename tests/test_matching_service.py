@@ -98,11 +98,13 @@ async def add_order(
 
 
 async def outbox_texts(bot: BotHarness, person: Person) -> list[str]:
+    """Notifications queued for ``person`` (not the answers to what they typed)."""
     async with bot.db.uow() as uow:
         # Babel keeps "28.000 ₫" together with a no-break space; compare with plain spaces.
         return [
             i.payload["text"].replace("\xa0", " ")
             for i in await uow.outbox.for_chat("telegram", person.user_id)
+            if i.in_reply_to is None
         ]
 
 

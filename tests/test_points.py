@@ -1,5 +1,6 @@
 """Collection points as conversations: an official adds, edits and closes one; a rep's proposed
-point is approved or rejected with a button; officials see a point's day at a glance."""
+point is approved or rejected with a button, and its lots reach traders only once it is approved
+(or with a warning, as configured); officials see a point's day at a glance."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import datetime as dt
 
 import pytest
 
-from bot.events import Kind
+from bot.events import Kind, Reply
+from bot.matching.service import Matcher
 from bot.services.points import notify_point_proposed
 from storage.uow import Database
 from tests.harness import TZ, BotHarness, Person
+from tests.test_matching_service import add_order, live_matches, outbox_texts
 from tests.test_slots import add_match, add_point, schedule
 
 
@@ -169,3 +172,119 @@ async def test_officials_see_a_points_day_and_people_see_their_own_pickups(bot: 
     assert "nhận 2.500 kg Na, Loại 1 của HTX Na Chi Lăng (0912000603)" in trader.plain
     await trader.sends_payload(f"lich:pt:{point.id}")  # a point's whole day is for officials
     assert "Lịch lấy hàng sắp tới của bạn" in trader.last
+
+
+# --- lots at a point nobody approved yet ------------------------------------------------------------
+
+
+async def outbox_replies(bot: BotHarness, person: Person) -> list[Reply]:
+    async with bot.db.uow() as uow:
+        return [
+            Reply.from_json(i.payload)
+            for i in await uow.outbox.for_chat(person.channel, person.user_id)
+            if i.in_reply_to is None  # notifications, not the answers to what they typed
+        ]
+
+
+async def market_with_matcher(bot: BotHarness) -> tuple[Matcher, Person, Person, Person]:
+    """An official, a coop rep and a trader whose order for na is already in the book."""
+    matcher = Matcher(bot.services)
+    bot.services.market_changed = matcher.notify
+    cuong = await official(bot)
+    rep = bot.person("611")
+    await bot.register(rep, role_label="Đại diện HTX", name="HTX Na Văn Lãng", phone="0912000611")
+    trader = bot.person("612")
+    await bot.register(trader, role_label="Thương lái", name="Lái Buôn Na", phone="0912000612")
+    await add_order(bot, trader, 2_000, 28_000)
+    await matcher.drain()
+    return matcher, cuong, rep, trader
+
+
+async def report_lot_at_new_point(rep: Person) -> None:
+    await rep.says("/thuhoach")
+    await rep.says("na")
+    await rep.says("500")
+    await rep.says("1")
+    await rep.presses("Không có chứng nhận")
+    await rep.presses("Đề xuất điểm mới")
+    await rep.says("Sân nhà văn hóa thôn Nà Lầy, xã Văn Lãng")
+    await rep.presses("Hôm nay")
+    await rep.presses("Bỏ qua")
+    await rep.presses("Không chia theo hộ")
+    assert "(điểm mới, chờ cán bộ duyệt)" in rep.plain
+    await rep.presses("Xác nhận")
+
+
+async def test_a_lot_at_a_new_point_waits_until_an_official_approves_the_point(bot: BotHarness) -> None:
+    matcher, cuong, rep, trader = await market_with_matcher(bot)
+    await report_lot_at_new_point(rep)
+    assert (
+        "Đã lưu lô" in rep.plain
+        and "lô sẽ được giới thiệu cho thương lái ngay khi điểm được duyệt" in rep.plain
+    )
+    await matcher.drain()
+    assert await live_matches(bot) == [] and await outbox_texts(bot, trader) == []
+    assert await matcher.replan() == 0  # a restarted matcher holds it back too
+
+    # The official is asked at once, with the volume waiting and the buttons to decide.
+    [request] = await outbox_replies(bot, cuong)
+    text = request.text.replace("\xa0", " ")
+    assert "Có điểm tập kết mới được đề xuất: «Sân nhà văn hóa thôn Nà Lầy»" in text
+    assert "Người đề xuất: HTX Na Văn Lãng (0912000611)" in text
+    assert "500 kg hàng đang chờ điểm này được duyệt" in text
+    assert [c.label for c in request.choices] == ["✅ Duyệt", "❌ Từ chối"]
+
+    await cuong.sends_payload(request.choices[0].payload)
+    assert "Đã duyệt điểm «Sân nhà văn hóa thôn Nà Lầy»" in cuong.last
+    await matcher.drain()
+    [match] = await live_matches(bot)
+    assert (match.kg, match.status) == (500, "proposed")
+    [proposal] = await outbox_texts(bot, trader)
+    assert "Đề xuất ghép đơn" in proposal and "Sân nhà văn hóa thôn Nà Lầy" in proposal
+    assert "CHƯA được cán bộ duyệt" not in proposal
+    assert any("đã được cán bộ duyệt" in t for t in await outbox_texts(bot, rep))
+
+
+async def test_a_rejected_point_never_reaches_traders_and_the_rep_is_told_what_to_do(bot: BotHarness) -> None:
+    matcher, cuong, rep, trader = await market_with_matcher(bot)
+    await report_lot_at_new_point(rep)
+    [request] = await outbox_replies(bot, cuong)
+    await cuong.sends_payload(request.choices[1].payload)
+    assert "Đã từ chối điểm" in cuong.last
+    await matcher.drain()
+    assert await matcher.replan() == 0
+    assert await live_matches(bot) == [] and await outbox_texts(bot, trader) == []
+    [told] = [t for t in await outbox_texts(bot, rep) if "chưa được duyệt" in t]
+    assert "hãy hủy lô trong /cuatoi" in told
+
+
+async def test_in_warn_mode_the_proposal_goes_out_saying_the_point_is_unapproved(database: Database) -> None:
+    bot = BotHarness(database, unapproved_points="warn")
+    matcher, cuong, rep, trader = await market_with_matcher(bot)
+    await report_lot_at_new_point(rep)
+    assert "thương lái sẽ được báo điều này" in rep.plain
+    await matcher.drain()
+    [proposal] = await outbox_texts(bot, trader)
+    assert "Đề xuất ghép đơn" in proposal
+    assert "⚠️ Lưu ý: điểm tập kết này do bên bán đề xuất, CHƯA được cán bộ duyệt." in proposal
+    assert any("CHƯA được cán bộ duyệt" in t for t in await outbox_texts(bot, rep))
+    [request] = await outbox_replies(bot, cuong)  # the official is still asked to approve it
+    assert "Duyệt điểm này?" in request.text
+
+
+async def test_a_province_without_officials_asks_the_admins(database: Database) -> None:
+    bot = BotHarness(database, admin_ids="telegram:1")
+    root = bot.person("1")
+    await bot.register(
+        root,
+        role_label="Nông dân",
+        name="Quản Trị Viên",
+        phone="0912345001",
+        province="Hà Nội",
+        ward="Ba Đình",
+    )
+    rep = bot.person("611")
+    await bot.register(rep, role_label="Đại diện HTX", name="HTX Na Văn Lãng", phone="0912000611")
+    await report_lot_at_new_point(rep)
+    [request] = await outbox_replies(bot, root)
+    assert "Duyệt điểm này?" in request.text

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import update
 
+from storage import models
 from storage.uow import Database
 from tests.conftest import prepare_database
 from tests.test_reports import seed
@@ -92,3 +94,52 @@ def test_bad_periods_and_empty_exports_get_clear_answers(db_file: Path, tmp_path
     out = tmp_path / "empty.xlsx"
     done = run(db_file, "export", "--from", "2026-03-01", "--to", "2026-03-31", "--out", str(out))
     assert done.returncode == 1 and "Không có dữ liệu" in done.stderr and not out.exists()
+
+
+def test_exports_from_the_command_line_keep_typed_names_inert(tmp_path: Path) -> None:
+    db_path = tmp_path / "typed.db"
+
+    async def build() -> None:
+        db = Database(f"sqlite+aiosqlite:///{db_path}")
+        await prepare_database(db)
+        await seed(db)
+        async with db.uow() as uow:  # as a rep could have proposed it, then an official approved it
+            await uow.session.execute(
+                update(models.CollectionPoint)
+                .where(models.CollectionPoint.name == "Điểm tập kết Chi Lăng")
+                .values(name='=HYPERLINK("http://evil.example","Bấm")')
+            )
+        await db.dispose()
+
+    asyncio.run(build())
+    out = tmp_path / "thang9.xlsx"
+    done = run(db_path, "export", "--from", "2026-09-01", "--to", "2026-09-30", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    wb = load_workbook(out)
+    for sheet in ("Lô hàng", "Ghép đơn"):
+        ws = wb[sheet]
+        header = [c.value for c in ws[1]]
+        cell = ws.cell(row=2, column=header.index("Điểm tập kết") + 1)
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (
+            '=HYPERLINK("http://evil.example","Bấm")',
+            "s",
+            True,
+        )
+
+    csv_out = tmp_path / "lots.csv"
+    done = run(
+        db_path,
+        "export",
+        "--from",
+        "2026-09-01",
+        "--to",
+        "2026-09-30",
+        "--out",
+        str(csv_out),
+        "--table",
+        "lots",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(csv_out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert rows[0]["Điểm tập kết"] == '\'=HYPERLINK("http://evil.example","Bấm")'
+    assert rows[0]["Khối lượng (kg)"] == "10000"

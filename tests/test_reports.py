@@ -6,11 +6,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from dataclasses import dataclass
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import update
 
+from bot.reports import export
+from bot.reports.export import ExportData
+from bot.reports.sheets import InertText, inert_text
 from bot.services import reports as service
 from bot.services.reports import Period, PeriodError
 from storage import models
@@ -359,3 +364,148 @@ async def test_farmers_get_no_reports(bot: BotHarness, seeded: Seeded) -> None:
     async with bot.db.uow() as uow:
         refused = [e.action for e in await uow.audit.recent() if not e.allowed]
     assert refused == ["audit_log", "xuat", "report"]
+
+
+# --- what people typed reaches the spreadsheets as inert text ----------------------------------------
+
+FORMULA_LIKE = (
+    '=HYPERLINK("http://evil.example/?q=1","Bấm")',
+    "+1",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+)
+RTL_NAME = "Nguyễn Văn \u202egpj.exe\u202c An"  # shows as "...exe.jpg" without the override
+LONG_NOTE = "VietGAP " * 5_000  # 40.000 characters: more than an Excel cell holds
+
+
+def typed_export() -> ExportData:
+    """The lots sheet with point names, owners and certificates as a mischievous person could type them."""
+    rows = []
+    for i, point in enumerate((*FORMULA_LIKE, "Điểm tập kết Chi Lăng"), start=1):
+        rows.append(
+            {
+                "id": i,
+                "created_at": dt.datetime(2026, 9, 2, 8, 0),
+                "owner": RTL_NAME if i == 1 else "HTX Na Chi Lăng",
+                "phone": "0912***701",
+                "role": "coop_rep",
+                "product_code": "na",
+                "product": "Na",
+                "quantity_kg": 1_500,
+                "remaining_kg": -1_500 if i == 1 else 0,  # a NUMBER column: negative stays a number
+                "grade": "1",
+                "certifications": LONG_NOTE if i == 1 else "VietGAP",
+                "point": point,
+                "province": "Tỉnh Lạng Sơn",
+                "ready_from": dt.date(2026, 9, 15),
+                "ready_to": dt.date(2026, 9, 18),
+                "asking_price": 25_000,
+                "status": "open",
+            }
+        )
+    return ExportData(SEPTEMBER, {"lots": rows, "matches": []})
+
+
+def test_formula_like_rtl_and_very_long_values_are_inert_in_xlsx() -> None:
+    raw = export.to_xlsx(typed_export())
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        sheet_xml = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml  # not one formula in the file
+    ws = load_workbook(io.BytesIO(raw))["Lô hàng"]
+    header = [c.value for c in ws[1]]
+    col = {name: header.index(name) for name in ("Điểm tập kết", "Người báo", "Chứng nhận", "Còn lại (kg)")}
+    rows = list(ws.iter_rows(min_row=2))
+    for row, typed in zip(rows, FORMULA_LIKE, strict=False):
+        cell = row[col["Điểm tập kết"]]
+        assert cell.data_type == "s" and cell.quotePrefix, typed
+        # The exact text, kept (XML reads a carriage return as a line feed).
+        assert cell.value == typed.replace("\r", "\n")
+    ordinary = rows[-1][col["Điểm tập kết"]]
+    assert (ordinary.value, ordinary.data_type, ordinary.quotePrefix) == ("Điểm tập kết Chi Lăng", "s", False)
+
+    owner = rows[0][col["Người báo"]].value
+    assert owner == "Nguyễn Văn gpj.exe An" and not any("\u202a" <= ch <= "\u202e" for ch in owner)
+    note = rows[0][col["Chứng nhận"]].value
+    assert len(note) <= 32_767 and note.startswith("VietGAP VietGAP") and note.endswith("dài 40.000 ký tự]")
+
+    negative = rows[0][col["Còn lại (kg)"]]
+    assert (negative.value, negative.data_type, negative.number_format) == (-1_500, "n", "#,##0")
+    first = rows[0]
+    assert first[header.index("Ngày đăng")].value == dt.datetime(2026, 9, 2, 8, 0)
+    assert first[header.index("Sẵn sàng từ")].is_date and first[header.index("Mã lô")].value == 1
+
+
+def test_formula_like_rtl_and_very_long_values_are_inert_in_csv() -> None:
+    raw = export.to_csv(typed_export(), "lots")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert [r["Điểm tập kết"] for r in rows] == ["'" + typed for typed in FORMULA_LIKE] + [
+        "Điểm tập kết Chi Lăng"
+    ]
+    assert rows[0]["Người báo"] == "Nguyễn Văn gpj.exe An"
+    note = rows[0]["Chứng nhận"]
+    assert len(note) <= 32_767 and note.endswith("dài 40.000 ký tự]")
+    assert rows[0]["Còn lại (kg)"] == "-1500" and rows[1]["Còn lại (kg)"] == "0"  # numbers stay numbers
+    assert rows[0]["Sẵn sàng từ"] == "2026-09-15" and rows[0]["Ngày đăng"] == "2026-09-02 08:00"
+    assert rows[0]["Điện thoại"] == "0912***701" and rows[-1]["Người báo"] == "HTX Na Chi Lăng"
+
+
+def test_inert_text_leaves_ordinary_values_alone() -> None:
+    for ordinary in ("Na", "HTX Na Chi Lăng", "0912***701", "Loại 1", "25.000 ₫/kg", "a-b", "x=y", ""):
+        assert inert_text(ordinary) == InertText(ordinary, False)
+    assert inert_text(" =1+1").formula_like and inert_text("\n@x").formula_like
+    assert inert_text("a\x00b\x1fc").text == "abc"  # XML cannot hold them; XLSX would refuse the file
+
+
+async def test_a_point_a_farmer_named_like_a_formula_is_exported_as_text(bot: BotHarness) -> None:
+    """A rep proposes a point named like a formula; the official's Excel and CSV keep it as text."""
+    rep = bot.person("710")
+    await bot.register(rep, role_label="Đại diện HTX", name="HTX Na Chi Lăng", phone="0912000710")
+    await rep.says("/thuhoach")
+    await rep.says("na")
+    await rep.says("500")
+    await rep.says("1")
+    await rep.presses("Không có chứng nhận")
+    await rep.presses("Đề xuất điểm mới")
+    await rep.says('=HYPERLINK("http://evil.example","Bấm"), thôn Nà Lầy')
+    await rep.presses("Hôm nay")
+    await rep.presses("Bỏ qua")
+    await rep.presses("Không chia theo hộ")
+    await rep.presses("Xác nhận")
+    async with bot.db.uow() as uow:
+        [point] = await uow.points.in_province(LANG_SON, statuses=("proposed",))
+        # Rows are stamped by the real clock; the test's season is September 2026.
+        await uow.session.execute(update(models.HarvestLot).values(created_at=at(10, 8)))
+        trader = await uow.users.ensure("telegram", "711", "711", "vi")
+        [lot] = await uow.lots.open_lots()
+        order = await uow.orders.add(
+            trader_id=trader.id,
+            product_code="na",
+            quantity_kg=500,
+            price=26_000,
+            pickup_from=dt.date(2026, 9, 10),
+            pickup_to=dt.date(2026, 9, 12),
+            provinces=[LANG_SON],
+        )
+        assert await uow.lots.take(lot.id, 500) and await uow.orders.take(order.id, 500)
+        match = await uow.matches.add(lot_id=lot.id, order_id=order.id, kg=500, price=26_000, expires_at=None)
+        await uow.session.execute(
+            update(models.Match).where(models.Match.id == match.id).values(created_at=at(10, 9))
+        )
+    assert point.name == '=HYPERLINK("http://evil.example"'
+
+    so = await official(bot)
+    await so.sends_payload(f"dtk:ok:{point.id}")
+    await so.sends_payload("rpt:xlsx:20260901:20260930:20")
+    [reply] = so.replies
+    wb = load_workbook(io.BytesIO(reply.attachment.data))
+    for sheet in ("Lô hàng", "Ghép đơn"):
+        ws = wb[sheet]
+        header = [c.value for c in ws[1]]
+        cell = ws.cell(row=2, column=header.index("Điểm tập kết") + 1)
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (point.name, "s", True), sheet
+    await so.sends_payload("rpt:csv-lots:20260901:20260930:20")
+    [reply] = so.replies
+    [row] = csv.DictReader(io.StringIO(reply.attachment.data.decode("utf-8-sig")), delimiter=";")
+    assert row["Điểm tập kết"] == "'" + point.name

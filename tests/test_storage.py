@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -117,3 +120,53 @@ async def test_handled_updates_are_pruned_after_two_days_pending_ones_never(data
     async with database.uow() as uow:
         assert await uow.inbox.add_many(rows[1:2]) == 0  # still remembered: a duplicate
         assert await uow.inbox.add_many(rows[:1]) == 1  # forgotten, as Telegram no longer redelivers it
+
+
+async def test_the_audit_chain_migration_chains_existing_entries_and_goes_back(empty_db: Database) -> None:
+    """Entries written before revision 0005 get seq, prev_hash and hash; the chain verifies and grows."""
+    await migrate.upgrade(empty_db.engine, "0003")
+    old_log = sa.table(  # the table as revision 0003 left it
+        "audit_log",
+        sa.column("action", sa.String()),
+        sa.column("target", sa.String()),
+        sa.column("allowed", sa.Boolean()),
+        sa.column("details", sa.JSON()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    async with empty_db.engine.begin() as conn:
+        for i, (action, details) in enumerate(
+            (
+                ("bootstrap_admin", {}),
+                ("grant_role", {"to": "official", "from": None}),
+                ("export_data", {"tables": {"lots": 3}, "with_phones": False}),
+            )
+        ):
+            moment = dt.datetime(2026, 9, 1, 8, i, 30, 123456, tzinfo=dt.UTC)
+            await conn.execute(
+                old_log.insert().values(
+                    action=action,
+                    target=f"telegram:{i}",
+                    allowed=i != 1,
+                    details=details,
+                    created_at=moment
+                    if empty_db.url.startswith("postgresql")
+                    else moment.replace(tzinfo=None),
+                )
+            )
+    await migrate.upgrade(empty_db.engine)
+    async with empty_db.uow() as uow:
+        check = await uow.audit.verify()
+        assert check.intact and check.checked == 3
+        added = await uow.audit.add(None, "grant_role", "telegram:9")
+        assert added.seq == 4 and added.prev_hash == check.head_hash
+    async with empty_db.uow() as uow:
+        assert (await uow.audit.verify()).checked == 4
+
+    await migrate.downgrade(empty_db.engine, "0003")
+    async with empty_db.engine.connect() as conn:
+        columns = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("audit_log")})
+        count = (await conn.execute(text("SELECT count(*) FROM audit_log"))).scalar()
+    assert not {"seq", "prev_hash", "hash"} & columns and count == 4
+    await migrate.upgrade(empty_db.engine)
+    async with empty_db.uow() as uow:
+        assert (await uow.audit.verify()).checked == 4

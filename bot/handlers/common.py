@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.dialog import Command, Ctx, Router
 from bot.events import Choice
-from bot.handlers.roles import require_role, role_label
+from bot.handlers.roles import STAFF, require_role, role_label
 from bot.i18n import _, lazy_gettext, set_locale
 
 ORDER = 900  # help and language come last in the menu
@@ -28,6 +28,10 @@ async def run_command(ctx: Ctx, name: str, args: str) -> None:
         show_menu(
             ctx, _("Không có lệnh /{name}.").format(name=name[:30]) + " " + _("Bạn có thể chọn trong menu:")
         )
+        return
+    # Staff commands are refused (and audited) before anything else: registering would not help.
+    if cmd.roles is not None and cmd.roles <= STAFF and ctx.user.role not in cmd.roles:
+        await require_role(ctx, cmd.roles, name)
         return
     if cmd.needs_registration and not ctx.user.registered:
         ctx.say(_("Bạn cần đăng ký trước khi dùng chức năng này."))

@@ -275,10 +275,25 @@ async def ask_summary(ctx: Ctx) -> None:
 
 
 async def _save(ctx: Ctx) -> tuple[int, str]:
-    lot = await service.create_lot(ctx.uow, ctx.user, _draft(ctx), ctx.services.catalog, ctx.today)
-    return lot.id, _(
-        "Đã lưu lô #{id}: {product}, {quantity}. Khi có thương lái phù hợp, bot sẽ báo bạn."
-    ).format(id=lot.id, product=ts.product_name(ctx, lot.product_code), quantity=fmt.kg(lot.quantity_kg))
+    draft = _draft(ctx)
+    s = ctx.services
+    lot = await service.create_lot(ctx.uow, ctx.user, draft, s.catalog, ctx.today, places=s.places)
+    text = _("Đã lưu lô #{id}: {product}, {quantity}. Khi có thương lái phù hợp, bot sẽ báo bạn.").format(
+        id=lot.id, product=ts.product_name(ctx, lot.product_code), quantity=fmt.kg(lot.quantity_kg)
+    )
+    if draft.new_point is not None:
+        if ctx.settings.unapproved_points == "warn":
+            text += "\n" + _("Điểm tập kết mới chưa được cán bộ duyệt; thương lái sẽ được báo điều này.")
+        else:
+            text += "\n" + _(
+                "Điểm tập kết mới cần cán bộ duyệt trước: lô sẽ được giới thiệu cho thương lái ngay khi điểm được duyệt."
+            )
+
+        async def wake() -> None:  # the officials' approval request is in the outbox
+            s.wake_outbox()
+
+        ctx.on_commit(wake)
+    return lot.id, text
 
 
 def _edit_fields(ctx: Ctx) -> list[tuple[str, str]]:

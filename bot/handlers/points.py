@@ -148,7 +148,7 @@ async def on_action(ctx: Ctx, rest: str) -> None:
         else:
             done = _("Đã duyệt điểm «{name}».") if what == "ok" else _("Đã từ chối điểm «{name}».")
             ctx.say(done.format(name=point.name) + " " + _("Người đề xuất đã được báo."))
-            _wake_outbox_after_commit(ctx)
+            ctx.on_commit(await service.after_review(ctx.uow, ctx.services, reviewed))
     elif what == "edit":
         fields = [
             ("name", _("Tên")), ("ward", _("Xã/phường")), ("address", _("Địa chỉ")), ("location", _("Vị trí")),
@@ -186,13 +186,6 @@ async def on_field(ctx: Ctx, rest: str) -> None:
     point = await _point_of_mine(ctx, int(point_id))
     if point is not None:
         await flow.start(ctx, {"edit_id": point.id, "province_code": point.province_code}, step=step)
-
-
-def _wake_outbox_after_commit(ctx: Ctx) -> None:
-    async def hook() -> None:
-        ctx.services.wake_outbox()
-
-    ctx.on_commit(hook)
 
 
 # --- the add / edit flow -----------------------------------------------------------------------------

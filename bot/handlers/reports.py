@@ -1,4 +1,5 @@
-"""Reports for officials and admins: /baocao (summary and chart), /xuat (CSV/XLSX), /nhatky (audit log).
+"""Reports for officials and admins: /baocao (summary and chart), /xuat (CSV/XLSX), /nhatky (audit log:
+read, check, export; never edited).
 
 The period and province are asked once; the buttons under the answer carry them in their
 payload (``rpt:what:YYYYMMDD:YYYYMMDD:province``) so they keep working after the flow ends.
@@ -16,9 +17,11 @@ from bot.handlers.paging import nav_buttons
 from bot.handlers.registration import POPULAR_PROVINCES
 from bot.handlers.roles import ADMIN, STAFF, require_role
 from bot.i18n import _, lazy_gettext
+from bot.reports import audit as audit_report
 from bot.reports import charts, export
 from bot.services import reports as service
 from bot.services.reports import Period, PeriodError
+from bot.textnorm import fold
 
 ORDER = 750
 ADMINS = frozenset({ADMIN})
@@ -262,24 +265,31 @@ async def send_export(ctx: Ctx, period: Period, province: int, what: str) -> Non
 # --- the audit log -------------------------------------------------------------------------------------
 
 
-def action_label(action: str) -> str:
-    """A privileged action as people read it (unknown ones are shown as stored)."""
-    labels = {
-        "grant_role": _("cấp quyền"),
-        "ban_user": _("chặn"),
-        "unban_user": _("bỏ chặn"),
-        "bootstrap_admin": _("quản trị từ cấu hình"),
-        "announcement_send": _("gửi thông báo"),
-        "announcement_schedule": _("hẹn giờ thông báo"),
-        "announcement_cancel": _("dừng thông báo"),
-        "announcement_done": _("thông báo gửi xong"),
-        "export_data": _("xuất dữ liệu"),
-    }
-    return labels.get(action, action)
+AUDIT_WORDS = {"kiem tra": "verify", "xuat": "xlsx", "excel": "xlsx", "xlsx": "xlsx", "csv": "csv"}
 
 
-async def cmd_audit(ctx: Ctx, _args: str) -> None:
-    await show_audit(ctx, 0)
+async def cmd_audit(ctx: Ctx, args: str) -> None:
+    """/nhatky: recent entries; "/nhatky kiểm tra" checks the chain, "/nhatky xuất|csv" exports it."""
+    what = AUDIT_WORDS.get(fold(args))
+    if what is not None:
+        await on_audit_button(ctx, what)
+    else:
+        await show_audit(ctx, 0)
+
+
+async def on_audit_button(ctx: Ctx, what: str) -> None:
+    """``audit:verify`` checks the chain; ``audit:xlsx`` / ``audit:csv`` send the whole log."""
+    if not await require_role(ctx, ADMINS, "audit_log"):
+        return
+    if what == "verify":
+        check = await audit_report.verify(ctx.uow, ctx.user.id)
+        ctx.say(audit_report.problem_text(check), _audit_tools()[1:], columns=2)
+    elif what in audit_report.FORMATS:
+        done = await audit_report.export(ctx.uow, ctx.settings.tz, what, ctx.user.id)
+        caption = _("Nhật ký thao tác: {rows} mục.").format(rows=fmt.number(done.rows))
+        ctx.say(caption, attachment=Attachment(done.filename, done.content))
+    else:
+        ctx.say(_("Nút này đã cũ. Gõ /nhatky để xem lại."))
 
 
 async def on_audit_page(ctx: Ctx, rest: str) -> None:
@@ -307,11 +317,20 @@ async def show_audit(ctx: Ctx, page: int) -> None:
         mark = "" if e.allowed else " ⛔ " + _("bị từ chối")
         target = f" {e.target}" if e.target else ""
         lines.append(
-            f"{fmt.datetime(e.created_at.astimezone(tz))} · {who} · {action_label(e.action)}{target}{mark}"
+            f"{fmt.datetime(e.created_at.astimezone(tz))} · {who} · "
+            f"{audit_report.action_label(e.action)}{target}{mark}"
         )
     lines.append(_("Chặn người spam: /chan <người dùng> · bỏ chặn: /bochan <người dùng>"))
     pages = page + 2 if more else page + 1
-    ctx.say("\n".join(lines), nav_buttons(page, pages, "auditpage"), columns=2)
+    ctx.say("\n".join(lines), [*nav_buttons(page, pages, "auditpage"), *_audit_tools()], columns=2)
+
+
+def _audit_tools() -> list[Choice]:
+    return [
+        Choice(_("🔍 Kiểm tra"), "audit:verify"),
+        Choice(_("📥 Excel"), "audit:xlsx"),
+        Choice(_("📥 CSV"), "audit:csv"),
+    ]
 
 
 def register(router: Router) -> None:
@@ -340,8 +359,9 @@ def register(router: Router) -> None:
             cmd_audit,
             lazy_gettext("Nhật ký"),
             roles=ADMINS,
-            description=lazy_gettext("xem nhật ký thao tác quản trị"),
+            description=lazy_gettext("xem, kiểm tra, xuất nhật ký thao tác quản trị"),
         )
     )
     router.action("rpt", on_report_button)
     router.action("auditpage", on_audit_page)
+    router.action("audit", on_audit_button)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.dialog import Ctx
 from bot.i18n import _
+from bot.services import audit
 from bot.textnorm import fold
 
 FARMER, COOP_REP, TRADER, OFFICIAL, ADMIN = "farmer", "coop_rep", "trader", "official", "admin"
@@ -53,12 +54,11 @@ def parse_role(text: str) -> str | None:
 async def require_role(ctx: Ctx, roles: frozenset[str], action: str) -> bool:
     """True when the person holds one of ``roles`` now; otherwise a polite refusal.
 
-    Refusals of staff-only actions are written to the audit log.
+    Refusals of staff-only actions are written to the audit log, registered person or not.
     """
     if ctx.user.role in roles:
         return True
     needed = ", ".join(role_label(r) for r in sorted(roles))
     ctx.say(_("Xin lỗi, chức năng này chỉ dành cho: {roles}.").format(roles=needed))
-    if roles <= STAFF:
-        await ctx.uow.audit.add(ctx.user.id, action, None, allowed=False, details={"role": ctx.user.role})
+    await audit.refused(ctx.uow, ctx.user, action, roles)
     return False

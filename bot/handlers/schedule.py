@@ -10,6 +10,7 @@ from bot.dialog import Command, Ctx, Router
 from bot.events import Choice
 from bot.handlers.roles import ADMIN, STAFF
 from bot.i18n import _, lazy_gettext
+from bot.services import audit
 from bot.services.reminders import REP, TRADER, pickup_line, resolve
 from bot.services.slots import day_bounds, ensure_slots
 
@@ -110,7 +111,8 @@ async def on_action(ctx: Ctx, rest: str) -> None:
     if rest == "mine":
         await my_pickups(ctx)
         return
-    if ctx.user.role not in STAFF:  # a point's whole day is for officials
+    if ctx.user.role not in STAFF:  # a point's whole day is for officials: a forged or stale button
+        await audit.refused(ctx.uow, ctx.user, "point_day", STAFF)
         await my_pickups(ctx)
         return
     if rest == "points":

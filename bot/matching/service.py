@@ -23,6 +23,7 @@ from bot.matching.book import OrderBook
 from bot.matching.model import Allocation, LotView, OrderView, PriceFloors
 from bot.services.container import Services
 from bot.services.notify import notify
+from bot.services.points import matchable
 from storage import dto
 from storage.uow import UnitOfWork
 
@@ -130,16 +131,22 @@ class Matcher:
         s = self.services
         return await price_floors(uow, s.clock.today(), s.settings.gouging_margin)
 
-    async def _lot_view(self, uow: UnitOfWork, lot: dto.Lot, provinces: dict[int, int]) -> LotView | None:
+    async def _lot_view(
+        self, uow: UnitOfWork, lot: dto.Lot, points: dict[int, dto.CollectionPoint]
+    ) -> LotView | None:
+        """The lot as the book holds it; None while its point may not be offered (not approved yet)."""
         if lot.collection_point_id is None:
             return None
-        if lot.collection_point_id not in provinces:
+        if lot.collection_point_id not in points:
             point = await uow.points.get(lot.collection_point_id)
             if point is None:
                 return None
-            provinces[point.id] = point.province_code
+            points[point.id] = point
+        point = points[lot.collection_point_id]
+        if not matchable(point, self.services.settings.unapproved_points):
+            return None  # approving the point tells the matcher about the lot again
         product = self.services.catalog.get(lot.product_code)
-        return lot_view(lot, provinces[lot.collection_point_id], product.perishable_days if product else 7)
+        return lot_view(lot, point.province_code, product.perishable_days if product else 7)
 
     async def replan(self) -> int:
         """Rebuild the book from the database and allocate the whole open book (after a restart)."""
@@ -149,8 +156,7 @@ class Matcher:
             points = await uow.points.by_ids(
                 sorted({lot.collection_point_id for lot in lots if lot.collection_point_id})
             )
-            provinces = {pid: p.province_code for pid, p in points.items()}
-            views = [v for lot in lots if (v := await self._lot_view(uow, lot, provinces))]
+            views = [v for lot in lots if (v := await self._lot_view(uow, lot, points))]
         self.book = OrderBook(views, (order_view(o) for o in orders))
         allocations = plan_book(self.book, floors)
         return await self._propose(allocations)
@@ -211,6 +217,13 @@ class Matcher:
         expires = s.clock.now() + dt.timedelta(hours=s.settings.proposal_timeout_hours)
         try:
             async with s.db.uow() as uow:
+                # The point may have been closed or rejected since the book was built.
+                lot = await uow.lots.get(alloc.lot_id)
+                point = (
+                    await uow.points.get(lot.collection_point_id) if lot and lot.collection_point_id else None
+                )
+                if not matchable(point, s.settings.unapproved_points):
+                    raise _Lost
                 if not await uow.lots.take(alloc.lot_id, alloc.kg):
                     raise _Lost
                 if not await uow.orders.take(alloc.order_id, alloc.kg):
@@ -333,6 +346,11 @@ async def announce_proposal(uow: UnitOfWork, services: Services, match: dto.Matc
                     total=money(match.kg * match.price),
                 ),
                 _("Điểm tập kết: {point}").format(point=point.name if point else "—"),
+                *(
+                    [_("⚠️ Lưu ý: điểm tập kết này do bên bán đề xuất, CHƯA được cán bộ duyệt.")]
+                    if point is not None and point.status != "active"
+                    else []
+                ),
                 _("Thời gian lấy hàng: {window}").format(window=date_range(start, end)),
                 _("Giá tham chiếu: {ref}").format(ref=price_per_kg(ref.price))
                 if ref

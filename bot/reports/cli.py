@@ -86,6 +86,18 @@ async def _export(db: Database, args: argparse.Namespace, period: Period, tz_nam
             catalog=CATALOG,
             tables=tables,
         )
+        if not data.empty:  # personal data leaving the system: audited like /xuat (actor: the system)
+            await uow.audit.add(
+                None,
+                "export_data",
+                args.out.name,
+                details={
+                    "via": "cli",
+                    "tables": data.counts(),
+                    "with_phones": args.with_phones,
+                    "province": args.province,
+                },
+            )
     if data.empty:
         print(f"Không có dữ liệu từ {period.start} đến {period.end}; không ghi tệp nào.", file=sys.stderr)
         return 1

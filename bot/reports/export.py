@@ -4,14 +4,13 @@ CSV is for machines and for Excel alike: UTF-8 with a BOM (so Excel reads the di
 ``;`` as separator (Excel in Vietnamese locales expects it), ISO dates (2026-09-15, and
 "2026-09-15 06:30" local time) and plain numbers (1500, no grouping). XLSX holds real
 number and date cells, shown as 1.500 and 15/09/2026 by the spreadsheet, one sheet per table.
+Names people typed (points, owners) are written as inert text by :mod:`bot.reports.sheets`.
 Phones appear only when ``with_phones`` (admins); everyone else gets masked numbers.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.catalog import ProductCatalog
 from bot.i18n import _, lazy_gettext
 from bot.places import Gazetteer
+from bot.reports import sheets
 from bot.services.reports import Period, buys_in
 from bot.services.users import mask_phone
 from storage.uow import UnitOfWork
@@ -203,54 +203,28 @@ async def collect(
     return ExportData(period, out)
 
 
-def _csv_value(value: Any, kind: str) -> str:
-    if value is None:
-        return ""
-    if kind == "datetime" and isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if kind == "date" and isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+FORMATS = {"int": "#,##0", "date": "dd/mm/yyyy", "datetime": "dd/mm/yyyy hh:mm"}
+
+
+def _rows(data: ExportData, table: str) -> list[list[Any]]:
+    return [[row.get(c.key) for c in COLUMNS[table]] for row in data.tables.get(table, [])]
 
 
 def to_csv(data: ExportData, table: str) -> bytes:
-    """One table as CSV: UTF-8 with BOM, ``;`` separated, ISO dates, plain numbers."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    columns = COLUMNS[table]
-    writer.writerow([str(c.header) for c in columns])
-    for row in data.tables.get(table, []):
-        writer.writerow([_csv_value(row.get(c.key), c.kind) for c in columns])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """One table as CSV: UTF-8 with BOM, ``;`` separated, ISO dates, plain numbers, inert text."""
+    return sheets.csv_bytes([str(c.header) for c in COLUMNS[table]], _rows(data, table))
 
 
 def to_xlsx(data: ExportData) -> bytes:
-    """Every collected table as a sheet of real numbers and dates, headers in bold, first row frozen."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
-    formats = {"int": "#,##0", "date": "dd/mm/yyyy", "datetime": "dd/mm/yyyy hh:mm"}
-    for table, rows in data.tables.items():
-        ws = wb.create_sheet(sheet_name(table))
-        columns = COLUMNS[table]
-        ws.append([str(c.header) for c in columns])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            ws.append([row.get(c.key) for c in columns])
-        for i, col in enumerate(columns, start=1):
-            letter = get_column_letter(i)
-            width = max([len(str(col.header))] + [len(str(r.get(col.key) or "")) for r in rows[:200]])
-            ws.column_dimensions[letter].width = min(max(10, width + 2), 40)
-            if col.kind in formats:
-                for cell in ws[letter][1:]:
-                    cell.number_format = formats[col.kind]
-        ws.freeze_panes = "A2"
-        if rows:
-            ws.auto_filter.ref = ws.dimensions
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    """Every collected table as a sheet of real numbers and dates and inert text, first row frozen."""
+    return sheets.xlsx_bytes(
+        [
+            sheets.Sheet(
+                sheet_name(table),
+                [str(c.header) for c in COLUMNS[table]],
+                _rows(data, table),
+                [FORMATS.get(c.kind) for c in COLUMNS[table]],
+            )
+            for table in data.tables
+        ]
+    )

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from bot import formatting as fmt
 from bot.catalog import ProductCatalog
 from bot.i18n import _
+from bot.places import Gazetteer
+from bot.services.points import notify_point_proposed
 from bot.services.quantities import RuleError, check_price, check_quantity, check_window
 from bot.services.trade import expire_past, withdraw
 from storage import dto
@@ -121,11 +123,22 @@ async def points_near(
 
 
 async def create_lot(
-    uow: UnitOfWork, owner: dto.User, draft: LotDraft, catalog: ProductCatalog, today: dt.date
+    uow: UnitOfWork,
+    owner: dto.User,
+    draft: LotDraft,
+    catalog: ProductCatalog,
+    today: dt.date,
+    *,
+    places: Gazetteer,
 ) -> dto.Lot:
-    """Validate and save a lot with its shares (and a proposed point), recording the history."""
+    """Validate and save a lot with its shares (and a proposed point), recording the history.
+
+    A proposed point goes to the province's officials for approval at once; until they approve
+    it the lot waits (or is proposed with a warning, as UNAPPROVED_POINTS says: see the matcher).
+    """
     validate_lot(draft, catalog, today)
     point_id = draft.point_id
+    proposed: dto.CollectionPoint | None = None
     if draft.new_point is not None:
         np = draft.new_point
         point = await uow.points.add(
@@ -139,7 +152,7 @@ async def create_lot(
         await uow.events.record(
             "point", point.id, owner.id, "propose", {"name": np.name, "address": np.address}
         )
-        point_id = point.id
+        point_id, proposed = point.id, point
     else:
         chosen = await uow.points.get(point_id or 0)
         if chosen is None or chosen.status != "active":
@@ -178,6 +191,8 @@ async def create_lot(
             "shares": [asdict(s) for s in draft.shares],
         },
     )
+    if proposed is not None:  # after the lot, so the officials see the volume waiting for the point
+        await notify_point_proposed(uow, places, proposed)
     return lot
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import formatting as fmt
 from bot.events import Choice, Reply
 from bot.i18n import _, use_locale
 from bot.places import Gazetteer
+from bot.services.container import Services
 from bot.services.notify import notify
 from bot.services.quantities import RuleError
 from bot.services.slots import hours_text, parse_hours
@@ -61,6 +64,16 @@ def check_capacity(kg: float | None, trucks: float | None) -> None:
         raise RuleError(_("Số xe mỗi khung giờ phải từ 1 đến 200."), "slot_capacity_trucks")
 
 
+def matchable(point: dto.CollectionPoint | None, unapproved: str) -> bool:
+    """May lots at this point be proposed to traders? Active points yes; proposed ones only in "warn" mode.
+
+    Closed points (and rejected proposals) never: no pickup can be booked there.
+    """
+    if point is None:
+        return False
+    return point.status == "active" or (point.status == "proposed" and unapproved == "warn")
+
+
 def point_place(places: Gazetteer, point: dto.CollectionPoint) -> str:
     """ "Xã Chi Lăng, Tỉnh Lạng Sơn" (or the province alone)."""
     place = places.ward(point.ward_code) if point.ward_code else places.province(point.province_code)
@@ -100,10 +113,28 @@ async def close_point(uow: UnitOfWork, official: dto.User, point_id: int, now: d
     return len(upcoming)
 
 
+async def after_review(
+    uow: UnitOfWork, services: Services, point: dto.CollectionPoint
+) -> Callable[[], Awaitable[None]]:
+    """What to run once a review is committed: the matcher hears of the lots that waited for an
+    approved point (they are matched at once), and the outbox wakes for the notices."""
+    waiting = [lot.id for lot in await uow.lots.open_at_point(point.id)] if point.status == "active" else []
+
+    async def hook() -> None:
+        for lot_id in waiting:
+            services.market_changed("lot", lot_id)
+        services.wake_outbox()
+
+    return hook
+
+
 async def review_proposal(
     uow: UnitOfWork, official: dto.User, point_id: int, *, approve: bool
 ) -> dto.CollectionPoint | None:
-    """Approve or reject a rep's proposed point and tell the rep; None if someone reviewed it already."""
+    """Approve or reject a rep's proposed point and tell the rep; None if someone reviewed it already.
+
+    Lots waiting at the point are matched once the transaction commits (see :func:`after_review`).
+    """
     point = await uow.points.get(point_id)
     if point is None or (point.province_code != official.province_code and official.role != "admin"):
         return None
@@ -124,24 +155,47 @@ async def review_proposal(
                 text = _(
                     "Điểm tập kết «{name}» bạn đề xuất chưa được duyệt. Vui lòng chọn điểm khác hoặc liên hệ cán bộ."
                 )
-            await notify(
-                uow, owner, Reply(text.format(name=point.name)), dedupe_key=f"point:review:{point_id}"
-            )
+            text = text.format(name=point.name)
+            if not approve and await uow.lots.open_at_point(point_id):
+                text += "\n" + _(
+                    "Lô hàng ở điểm này sẽ không được giới thiệu cho thương lái: hãy hủy lô trong /cuatoi rồi báo "
+                    "lại với điểm khác."
+                )
+            await notify(uow, owner, Reply(text), dedupe_key=f"point:review:{point_id}")
     return await uow.points.get(point_id)
 
 
 async def notify_point_proposed(uow: UnitOfWork, places: Gazetteer, point: dto.CollectionPoint) -> int:
-    """Ask the province's officials to approve a proposed point (buttons); how many were told.
+    """Ask the province's officials (the admins if it has none) to approve a proposed point, with the
+    Duyệt / Từ chối buttons and the volume waiting for it; how many were asked.
 
-    For the lots flow to call right after a rep proposes a point.
+    Called in the transaction that saves the rep's lot at that point.
     """
-    officials = await uow.users.with_role(("official",), point.province_code)
+    officials = await uow.users.with_role(("official",), point.province_code) or await uow.users.with_role(
+        ("admin",)
+    )
+    waiting = sum(lot.remaining_kg for lot in await uow.lots.open_at_point(point.id))
+    proposer = await uow.users.get(point.proposed_by) if point.proposed_by else None
     told = 0
     for official in officials:
         with use_locale(official.locale):
-            text = _(
-                "Có điểm tập kết mới được đề xuất: «{name}», {address}, {place}. Duyệt điểm này?"
-            ).format(name=point.name, address=point.address or "—", place=point_place(places, point))
+            lines = [
+                _("Có điểm tập kết mới được đề xuất: «{name}», {address}, {place}. Duyệt điểm này?").format(
+                    name=point.name, address=point.address or "—", place=point_place(places, point)
+                )
+            ]
+            if proposer is not None:
+                lines.append(
+                    _("Người đề xuất: {name} ({phone}).").format(
+                        name=proposer.name or proposer.key, phone=proposer.phone or "—"
+                    )
+                )
+            if waiting:
+                lines.append(
+                    _("{kg} hàng đang chờ điểm này được duyệt mới được giới thiệu cho thương lái.").format(
+                        kg=fmt.kg(waiting)
+                    )
+                )
             choices = (
                 Choice(_("✅ Duyệt"), f"dtk:ok:{point.id}"),
                 Choice(_("❌ Từ chối"), f"dtk:no:{point.id}"),
@@ -149,7 +203,7 @@ async def notify_point_proposed(uow: UnitOfWork, places: Gazetteer, point: dto.C
         if await notify(
             uow,
             official,
-            Reply(text, choices, columns=2),
+            Reply("\n".join(lines), choices, columns=2),
             dedupe_key=f"point:proposed:{point.id}:{official.id}",
         ):
             told += 1

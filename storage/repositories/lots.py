@@ -66,6 +66,13 @@ class LotRepository:
             stmt = stmt.where(Lot.product_code == product_code)
         return [dto.from_row(dto.Lot, r) for r in await self.session.scalars(stmt.order_by(Lot.id))]
 
+    async def open_at_point(self, point_id: int) -> list[dto.Lot]:
+        """Lots at a collection point with volume still to sell, oldest first."""
+        stmt = select(Lot).where(
+            Lot.collection_point_id == point_id, Lot.status.in_(OPEN), Lot.remaining_kg > 0
+        )
+        return [dto.from_row(dto.Lot, r) for r in await self.session.scalars(stmt.order_by(Lot.id))]
+
     async def take(self, lot_id: int, kg: int) -> bool:
         """Reserve ``kg`` of an open lot atomically; False when that much is no longer there.
 
