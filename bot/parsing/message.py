@@ -13,6 +13,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
+from bot.parsing.typing import untype
 from bot.textnorm import nfc, strip_diacritics
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -75,15 +76,20 @@ class Token(NamedTuple):
 class Message:
     """One typed line with a working copy in which spans already understood are blanked out."""
 
-    __slots__ = ("_tokens", "folded", "lower", "strict", "work")
+    __slots__ = ("_tokens", "folded", "lower", "plain", "strict", "work")
 
     def __init__(self, text: str) -> None:
-        self.lower = nfc(text).translate(_LOWER)
+        text, soft = untype(nfc(text))
+        self.lower = text.translate(_LOWER)
         self.folded = self.lower.translate(_FOLD)
+        # What the person typed, with marks only where they typed them (decoded Telex counts as bare).
+        self.plain = self.lower
+        for start, end in soft:
+            self.plain = self.plain[:start] + self.folded[start:end] + self.plain[end:]
         self.work = self.folded
         self._tokens: list[Token] | None = [Token(m.group(), *m.span()) for m in _TOKEN.finditer(self.folded)]
         words = [t for t in self._tokens if not t.text.isdigit()]
-        marked = sum(1 for t in words if self.lower[t.start : t.end] != t.text)
+        marked = sum(1 for t in words if self.plain[t.start : t.end] != t.text)
         # Someone who types most words with diacritics means "con" when typing "con", not "còn";
         # only in text typed (mostly) without them is a bare word allowed to stand for any spelling.
         self.strict = len(words) >= 3 and marked * 2 >= len(words)
@@ -91,6 +97,11 @@ class Message:
     def mask(self, start: int, end: int) -> None:
         """Blank a span so later readers do not see it again."""
         self.work = self.work[:start] + " " * (end - start) + self.work[end:]
+        self._tokens = None
+
+    def rewrite(self, start: int, end: int, text: str) -> None:
+        """Replace a span of the working copy by a shorter reading of it ("ba mươi lăm" -> "35")."""
+        self.work = self.work[:start] + text.ljust(end - start) + self.work[end:]
         self._tokens = None
 
     def tokens(self) -> list[Token]:
@@ -101,7 +112,7 @@ class Message:
 
     def typed(self, token: Token) -> str:
         """What the person typed for this token (lower-case, with diacritics if any)."""
-        return self.lower[token.start : token.end]
+        return self.plain[token.start : token.end]
 
     def adjacent(self, a: Token, b: Token) -> bool:
         """Whether two tokens are consecutive words (only spaces or a hyphen between them)."""
@@ -109,7 +120,11 @@ class Message:
 
     def has_marks(self, start: int, end: int) -> bool:
         """Whether the person typed diacritics anywhere in this span."""
-        return self.lower[start:end] != self.folded[start:end]
+        return self.plain[start:end] != self.folded[start:end]
+
+    def hinted(self, token: Token) -> str:
+        """The token with diacritics typed or decoded from Telex: a hint to narrow place names, never a veto."""
+        return self.lower[token.start : token.end]
 
 
 class PhraseIndex[V]:

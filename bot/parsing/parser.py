@@ -9,7 +9,7 @@ from typing import Any
 from bot.parsing.dates import read_dates
 from bot.parsing.intent import read_intent
 from bot.parsing.message import Message
-from bot.parsing.numbers import mask_phones, read_quantity
+from bot.parsing.numbers import mask_phones, read_quantity, spell_numbers
 from bot.parsing.places import Candidate, read_other_places, read_strong_places, resolve
 from bot.parsing.prices import read_price
 from bot.parsing.products import read_grade, read_product
@@ -60,6 +60,7 @@ def parse(text: str, today: dt.date) -> ParseResult:
     # Order matters: each reader masks what it understood, so phone digits never become
     # tonnes, "xã Na Sầm" never becomes custard apple and "15/9" never becomes a price.
     mask_phones(msg)
+    spell_numbers(msg)
     mentions: list[list[Candidate]] = []
     read_strong_places(msg, mentions)
     product = read_product(msg)

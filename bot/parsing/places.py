@@ -144,7 +144,7 @@ def _select(cands: list[Candidate], marker: Marker, msg: Message, span: list[Tok
         cands = [c for c in cands if c.kind is Kind.WARD] or cands
     elif marker is Marker.PROVINCE:
         cands = [c for c in cands if c.kind is not Kind.WARD] or cands
-    typed = [(i, tone_key(msg.typed(t))) for i, t in enumerate(span) if msg.has_marks(t.start, t.end)]
+    typed = [(i, tone_key(msg.hinted(t))) for i, t in enumerate(span) if msg.hinted(t) != t.text]
     if typed:
         exact = [
             c for c in cands if c.toned and all(c.toned[i] == key for i, key in typed if i < len(c.toned))
