@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.parsing.dates import read_dates
-from bot.parsing.intent import read_intent
+from bot.parsing.intent import off_topic, read_intent
 from bot.parsing.message import Message
 from bot.parsing.numbers import mask_phones, read_quantity, spell_numbers
 from bot.parsing.places import Candidate, read_other_places, read_strong_places, resolve
 from bot.parsing.prices import read_price
 from bot.parsing.products import read_grade, read_product
+
+_PRICE_WORD = re.compile(r"(?<![a-z])gia(?![a-z])")
 
 FIELDS = (
     "intent",
@@ -63,15 +66,26 @@ def parse(text: str, today: dt.date) -> ParseResult:
     spell_numbers(msg)
     mentions: list[list[Candidate]] = []
     read_strong_places(msg, mentions)
+    before = msg.work
     product = read_product(msg)
+    # Where the product was named: "giá na 30k" before it reports a price, "na 30k" after it sells.
+    product_at = next((i for i, (a, b) in enumerate(zip(before, msg.work, strict=True)) if a != b), -1)
     grade = read_grade(msg)
     read_other_places(msg, mentions)
     date_from, date_to = read_dates(msg, today)
     price = read_price(msg, product)
     quantity = read_quantity(msg)
     place = resolve(mentions)
+    offtopic = off_topic(msg)
+    if offtopic == "topic":
+        price = None  # what is priced is an input, a wage, land, a loan or a ride, not produce
     intent = read_intent(
-        msg, has_quantity=quantity is not None, has_price=price is not None, has_product=product is not None
+        msg,
+        has_quantity=quantity is not None,
+        has_price=price is not None,
+        has_product=product is not None,
+        offtopic=offtopic,
+        price_first=product_at >= 0 and bool(_PRICE_WORD.search(msg.folded, 0, product_at)),
     )
     return ParseResult(
         intent=intent.value,

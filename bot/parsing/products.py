@@ -16,7 +16,7 @@ from bot.parsing.message import Message, PhraseIndex, Token
 # when the neighbouring word shows the everyday reading.
 _VETO_NEXT: dict[str, frozenset[str]] = {
     "oi": frozenset({"nhe", "nha", "a", "oi", "ad", "minh", "em", "anh", "chi"}),
-    "cam": frozenset({"on", "ong", "thay", "nhan", "xuc"}),
+    "cam": frozenset({"on", "ong", "thay", "nhan", "xuc", "ket", "doan", "kich"}),
     "hoi": frozenset(
         {"gia", "chut", "ti", "xiu", "ve", "ai", "cac", "thu", "han", "mua", "ban", "lai", "dap", "nhe"}
     ),
@@ -113,6 +113,8 @@ _VETO_PREV: dict[str, frozenset[str]] = {
     "thom": frozenset({"lua", "gao", "rat", "mui"}),
     "bo": frozenset({"bo", "thi", "chan"}),
     "tra": frozenset({"kiem", "tim", "thanh"}),
+    "lac": frozenset({"lien", "bat", "sa", "vui", "tru"}),
+    "hanh": frozenset({"thuc", "thi", "tien", "dieu", "phat", "luu", "dang", "hoan"}),
 }
 
 _GRADE = re.compile(
