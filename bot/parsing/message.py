@@ -76,10 +76,11 @@ class Token(NamedTuple):
 class Message:
     """One typed line with a working copy in which spans already understood are blanked out."""
 
-    __slots__ = ("_tokens", "folded", "lower", "plain", "strict", "work")
+    __slots__ = ("_tokens", "folded", "lower", "plain", "strict", "text", "work")
 
     def __init__(self, text: str) -> None:
         text, soft = untype(nfc(text))
+        self.text = text  # as typed (Telex decoded), with capitals: "BG" is Bắc Giang, "bg" is not
         self.lower = text.translate(_LOWER)
         self.folded = self.lower.translate(_FOLD)
         # What the person typed, with marks only where they typed them (decoded Telex counts as bare).

@@ -227,7 +227,14 @@ def test_products(text: str, code: str | None) -> None:
         ("ban na o xa van lang", None, None),  # ambiguous: left empty
         ("ban na o xa van lang, lang son", 20, 6154),
         ("ban na o Huu Lung", 20, 6385),
-        ("ban na tai huyen huu lung", 20, 6385),
+        ("ban na tai huyen huu lung", 20, None),  # an old district now split into several wards
+        ("ban na o Huu Lung", 20, 6385),  # ... whose name is also one current ward's
+        ("ban vai o xa Tan Moc, Luc Ngan", 24, 7603),  # an old commune merged whole into Xã Nam Dương
+        ("ban ca phe o thi tran Dak Mil", 68, 24664),  # "thị trấn" names the old town (now Xã Đức Lập)
+        ("ban ca phe o Bao Loc", 68, None),  # an old city split into several wards
+        ("ban vai o BG", 24, None),
+        ("ban cam o H.Tinh", 42, None),
+        ("ban ca phe o dac nong", 68, None),
         ("ban na o xa bac sonn", 20, 6325),  # typo after a place word
         ("ban na o tinh Lang Son", 20, None),
         ("ban vai o Bac Giang", 24, None),  # a former province, read as its current one
