@@ -40,6 +40,7 @@ _LUNAR_DAY = re.compile(
     rf"(?<![\w.,])(?:(?:ngay|mung|mong)\s+)?(?P<d>\d{{1,2}}|ram)\s*(?:/|-|\s+thang\s+){_LUNAR_MONTH}(?![\d.,/]){_LUNAR_MARK}"
 )
 _LUNAR_WHOLE = re.compile(rf"(?<![a-z])thang\s+{_LUNAR_MONTH}(?![\d.,/]){_LUNAR_MARK}")
+_DIGIT = re.compile(r"\d")
 _OPEN_FROM = re.compile(r"(?:^|[^a-z])(?:tu|ke tu|bat dau tu|bat dau)\s*(?:ngay\s*)?$")
 _OPEN_TO = re.compile(r"(?:^|[^a-z])(?:truoc|cham nhat|muon nhat|han chot|han)\s*(?:ngay\s*)?$")
 _DAY_WORD = re.compile(
@@ -256,20 +257,28 @@ def _regex_spans(msg: Message, today: dt.date, spans: list[tuple[dt.date, dt.dat
         spans.append((span[0], span[1], _openness(msg, start) if open_ is None else open_))
         msg.mask(start, end)
 
-    for m in _TIME.finditer(msg.work):
-        msg.mask(m.start(), m.end())
-    for m in _LUNAR_DAY.finditer(msg.work):
-        if not (m["al"] or m["d"] == "ram" or m["m"] in ("chap", "gieng")):
-            continue
-        found = lunar_day(today, 15 if m["d"] == "ram" else int(m["d"]), _lunar_month_number(m["m"]))
-        if found is not None:
-            add((found, found), m.start(), m.end())
-    for m in _LUNAR_WHOLE.finditer(msg.work):
-        if not (m["al"] or m["m"] in ("chap", "gieng")):
-            continue
-        whole = lunar_month(today, _lunar_month_number(m["m"]))
-        if whole is not None:
-            add(whole, m.start(), m.end())
+    work = msg.work
+    digits = bool(_DIGIT.search(work))
+    if digits:
+        for m in _TIME.finditer(work):
+            msg.mask(m.start(), m.end())
+    # Without a digit only "rằm tháng chạp" or "tháng giêng" can be a date here.
+    if digits or "ram" in work:
+        for m in _LUNAR_DAY.finditer(msg.work):
+            if not (m["al"] or m["d"] == "ram" or m["m"] in ("chap", "gieng")):
+                continue
+            found = lunar_day(today, 15 if m["d"] == "ram" else int(m["d"]), _lunar_month_number(m["m"]))
+            if found is not None:
+                add((found, found), m.start(), m.end())
+    if "thang" in msg.work:
+        for m in _LUNAR_WHOLE.finditer(msg.work):
+            if not (m["al"] or m["m"] in ("chap", "gieng")):
+                continue
+            whole = lunar_month(today, _lunar_month_number(m["m"]))
+            if whole is not None:
+                add(whole, m.start(), m.end())
+    if not digits:
+        return
     for m in _RANGE.finditer(msg.work):
         y = int(m["y"]) if m["y"] else None
         m2 = int(m["m2"])

@@ -98,7 +98,12 @@ class Message:
     def mask(self, start: int, end: int) -> None:
         """Blank a span so later readers do not see it again."""
         self.work = self.work[:start] + " " * (end - start) + self.work[end:]
-        self._tokens = None
+        tokens = self._tokens
+        if tokens is not None:
+            # Masks mostly cover whole tokens: drop those instead of tokenising the line again.
+            kept = [t for t in tokens if t.end <= start or t.start >= end]
+            cut = any(t.start < start < t.end or t.start < end < t.end for t in tokens)
+            self._tokens = None if cut else kept
 
     def rewrite(self, start: int, end: int, text: str) -> None:
         """Replace a span of the working copy by a shorter reading of it ("ba mươi lăm" -> "35")."""

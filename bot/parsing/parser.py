@@ -43,6 +43,23 @@ class ParseResult:
     ward_code: int | None
     grade: str | None = None
 
+    def to_json_line(self) -> str:
+        """``json.dumps(self.to_json(), ensure_ascii=False)``, written out directly (the CLI's hot path)."""
+
+        def val(v: object) -> str:
+            if v is None:
+                return "null"
+            if isinstance(v, str | dt.date):
+                return f'"{v}"'
+            return str(v)
+
+        return (
+            f'{{"intent": "{self.intent}", "product": {val(self.product)}, "quantity_kg": {val(self.quantity_kg)}, '
+            f'"price_vnd_per_kg": {val(self.price_vnd_per_kg)}, "date_from": {val(self.date_from)}, '
+            f'"date_to": {val(self.date_to)}, "province_code": {val(self.province_code)}, '
+            f'"ward_code": {val(self.ward_code)}}}'
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The contract's eight keys in order, dates as ISO strings."""
         return {
@@ -57,6 +74,20 @@ class ParseResult:
         }
 
 
+def _first_difference(a: str, b: str) -> int:
+    """The first index where two equally long strings differ, or -1 (by halving: string compares run in C)."""
+    if a == b:
+        return -1
+    lo, hi = 0, len(a)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def parse(text: str, today: dt.date) -> ParseResult:
     """Read one line typed by a farmer or trader; dates are relative to ``today``."""
     msg = Message(text)
@@ -69,7 +100,7 @@ def parse(text: str, today: dt.date) -> ParseResult:
     before = msg.work
     product = read_product(msg)
     # Where the product was named: "giá na 30k" before it reports a price, "na 30k" after it sells.
-    product_at = next((i for i, (a, b) in enumerate(zip(before, msg.work, strict=True)) if a != b), -1)
+    product_at = _first_difference(before, msg.work)
     grade = read_grade(msg)
     read_other_places(msg, mentions)
     date_from, date_to = read_dates(msg, today)

@@ -161,10 +161,14 @@ class _Gazette:
             self._add(_bare_toned(w.name), Candidate(Kind.WARD, int(w.province_code), code, ()))
         self._add_old_districts()
         self.fuzzy_names = [" ".join(k) for k in self.candidates]
-        # Old communes live in their own index: they are read only after a place word.
-        self.old_names: PhraseIndex[tuple[str, ...]] = PhraseIndex()
-        self.old_candidates: dict[tuple[str, ...], list[Candidate]] = {}
-        self._add_old_wards()
+        # Words that can begin a name read without a place word: two syllables or more, or a glued province.
+        self.unmarked_starts = frozenset(
+            k[0]
+            for k, cands in self.candidates.items()
+            if len(k) >= 2 or (len(k[0]) >= 6 and all(c.kind in _PROVINCES for c in cands))
+        )
+        # Old communes live in their own index, built on first need: they are read only after a place word.
+        self._old: tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]] | None = None
         self.markers: PhraseIndex[Marker] = PhraseIndex()
         for spelling, marker in _MARKERS:
             self.markers.add(spelling, marker)
@@ -206,9 +210,17 @@ class _Gazette:
                 ward = next(iter(new)) if len(new) == 1 else None
                 self._add(_bare_toned(district.name), Candidate(Kind.OLD_DISTRICT, province, ward, ()))
 
-    def _add_old_wards(self) -> None:
-        """Pre-2025 communes: the ward each was merged into whole, or only its province."""
+    @property
+    def old(self) -> tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]]:
+        """Index and candidates of pre-2025 communes: the ward each was merged into whole, or its province."""
+        if self._old is None:
+            self._old = self._old_wards()
+        return self._old
+
+    def _old_wards(self) -> tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]]:
         gaz = gazetteer()
+        old_names: PhraseIndex[tuple[str, ...]] = PhraseIndex()
+        old_candidates: dict[tuple[str, ...], list[Candidate]] = {}
         for ward in legacy.Ward.iter_all():
             entry = OLD_TO_NEW.get(int(ward.code))
             if entry is None:
@@ -226,11 +238,12 @@ class _Gazette:
             cand = Candidate(
                 Kind.OLD_WARD, provinces.pop(), new[0] if whole else None, toned_tokens(spelling), town
             )
-            self.old_names.add(spelling, key)
-            self.old_names.add(" ".join(key), key)
-            bucket = self.old_candidates.setdefault(key, [])
+            old_names.add(spelling, key)
+            old_names.add(" ".join(key), key)
+            bucket = old_candidates.setdefault(key, [])
             if cand not in bucket:
                 bucket.append(cand)
+        return old_names, old_candidates
 
     def _add(self, spelling: str, cand: Candidate) -> None:
         key = fold_tokens(spelling)
@@ -298,9 +311,9 @@ def _named(msg: Message, tokens: list[Token], j: int, marker: Marker) -> tuple[l
         (gz.names, gz.candidates)
     ]
     if marker is Marker.OLD_WARD:
-        lookups.insert(0, (gz.old_names, gz.old_candidates))
+        lookups.insert(0, gz.old)
     elif marker is not Marker.NONE:
-        lookups.append((gz.old_names, gz.old_candidates))
+        lookups.append(gz.old)
     for names, candidates in lookups:
         hit = names.match_at(msg, tokens, j) if names.starts(tokens[j].text) else None
         if hit is None:
@@ -342,7 +355,7 @@ def _scan(msg: Message, mentions: list[list[Candidate]], *, strong_only: bool) -
         if strong_only and marker not in _STRONG:
             i = max(i + 1, j)
             continue
-        if j == i and (strong_only or not gz.names.starts(tokens[i].text)):
+        if j == i and (strong_only or tokens[i].text not in gz.unmarked_starts):
             i += 1
             continue
         if j < len(tokens) and (

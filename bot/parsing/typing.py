@@ -25,6 +25,8 @@ _TELEX_HINT = re.compile(r"aa|ee|oo|dd|[aouw]w|^w|[aeiouy][a-z]*[sfrxj][a-z]?[a-
 _VOWEL_MARK = (("uow", "ươ"), ("aa", "â"), ("aw", "ă"), ("ee", "ê"), ("oo", "ô"), ("ow", "ơ"), ("uw", "ư"),
                ("dd", "đ"), ("w", "ư"))  # fmt: skip
 _WORD = re.compile(r"[A-Za-z]+")
+# A cheap look at the whole line before decoding word by word.
+_TELEX_LINE = re.compile(r"(?i)aa|ee|oo|dd|w|[aeiouy][a-z]?[a-z]?[sfrxj](?![a-z])")
 _SHORTHAND = re.compile(r"(?<![\w/])([aAeE])\s?/\s?([cCeE])(?![\w/])")
 
 
@@ -80,8 +82,9 @@ def untype(text: str) -> tuple[str, list[tuple[int, int]]]:
     Decoded words are spelled with the marks their keys stand for, but people slip on Telex
     ("giaas" for "giá"), so readers treat those spans as typed without marks.
     """
-    text = _SHORTHAND.sub(lambda m: m[1] + m[2], text)
-    if not text.isascii():
+    if "/" in text:
+        text = _SHORTHAND.sub(lambda m: m[1] + m[2], text)
+    if not text.isascii() or not _TELEX_LINE.search(text):
         return text, []
     words = list(_WORD.finditer(text))
     decoded = [decode_telex(m.group()) for m in words]
