@@ -252,7 +252,9 @@ def _openness(msg: Message, start: int) -> int:
     return _BOTH
 
 
-def _regex_spans(msg: Message, today: dt.date, spans: list[tuple[dt.date, dt.date, int]]) -> None:
+def _regex_spans(
+    msg: Message, today: dt.date, spans: list[tuple[dt.date, dt.date, int]], reversed_ranges: bool
+) -> None:
     def add(span: Span, start: int, end: int, open_: int | None = None) -> None:
         spans.append((span[0], span[1], _openness(msg, start) if open_ is None else open_))
         msg.mask(start, end)
@@ -281,14 +283,22 @@ def _regex_spans(msg: Message, today: dt.date, spans: list[tuple[dt.date, dt.dat
         return
     for m in _RANGE.finditer(msg.work):
         y = int(m["y"]) if m["y"] else None
-        m2 = int(m["m2"])
-        end = _with_year(today, int(m["d2"]), m2, y)
-        start = _with_year(today, int(m["d1"]), int(m["m1"] or m2), y)
-        if start is None or end is None:
+        end = _with_year(today, int(m["d2"]), int(m["m2"]), y)
+        if end is None:
             continue
-        if end < start and m["m1"] and not y:
-            end = _with_year(start, int(m["d2"]), m2, start.year + 1) or end
-        if end < start:
+        # A range that has not ended is this year's: the start takes the end's year, or the year before.
+        try:
+            start = dt.date(end.year, int(m["m1"] or m["m2"]), int(m["d1"]))
+        except ValueError:
+            continue
+        if start > end and m["m1"] and int(m["m1"]) > int(m["m2"]):
+            try:
+                start = start.replace(year=start.year - 1)  # "28/12 - 3/1"
+            except ValueError:
+                continue
+        if start > end:
+            if reversed_ranges:
+                add((start, end), m.start(), m.end(), _BOTH)  # "20-15/9": the step says what is wrong
             continue
         add((start, end), m.start(), m.end(), _BOTH)
     for m in _SINGLE.finditer(msg.work):
@@ -324,13 +334,18 @@ def _word_ok(msg: Message, tokens: list[Token], i: int, n: int) -> bool:
     return True
 
 
-def read_dates(msg: Message, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
+def read_dates(
+    msg: Message, today: dt.date, *, reversed_ranges: bool = False
+) -> tuple[dt.date | None, dt.date | None]:
     """The earliest start and latest end of every date named in the line, masked once read.
 
-    "từ X" alone leaves the end open and "trước X" alone the start.
+    "từ X" alone leaves the end open and "trước X" alone the start. With ``reversed_ranges`` a range
+    typed backwards ("20-15/9") is returned as typed, so that a flow step can say what is wrong.
     """
     spans: list[tuple[dt.date, dt.date, int]] = []
-    _regex_spans(msg, today, spans)
+    _regex_spans(msg, today, spans, reversed_ranges)
+    if reversed_ranges and len(spans) == 1 and spans[0][0] > spans[0][1]:
+        return spans[0][0], spans[0][1]
     tokens = msg.tokens()
     hits = [(i, n, w) for i, n, w in _index().scan(msg, tokens) if _word_ok(msg, tokens, i, n)]
     k = 0

@@ -48,6 +48,11 @@ _QTY = re.compile(
 _GLUED = re.compile(r"(?<![\w.,/])(?P<num>\d+)(?P<unit>tan|ta|t)(?P<sub>\d)(?![\w.,])")
 _UNIT_RUOI = re.compile(rf"(?<![\w.,/])(?P<unit>tan|ta|yen)\s+{RUOI}(?![a-z])")
 _NEXT_UNIT_DOWN = {1000: 100, 100: 10, 10: 1}
+# Words that may stand around a quantity typed as an answer ("khoảng 2 tấn thôi", "sl: 5 tạ").
+_FILLERS = frozenset(
+    {"khoang", "tam", "chung", "do", "hon", "gan", "tren", "duoi", "nhe", "nha", "a", "thoi", "thui", "roi",
+     "co", "la", "tong", "cong", "so", "luong", "sl", "het", "ca", "e", "em", "minh", "lo", "nay", "duoc", "dc"}
+)  # fmt: skip
 _SIGNED = re.compile(rf"^\s*(?P<neg>[-−])?\s*(?P<num>{NUM})\s*\.?\s*$")
 
 # --- numbers said in words ("ba mươi lăm", "bốn chục", "một trăm hai", "nửa") ------------------
@@ -221,7 +226,7 @@ def as_number(value: float) -> float | int:
     return int(value) if value == int(value) else round(value, 3)
 
 
-def read_quantity(msg: Message) -> float | int | None:
+def read_quantity(msg: Message, *, allow_zero: bool = False) -> float | int | None:
     """The first quantity in the line, in kg ("2 tạ rưỡi" -> 250, "tấn rưỡi" -> 1500), masked once read."""
     found: list[tuple[int, int, float, int]] = []  # start, end, kg, unit size
     for m in _QTY.finditer(msg.work):
@@ -259,7 +264,7 @@ def read_quantity(msg: Message) -> float | int | None:
             break
         kg, end, unit = kg + nkg, nend, nunit
     msg.mask(start, end)
-    return as_number(kg) if kg > 0 else None
+    return as_number(kg) if kg > 0 or (allow_zero and kg == 0) else None
 
 
 def amount_kg(text: str) -> float | None:
@@ -275,9 +280,9 @@ def amount_kg(text: str) -> float | None:
     if bare:
         value = parse_number(bare["num"])
     else:
-        kg = read_quantity(msg)
-        if kg is None or re.search(r"\d", msg.work):
-            return None
+        kg = read_quantity(msg, allow_zero=True)
+        if kg is None or any(w not in _FILLERS for w in re.findall(r"[a-z0-9]+", msg.work)):
+            return None  # "Mai: 400kg" is a name and a quantity, not a quantity
         value = float(kg)
     if value is None:
         return None

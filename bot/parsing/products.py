@@ -10,6 +10,7 @@ from rapidfuzz import fuzz, process
 
 from bot.catalog import CATALOG, Product
 from bot.parsing.message import Message, PhraseIndex, Token
+from bot.textnorm import fold
 
 # Short catalog words that are also everyday words when typed without diacritics
 # ("anh oi" is "anh ơi", not guava; "cam on" is "cảm ơn", not oranges). A match is dropped
@@ -128,7 +129,10 @@ def _index() -> tuple[PhraseIndex[Product], list[str], dict[str, Product]]:
     """Product spellings (with their diacritics) and the multi-word names for fuzzy lookup, built once."""
     index: PhraseIndex[Product] = PhraseIndex()
     for product in CATALOG:
-        index.add_all((product.name_vi, *product.synonyms, product.code.replace("_", " ")), product)
+        spellings = (product.name_vi, *product.synonyms, product.code.replace("_", " "))
+        index.add_all(spellings, product)
+        # Hashtags and glued typing: "#caphe", "#vaithieu", "hongvanhkhuyen".
+        index.add_all((g for n in spellings if " " in n and len(g := fold(n).replace(" ", "")) >= 5), product)
     by_name = CATALOG.names_index()
     long_names = [n for n in by_name if " " in n or len(n) >= 5]
     return index, long_names, by_name
