@@ -190,12 +190,16 @@ _TOPIC = (
     "giống", "máy", "vật tư", "túi bọc", "bạt", "đất", "đất vườn", "sổ đỏ", "vay vốn", "cho vay", "vay tiền",
     "vốn", "lãi suất", "tuyển", "tuyển dụng", "cần người", "tuyển người", "thuê người", "thuê", "hái thuê", "lao động", "lương",
     "việc làm", "chở", "chở hàng", "vận chuyển", "xe tải", "cước", "nhận chở", "xổ số", "lô đề", "bảo hiểm",
+    "vé số", "sang nhượng", "khóa học", "kiếm tiền", "máy cày", "máy xới", "máy phun", "drone", "chành xe",
+    "nhận vận chuyển", "giúp việc", "cho thuê",
 )  # fmt: skip
 _TROUBLE = (
     "ép giá", "cảnh báo", "lừa đảo", "lừa", "quỵt", "bỏ cọc", "cẩn thận", "mất trắng", "mất mùa", "thua lỗ",
     "không ai mua", "ko ai mua", "chẳng ai mua", "mưa đá", "bão", "lũ", "ngập", "hạn hán", "nhiễm mặn",
     "xâm nhập mặn", "sâu bệnh", "bệnh", "vàng lá", "thối", "rụng", "chết", "sạt lở", "xử lý", "thán thư",
-    "tấn công", "kỹ thuật", "chúc", "chúc mừng", "bội thu",
+    "tấn công", "kỹ thuật", "chúc", "chúc mừng", "bội thu", "mưa", "mưa lớn", "nắng hạn", "rét", "sương muối",
+    "dịch bệnh", "cách chăm sóc", "bón phân", "phun thuốc", "nứt quả", "xin kinh nghiệm", "tư vấn", "bị lừa",
+    "bom hàng", "không trả tiền", "nợ tiền", "bùng tiền",
 )  # fmt: skip
 # The word right before a topic word that makes it the thing traded ("bán phân bón", "cung cấp máy").
 _TOPIC_VERBS = frozenset(

@@ -19,6 +19,7 @@ from bot.textnorm import nfc, strip_diacritics
 _TOKEN = re.compile(r"[a-z0-9]+")
 # Tone marks only: vowel-quality marks (circumflex, breve, horn) stay part of the letter.
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
 
 
 class _LowerTable(dict[int, str]):
@@ -138,7 +139,8 @@ class PhraseIndex[V]:
 
     A token typed with diacritics only matches a phrase word spelled the same way, so "bạn"
     never reads as "bán" and "cảm ơn" never as "cam" (orange); a token typed without
-    diacritics matches any spelling.
+    diacritics matches any spelling. With ``slips`` (a place name after a place word), one syllable
+    of a name of two or more may carry a wrong tone mark ("ở Hà Tỉnh") when another is typed right.
     """
 
     def __init__(self) -> None:
@@ -175,7 +177,7 @@ class PhraseIndex[V]:
         return word in self._lengths
 
     def match_at(
-        self, msg: Message, tokens: list[Token], i: int, *, max_len: int | None = None
+        self, msg: Message, tokens: list[Token], i: int, *, max_len: int | None = None, slips: bool = False
     ) -> tuple[V, int] | None:
         """The longest phrase starting at token ``i``: (value, number of tokens), or None."""
         lengths = self._lengths.get(tokens[i].text)
@@ -193,10 +195,18 @@ class PhraseIndex[V]:
             value, allowed = entry
             if n > 1 and not all(msg.adjacent(a, b) for a, b in pairwise(span)):
                 continue
-            if all(
-                (not msg.strict and not msg.has_marks(t.start, t.end)) or tone_key(msg.typed(t)) in ok
-                for t, ok in zip(span, allowed, strict=True)
-            ):
+            wrong = right = slipped = 0
+            for t, ok in zip(span, allowed, strict=True):
+                if not msg.has_marks(t.start, t.end) and not msg.strict:
+                    continue
+                typed = tone_key(msg.typed(t))
+                if typed in ok:
+                    right += 1
+                elif slips and typed.rstrip(_TONE_MARKS) in {k.rstrip(_TONE_MARKS) for k in ok}:
+                    slipped += 1  # same letters, another tone mark
+                else:
+                    wrong += 1
+            if not wrong and (not slipped or (n >= 2 and slipped == 1 and right >= 1)):
                 return value, n
         return None
 

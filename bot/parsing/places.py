@@ -315,7 +315,8 @@ def _named(msg: Message, tokens: list[Token], j: int, marker: Marker) -> tuple[l
     elif marker is not Marker.NONE:
         lookups.append(gz.old)
     for names, candidates in lookups:
-        hit = names.match_at(msg, tokens, j) if names.starts(tokens[j].text) else None
+        slips = marker is not Marker.NONE
+        hit = names.match_at(msg, tokens, j, slips=slips) if names.starts(tokens[j].text) else None
         if hit is None:
             continue
         key, n = hit

@@ -17,9 +17,38 @@ from bot.textnorm import fold
 # when the neighbouring word shows the everyday reading.
 _VETO_NEXT: dict[str, frozenset[str]] = {
     "oi": frozenset({"nhe", "nha", "a", "oi", "ad", "minh", "em", "anh", "chi"}),
-    "cam": frozenset({"on", "ong", "thay", "nhan", "xuc", "ket", "doan", "kich"}),
+    "cam": frozenset(
+        {"on", "ong", "thay", "nhan", "xuc", "ket", "doan", "kich", "chiu", "gao", "tinh", "dong"}
+    ),
     "hoi": frozenset(
-        {"gia", "chut", "ti", "xiu", "ve", "ai", "cac", "thu", "han", "mua", "ban", "lai", "dap", "nhe"}
+        {
+            "gia",
+            "chut",
+            "ti",
+            "xiu",
+            "ve",
+            "ai",
+            "cac",
+            "thu",
+            "han",
+            "mua",
+            "ban",
+            "lai",
+            "dap",
+            "nhe",
+            "hop",
+            "phuc",
+            "am",
+            "sang",
+            "chieu",
+            "truoc",
+            "xua",
+            "nay",
+            "tet",
+            "dau",
+            "sinh",
+            "huong",
+        }
     ),
     "nhan": frozenset(
         {
@@ -65,11 +94,35 @@ _VETO_NEXT: dict[str, frozenset[str]] = {
     ),
     "que": frozenset({"nha", "huong", "minh", "em", "toi", "ngoai"}),
     "tra": frozenset({"tien", "gia", "lai", "coc", "truoc", "sau", "loi", "no", "hang", "cham"}),
-    "bo": frozenset({"di", "qua", "lai", "si", "buon", "hang", "vo", "tien", "coc", "ra", "xuong", "moi"}),
+    "bo": frozenset(
+        {
+            "di",
+            "qua",
+            "lai",
+            "si",
+            "buon",
+            "hang",
+            "vo",
+            "tien",
+            "coc",
+            "ra",
+            "xuong",
+            "moi",
+            "ruong",
+            "ke",
+            "song",
+            "bien",
+            "ao",
+            "suoi",
+            "vung",
+            "pho",
+        }
+    ),
     "ngo": frozenset({"nho", "hem"}),
     "tieu": frozenset({"thu", "chuan", "chi", "dung"}),
     "dieu": frozenset({"kien", "hoa", "chinh", "phoi", "do", "tra", "khoan"}),
-    "che": frozenset({"bien", "do", "tao"}),
+    "che": frozenset({"bien", "do", "tao", "phu", "nang", "chan", "day", "mat", "giau", "mua"}),
+    "mit": frozenset({"tinh"}),
     "chuoi": frozenset({"cung", "gia", "lien"}),
     "lua": frozenset({"dao", "chon", "gat"}),
     "mi": frozenset({"tom", "goi", "nh", "nhe"}),
@@ -114,7 +167,7 @@ _VETO_PREV: dict[str, frozenset[str]] = {
     "thom": frozenset({"lua", "gao", "rat", "mui"}),
     "bo": frozenset({"bo", "thi", "chan"}),
     "tra": frozenset({"kiem", "tim", "thanh"}),
-    "lac": frozenset({"lien", "bat", "sa", "vui", "tru"}),
+    "lac": frozenset({"lien", "bat", "sa", "vui", "tru", "bi", "di"}),
     "hanh": frozenset({"thuc", "thi", "tien", "dieu", "phat", "luu", "dang", "hoan"}),
 }
 

@@ -490,3 +490,19 @@ def test_telex_typed_with_the_input_method_off() -> None:
 def test_relative_open_and_lunar_dates(text: str, start: dt.date | None, end: dt.date | None) -> None:
     r = p(text)
     assert (r.date_from, r.date_to) == (start, end)
+
+
+def test_a_tone_slip_in_a_place_name_after_a_place_word() -> None:
+    assert (p("bán cam ở Hà Tỉnh").province_code, p("bán na ở Lạng Sởn").province_code) == (42, 20)
+    # Without a place word, everyday words that differ from a name by one tone stay words.
+    assert p("Bán máy cắt cỏ").ward_code is None
+    assert p("Quế vỏ 45k").ward_code is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("mít tinh kỷ niệm", None), ("cam kết hàng chuẩn", None), ("bị lạc đường", None), ("hồi sáng", None),
+     ("che nắng cho vườn", None), ("#vaithieu #lucngan", "vai_thieu")],
+)  # fmt: skip
+def test_words_that_look_like_products(text: str, code: str | None) -> None:
+    assert p(text).product == code
