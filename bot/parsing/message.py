@@ -90,11 +90,13 @@ class Message:
             self.plain = self.plain[:start] + self.folded[start:end] + self.plain[end:]
         self.work = self.folded
         self._tokens: list[Token] | None = [Token(m.group(), *m.span()) for m in _TOKEN.finditer(self.folded)]
-        words = [t for t in self._tokens if not t.text.isdigit()]
-        marked = sum(1 for t in words if self.plain[t.start : t.end] != t.text)
         # Someone who types most words with diacritics means "con" when typing "con", not "còn";
         # only in text typed (mostly) without them is a bare word allowed to stand for any spelling.
-        self.strict = len(words) >= 3 and marked * 2 >= len(words)
+        self.strict = False
+        if not self.plain.isascii():
+            words = [t for t in self._tokens if not t.text.isdigit()]
+            marked = sum(1 for t in words if self.plain[t.start : t.end] != t.text)
+            self.strict = len(words) >= 3 and marked * 2 >= len(words)
 
     def mask(self, start: int, end: int) -> None:
         """Blank a span so later readers do not see it again."""

@@ -161,11 +161,12 @@ class _Gazette:
             self._add(_bare_toned(w.name), Candidate(Kind.WARD, int(w.province_code), code, ()))
         self._add_old_districts()
         self.fuzzy_names = [" ".join(k) for k in self.candidates]
-        # Words that can begin a name read without a place word: two syllables or more, or a glued province.
-        self.unmarked_starts = frozenset(
+        # How a name read without a place word can begin: its first two syllables, or a glued province.
+        self.unmarked_pairs = frozenset(k[:2] for k in self.candidates if len(k) >= 2)
+        self.unmarked_glued = frozenset(
             k[0]
             for k, cands in self.candidates.items()
-            if len(k) >= 2 or (len(k[0]) >= 6 and all(c.kind in _PROVINCES for c in cands))
+            if len(k) == 1 and len(k[0]) >= 6 and all(c.kind in _PROVINCES for c in cands)
         )
         # Old communes live in their own index, built on first need: they are read only after a place word.
         self._old: tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]] | None = None
@@ -356,7 +357,13 @@ def _scan(msg: Message, mentions: list[list[Candidate]], *, strong_only: bool) -
         if strong_only and marker not in _STRONG:
             i = max(i + 1, j)
             continue
-        if j == i and (strong_only or tokens[i].text not in gz.unmarked_starts):
+        if j == i and (
+            strong_only
+            or (
+                tokens[i].text not in gz.unmarked_glued
+                and (i + 1 >= len(tokens) or (tokens[i].text, tokens[i + 1].text) not in gz.unmarked_pairs)
+            )
+        ):
             i += 1
             continue
         if j < len(tokens) and (
