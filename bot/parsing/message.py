@@ -154,9 +154,13 @@ class PhraseIndex[V]:
     def add(self, spelling: str, value: V) -> None:
         """Register a spelling (first registration of a folded form decides its value)."""
         folded = fold_tokens(spelling)
-        if not folded:
-            return
-        toned = toned_tokens(spelling)
+        if folded:
+            self.add_tokens(folded, toned_tokens(spelling), value)
+
+    def add_tokens(
+        self, folded: tuple[str, ...], toned: tuple[str, ...], value: V, *, bare: bool = False
+    ) -> None:
+        """Register a spelling already split into folded and toned tokens; ``bare`` also allows it unmarked."""
         entry = self._entries.get(folded)
         if entry is None:
             entry = (value, [set() for _ in folded])
@@ -166,8 +170,10 @@ class PhraseIndex[V]:
             if len(folded) not in lengths:
                 lengths.append(len(folded))
                 lengths.sort(reverse=True)
-        for allowed, key in zip(entry[1], toned, strict=True):
+        for allowed, key, plain in zip(entry[1], toned, folded, strict=True):
             allowed.add(key)
+            if bare:
+                allowed.add(plain)
 
     def add_all(self, spellings: Iterable[str], value: V) -> None:
         """Register several spellings of one value."""

@@ -236,11 +236,9 @@ class _Gazette:
             key = fold_tokens(spelling)
             if not key or key[0].isdigit():
                 continue  # "Phường 15" would make "từ 15 đến 20/9" a place
-            cand = Candidate(
-                Kind.OLD_WARD, provinces.pop(), new[0] if whole else None, toned_tokens(spelling), town
-            )
-            old_names.add(spelling, key)
-            old_names.add(" ".join(key), key)
+            toned = toned_tokens(spelling)
+            cand = Candidate(Kind.OLD_WARD, provinces.pop(), new[0] if whole else None, toned, town)
+            old_names.add_tokens(key, toned, key, bare=True)
             bucket = old_candidates.setdefault(key, [])
             if cand not in bucket:
                 bucket.append(cand)
@@ -250,10 +248,10 @@ class _Gazette:
         key = fold_tokens(spelling)
         if not key:
             return
-        cand = Candidate(cand.kind, cand.province_code, cand.ward_code, toned_tokens(spelling))
-        self.names.add(spelling, key)
+        toned = toned_tokens(spelling)
+        cand = Candidate(cand.kind, cand.province_code, cand.ward_code, toned)
         # Place names are often typed bare even by people who otherwise use diacritics.
-        self.names.add(" ".join(key), key)
+        self.names.add_tokens(key, toned, key, bare=True)
         bucket = self.candidates.setdefault(key, [])
         if all(
             c.ward_code != cand.ward_code or c.province_code != cand.province_code or c.kind != cand.kind
