@@ -27,12 +27,16 @@ def main(argv: list[str]) -> int:
     if args.jsonl:
         out = sys.stdout
         default_today = args.today or dt.date.today()
+        days: dict[str, dt.date] = {}
         for line in sys.stdin:
             if not line.strip():
                 continue
             item = json.loads(line)
-            today = dt.date.fromisoformat(item["today"]) if item.get("today") else default_today
-            out.write(json.dumps(parse(item.get("text", ""), today).to_json(), ensure_ascii=False) + "\n")
+            raw = item.get("today")
+            today = (
+                (days.get(raw) or days.setdefault(raw, dt.date.fromisoformat(raw))) if raw else default_today
+            )
+            out.write(parse(item.get("text", ""), today).to_json_line() + "\n")
         out.flush()
         return 0
     if args.text is None:

@@ -8,9 +8,14 @@ import re
 from collections.abc import Callable
 from functools import cache
 
+from lunar_vn import convert_lunar_to_solar, solar_to_lunar
+
 from bot.parsing.message import Message, PhraseIndex, Token
 
 type Span = tuple[dt.date, dt.date]
+# A span read with "từ" before it has no end; one read with "trước" has no start.
+_FROM, _TO, _BOTH = 1, 2, 0
+_VN_TZ = 7.0  # the Vietnamese lunar calendar is computed for UTC+7 (the Chinese one for UTC+8)
 _DAY = dt.timedelta(days=1)
 
 # Clock times ("7h", "7h30", "8 giờ") are masked so their digits never become a quantity.
@@ -29,6 +34,18 @@ _DAY_OF_MONTH = re.compile(
 )
 _IN_DAYS = re.compile(r"(?<![\w.,])(?P<n>\d{1,2})\s*(?:ngay|hom|bua)\s*(?:nua|toi)(?![a-z])")
 _MONTH = re.compile(r"(?<![a-z])(?:(?P<part>dau|giua|cuoi)\s+)?thang\s+(?P<m>\d{1,2})(?![\d.,/])")
+_LUNAR_MONTH = r"(?P<m>\d{1,2}|gieng|chap)"
+_LUNAR_MARK = r"(?P<al>\s*(?:am lich|am|al|a\.l)(?![a-z]))?"
+_LUNAR_DAY = re.compile(
+    rf"(?<![\w.,])(?:(?:ngay|mung|mong)\s+)?(?P<d>\d{{1,2}}|ram)\s*(?:/|-|\s+thang\s+){_LUNAR_MONTH}(?![\d.,/]){_LUNAR_MARK}"
+)
+_LUNAR_WHOLE = re.compile(rf"(?<![a-z])thang\s+{_LUNAR_MONTH}(?![\d.,/]){_LUNAR_MARK}")
+_DIGIT = re.compile(r"\d")
+_OPEN_FROM = re.compile(r"(?:^|[^a-z])(?:tu|ke tu|bat dau tu|bat dau)\s*(?:ngay\s*)?$")
+_OPEN_TO = re.compile(r"(?:^|[^a-z])(?:truoc|cham nhat|muon nhat|han chot|han)\s*(?:ngay\s*)?$")
+_DAY_WORD = re.compile(
+    r"(?<![a-z])(?:mung|mong)\s+(?P<d>\d{1,2})(?![\d.,/]|\s*(?:tan|ta|yen|kg|k|t|ky|can|thang)\b)"
+)
 _UNIT_WORDS = frozenset(
     {"tan", "ta", "yen", "kg", "ky", "ki", "can", "t", "k", "nghin", "ngan", "trieu", "tr"}
 )
@@ -87,6 +104,7 @@ def _end_of_week(today: dt.date) -> Span:
 
 type _Word = tuple[int, Callable[[dt.date], Span]]  # (weekday 0-6 or -1, span maker)
 _NEXT_WEEK = -2
+_THIS_WEEK = -3
 
 
 def _words() -> list[tuple[tuple[str, ...], _Word]]:
@@ -97,12 +115,31 @@ def _words() -> list[tuple[tuple[str, ...], _Word]]:
         return _next_monday(t), _next_monday(t) + 6 * _DAY
 
     entries: list[tuple[tuple[str, ...], _Word]] = [
-        (("hôm nay", "hnay", "bữa nay", "ngày hôm nay", "nay mai"), (-1, days(0))),
+        (
+            (
+                "hôm nay",
+                "hnay",
+                "bữa nay",
+                "ngày hôm nay",
+                "nay mai",
+                "sáng nay",
+                "chiều nay",
+                "trưa nay",
+                "tối nay",
+            ),
+            (-1, days(0)),
+        ),
+        (("hôm qua", "bữa qua", "hqua"), (-1, days(-1))),
+        (("hôm kia",), (-1, days(-2))),
         (("mai", "ngày mai", "sáng mai", "chiều mai", "tối mai", "trưa mai", "mai nay"), (-1, days(1))),
         (("ngày kia", "ngày mốt", "mốt", "bữa mốt", "hôm mốt"), (-1, days(2))),
         (("mai mốt", "mai hoặc mốt", "mai hay mốt"), (-1, lambda t: (t + _DAY, t + 2 * _DAY))),
         (("tuần sau", "tuần tới", "tuần tới đây"), (_NEXT_WEEK, next_week)),
-        (("tuần này",), (-1, lambda t: (t, t + (6 - t.weekday()) * _DAY))),
+        (("tuần này",), (_THIS_WEEK, lambda t: (t, t + (6 - t.weekday()) * _DAY))),
+        (
+            ("tuần sau nữa", "tuần tới nữa"),
+            (-1, lambda t: (_next_monday(t) + 7 * _DAY, _next_monday(t) + 13 * _DAY)),
+        ),
         (("cuối tuần", "cuối tuần này"), (-1, _end_of_week)),
         (
             ("cuối tuần sau", "cuối tuần tới"),
@@ -170,44 +207,119 @@ def _day_of_month(today: dt.date, day: int) -> dt.date | None:
         return None
 
 
-def _regex_spans(msg: Message, today: dt.date, spans: list[Span]) -> None:
-    for m in _TIME.finditer(msg.work):
-        msg.mask(m.start(), m.end())
+def _lunar_month_start(today: dt.date, month: int) -> tuple[int, dt.date] | None:
+    """(lunar year, first solar day) of the coming lunar month M: this lunar year's unless M is over."""
+    now = solar_to_lunar(today, _VN_TZ)
+    year = now.year if month >= now.month else now.year + 1
+    try:
+        return year, convert_lunar_to_solar(1, month, year, 0, _VN_TZ)
+    except ValueError:
+        return None
+
+
+def lunar_day(today: dt.date, day: int, month: int) -> dt.date | None:
+    """The solar date of lunar day D of the coming lunar month M (Vietnamese calendar, UTC+7)."""
+    if not (1 <= day <= 30 and 1 <= month <= 12):
+        return None
+    start = _lunar_month_start(today, month)
+    if start is None:
+        return None
+    found = start[1] + (day - 1) * _DAY
+    # A 29-day month has no 30th: the next day is already the first of the next month.
+    return found if solar_to_lunar(found, _VN_TZ).month == month else None
+
+
+def lunar_month(today: dt.date, month: int) -> Span | None:
+    """First and last solar day of the coming lunar month M."""
+    start = _lunar_month_start(today, month) if 1 <= month <= 12 else None
+    if start is None:
+        return None
+    first = start[1]
+    last = first + 28 * _DAY if solar_to_lunar(first + 29 * _DAY, _VN_TZ).day == 1 else first + 29 * _DAY
+    return first, last
+
+
+def _lunar_month_number(raw: str) -> int:
+    return {"gieng": 1, "chap": 12}.get(raw) or int(raw)
+
+
+def _openness(msg: Message, start: int) -> int:
+    before = msg.work[max(0, start - 20) : start]
+    if _OPEN_FROM.search(before):
+        return _FROM
+    if _OPEN_TO.search(before):
+        return _TO
+    return _BOTH
+
+
+def _regex_spans(
+    msg: Message, today: dt.date, spans: list[tuple[dt.date, dt.date, int]], reversed_ranges: bool
+) -> None:
+    def add(span: Span, start: int, end: int, open_: int | None = None) -> None:
+        spans.append((span[0], span[1], _openness(msg, start) if open_ is None else open_))
+        msg.mask(start, end)
+
+    work = msg.work
+    digits = bool(_DIGIT.search(work))
+    if digits:
+        for m in _TIME.finditer(work):
+            msg.mask(m.start(), m.end())
+    # Without a digit only "rằm tháng chạp" or "tháng giêng" can be a date here.
+    if digits or "ram" in work:
+        for m in _LUNAR_DAY.finditer(msg.work):
+            if not (m["al"] or m["d"] == "ram" or m["m"] in ("chap", "gieng")):
+                continue
+            found = lunar_day(today, 15 if m["d"] == "ram" else int(m["d"]), _lunar_month_number(m["m"]))
+            if found is not None:
+                add((found, found), m.start(), m.end())
+    if "thang" in msg.work:
+        for m in _LUNAR_WHOLE.finditer(msg.work):
+            if not (m["al"] or m["m"] in ("chap", "gieng")):
+                continue
+            whole = lunar_month(today, _lunar_month_number(m["m"]))
+            if whole is not None:
+                add(whole, m.start(), m.end())
+    if not digits:
+        return
     for m in _RANGE.finditer(msg.work):
         y = int(m["y"]) if m["y"] else None
-        m2 = int(m["m2"])
-        end = _with_year(today, int(m["d2"]), m2, y)
-        start = _with_year(today, int(m["d1"]), int(m["m1"] or m2), y)
-        if start is None or end is None:
+        end = _with_year(today, int(m["d2"]), int(m["m2"]), y)
+        if end is None:
             continue
-        if end < start and m["m1"] and not y:
-            end = _with_year(start, int(m["d2"]), m2, start.year + 1) or end
-        if end < start:
+        # A range that has not ended is this year's: the start takes the end's year, or the year before.
+        try:
+            start = dt.date(end.year, int(m["m1"] or m["m2"]), int(m["d1"]))
+        except ValueError:
             continue
-        spans.append((start, end))
-        msg.mask(m.start(), m.end())
+        if start > end and m["m1"] and int(m["m1"]) > int(m["m2"]):
+            try:
+                start = start.replace(year=start.year - 1)  # "28/12 - 3/1"
+            except ValueError:
+                continue
+        if start > end:
+            if reversed_ranges:
+                add((start, end), m.start(), m.end(), _BOTH)  # "20-15/9": the step says what is wrong
+            continue
+        add((start, end), m.start(), m.end(), _BOTH)
     for m in _SINGLE.finditer(msg.work):
         day = _with_year(today, int(m["d"]), int(m["m"]), int(m["y"]) if m["y"] else None)
         if day is not None:
-            spans.append((day, day))
-            msg.mask(m.start(), m.end())
+            add((day, day), m.start(), m.end())
     for m in _IN_DAYS.finditer(msg.work):
         day = today + int(m["n"]) * _DAY
-        spans.append((day, day))
-        msg.mask(m.start(), m.end())
-    for m in _DAY_OF_MONTH.finditer(msg.work):
-        found = _day_of_month(today, int(m["d"]))
-        if found is not None:
-            spans.append((found, found))
-            msg.mask(m.start(), m.end())
+        add((day, day), m.start(), m.end())
+    for pattern in (_DAY_OF_MONTH, _DAY_WORD):
+        for m in pattern.finditer(msg.work):
+            found = _day_of_month(today, int(m["d"]))
+            if found is not None:
+                add((found, found), m.start(), m.end())
     for m in _MONTH.finditer(msg.work):
         month = int(m["m"])
         if not 1 <= month <= 12:
             continue
         year = today.year if month >= today.month else today.year + 1
         first, last = {"dau": (1, 10), "giua": (11, 20), "cuoi": (21, None)}.get(m["part"] or "", (1, None))
-        spans.append(_month_span(year, month, first, last))
-        msg.mask(m.start(), m.end())
+        add(_month_span(year, month, first, last), m.start(), m.end())
 
 
 def _word_ok(msg: Message, tokens: list[Token], i: int, n: int) -> bool:
@@ -222,31 +334,41 @@ def _word_ok(msg: Message, tokens: list[Token], i: int, n: int) -> bool:
     return True
 
 
-def read_dates(msg: Message, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    """The earliest start and latest end of every date named in the line, masked once read."""
-    spans: list[Span] = []
-    _regex_spans(msg, today, spans)
+def read_dates(
+    msg: Message, today: dt.date, *, reversed_ranges: bool = False
+) -> tuple[dt.date | None, dt.date | None]:
+    """The earliest start and latest end of every date named in the line, masked once read.
+
+    "từ X" alone leaves the end open and "trước X" alone the start. With ``reversed_ranges`` a range
+    typed backwards ("20-15/9") is returned as typed, so that a flow step can say what is wrong.
+    """
+    spans: list[tuple[dt.date, dt.date, int]] = []
+    _regex_spans(msg, today, spans, reversed_ranges)
+    if reversed_ranges and len(spans) == 1 and spans[0][0] > spans[0][1]:
+        return spans[0][0], spans[0][1]
     tokens = msg.tokens()
     hits = [(i, n, w) for i, n, w in _index().scan(msg, tokens) if _word_ok(msg, tokens, i, n)]
     k = 0
     while k < len(hits):
         i, n, (weekday, fn) = hits[k]
         end = i + n
-        if (
-            weekday >= 0
-            and k + 1 < len(hits)
-            and hits[k + 1][2][0] == _NEXT_WEEK
-            and hits[k + 1][0] - end <= 1
-        ):
-            # "thứ 3 tuần sau" is one day in next week, not the whole week.
-            day = _next_monday(today) + weekday * _DAY
-            spans.append((day, day))
-            end = hits[k + 1][0] + hits[k + 1][1]
+        follows = hits[k + 1] if k + 1 < len(hits) and hits[k + 1][0] - end <= 1 else None
+        if weekday >= 0 and follows is not None and follows[2][0] in (_NEXT_WEEK, _THIS_WEEK):
+            # "thứ 3 tuần sau" is one day in next week, "thứ 7 tuần này" one day in this one.
+            monday = _next_monday(today) if follows[2][0] == _NEXT_WEEK else today - today.weekday() * _DAY
+            day = monday + weekday * _DAY
+            span = (day, day)
+            end = follows[0] + follows[1]
             k += 1
         else:
-            spans.append(fn(today))
+            span = fn(today)
+        spans.append((span[0], span[1], _openness(msg, tokens[i].start)))
         msg.mask(tokens[i].start, tokens[end - 1].end)
         k += 1
     if not spans:
         return None, None
+    if all(s[2] == _FROM for s in spans):
+        return min(s[0] for s in spans), None
+    if all(s[2] == _TO for s in spans):
+        return None, max(s[1] for s in spans)
     return min(s[0] for s in spans), max(s[1] for s in spans)

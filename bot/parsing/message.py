@@ -13,11 +13,13 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
+from bot.parsing.typing import untype
 from bot.textnorm import nfc, strip_diacritics
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 # Tone marks only: vowel-quality marks (circumflex, breve, horn) stay part of the letter.
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
 
 
 class _LowerTable(dict[int, str]):
@@ -75,22 +77,40 @@ class Token(NamedTuple):
 class Message:
     """One typed line with a working copy in which spans already understood are blanked out."""
 
-    __slots__ = ("_tokens", "folded", "lower", "strict", "work")
+    __slots__ = ("_tokens", "folded", "lower", "plain", "strict", "text", "work")
 
     def __init__(self, text: str) -> None:
-        self.lower = nfc(text).translate(_LOWER)
+        text, soft = untype(nfc(text))
+        self.text = text  # as typed (Telex decoded), with capitals: "BG" is Bắc Giang, "bg" is not
+        self.lower = text.translate(_LOWER)
         self.folded = self.lower.translate(_FOLD)
+        # What the person typed, with marks only where they typed them (decoded Telex counts as bare).
+        self.plain = self.lower
+        for start, end in soft:
+            self.plain = self.plain[:start] + self.folded[start:end] + self.plain[end:]
         self.work = self.folded
         self._tokens: list[Token] | None = [Token(m.group(), *m.span()) for m in _TOKEN.finditer(self.folded)]
-        words = [t for t in self._tokens if not t.text.isdigit()]
-        marked = sum(1 for t in words if self.lower[t.start : t.end] != t.text)
         # Someone who types most words with diacritics means "con" when typing "con", not "còn";
         # only in text typed (mostly) without them is a bare word allowed to stand for any spelling.
-        self.strict = len(words) >= 3 and marked * 2 >= len(words)
+        self.strict = False
+        if not self.plain.isascii():
+            words = [t for t in self._tokens if not t.text.isdigit()]
+            marked = sum(1 for t in words if self.plain[t.start : t.end] != t.text)
+            self.strict = len(words) >= 3 and marked * 2 >= len(words)
 
     def mask(self, start: int, end: int) -> None:
         """Blank a span so later readers do not see it again."""
         self.work = self.work[:start] + " " * (end - start) + self.work[end:]
+        tokens = self._tokens
+        if tokens is not None:
+            # Masks mostly cover whole tokens: drop those instead of tokenising the line again.
+            kept = [t for t in tokens if t.end <= start or t.start >= end]
+            cut = any(t.start < start < t.end or t.start < end < t.end for t in tokens)
+            self._tokens = None if cut else kept
+
+    def rewrite(self, start: int, end: int, text: str) -> None:
+        """Replace a span of the working copy by a shorter reading of it ("ba mươi lăm" -> "35")."""
+        self.work = self.work[:start] + text.ljust(end - start) + self.work[end:]
         self._tokens = None
 
     def tokens(self) -> list[Token]:
@@ -101,7 +121,7 @@ class Message:
 
     def typed(self, token: Token) -> str:
         """What the person typed for this token (lower-case, with diacritics if any)."""
-        return self.lower[token.start : token.end]
+        return self.plain[token.start : token.end]
 
     def adjacent(self, a: Token, b: Token) -> bool:
         """Whether two tokens are consecutive words (only spaces or a hyphen between them)."""
@@ -109,7 +129,11 @@ class Message:
 
     def has_marks(self, start: int, end: int) -> bool:
         """Whether the person typed diacritics anywhere in this span."""
-        return self.lower[start:end] != self.folded[start:end]
+        return self.plain[start:end] != self.folded[start:end]
+
+    def hinted(self, token: Token) -> str:
+        """The token with diacritics typed or decoded from Telex: a hint to narrow place names, never a veto."""
+        return self.lower[token.start : token.end]
 
 
 class PhraseIndex[V]:
@@ -117,7 +141,8 @@ class PhraseIndex[V]:
 
     A token typed with diacritics only matches a phrase word spelled the same way, so "bạn"
     never reads as "bán" and "cảm ơn" never as "cam" (orange); a token typed without
-    diacritics matches any spelling.
+    diacritics matches any spelling. With ``slips`` (a place name after a place word), one syllable
+    of a name of two or more may carry a wrong tone mark ("ở Hà Tỉnh") when another is typed right.
     """
 
     def __init__(self) -> None:
@@ -129,9 +154,13 @@ class PhraseIndex[V]:
     def add(self, spelling: str, value: V) -> None:
         """Register a spelling (first registration of a folded form decides its value)."""
         folded = fold_tokens(spelling)
-        if not folded:
-            return
-        toned = toned_tokens(spelling)
+        if folded:
+            self.add_tokens(folded, toned_tokens(spelling), value)
+
+    def add_tokens(
+        self, folded: tuple[str, ...], toned: tuple[str, ...], value: V, *, bare: bool = False
+    ) -> None:
+        """Register a spelling already split into folded and toned tokens; ``bare`` also allows it unmarked."""
         entry = self._entries.get(folded)
         if entry is None:
             entry = (value, [set() for _ in folded])
@@ -141,8 +170,10 @@ class PhraseIndex[V]:
             if len(folded) not in lengths:
                 lengths.append(len(folded))
                 lengths.sort(reverse=True)
-        for allowed, key in zip(entry[1], toned, strict=True):
+        for allowed, key, plain in zip(entry[1], toned, folded, strict=True):
             allowed.add(key)
+            if bare:
+                allowed.add(plain)
 
     def add_all(self, spellings: Iterable[str], value: V) -> None:
         """Register several spellings of one value."""
@@ -154,7 +185,7 @@ class PhraseIndex[V]:
         return word in self._lengths
 
     def match_at(
-        self, msg: Message, tokens: list[Token], i: int, *, max_len: int | None = None
+        self, msg: Message, tokens: list[Token], i: int, *, max_len: int | None = None, slips: bool = False
     ) -> tuple[V, int] | None:
         """The longest phrase starting at token ``i``: (value, number of tokens), or None."""
         lengths = self._lengths.get(tokens[i].text)
@@ -172,10 +203,18 @@ class PhraseIndex[V]:
             value, allowed = entry
             if n > 1 and not all(msg.adjacent(a, b) for a, b in pairwise(span)):
                 continue
-            if all(
-                (not msg.strict and not msg.has_marks(t.start, t.end)) or tone_key(msg.typed(t)) in ok
-                for t, ok in zip(span, allowed, strict=True)
-            ):
+            wrong = right = slipped = 0
+            for t, ok in zip(span, allowed, strict=True):
+                if not msg.has_marks(t.start, t.end) and not msg.strict:
+                    continue
+                typed = tone_key(msg.typed(t))
+                if typed in ok:
+                    right += 1
+                elif slips and typed.rstrip(_TONE_MARKS) in {k.rstrip(_TONE_MARKS) for k in ok}:
+                    slipped += 1  # same letters, another tone mark
+                else:
+                    wrong += 1
+            if not wrong and (not slipped or (n >= 2 and slipped == 1 and right >= 1)):
                 return value, n
         return None
 

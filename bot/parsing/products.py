@@ -10,15 +10,45 @@ from rapidfuzz import fuzz, process
 
 from bot.catalog import CATALOG, Product
 from bot.parsing.message import Message, PhraseIndex, Token
+from bot.textnorm import fold
 
 # Short catalog words that are also everyday words when typed without diacritics
 # ("anh oi" is "anh ơi", not guava; "cam on" is "cảm ơn", not oranges). A match is dropped
 # when the neighbouring word shows the everyday reading.
 _VETO_NEXT: dict[str, frozenset[str]] = {
     "oi": frozenset({"nhe", "nha", "a", "oi", "ad", "minh", "em", "anh", "chi"}),
-    "cam": frozenset({"on", "ong", "thay", "nhan", "xuc"}),
+    "cam": frozenset(
+        {"on", "ong", "thay", "nhan", "xuc", "ket", "doan", "kich", "chiu", "gao", "tinh", "dong"}
+    ),
     "hoi": frozenset(
-        {"gia", "chut", "ti", "xiu", "ve", "ai", "cac", "thu", "han", "mua", "ban", "lai", "dap", "nhe"}
+        {
+            "gia",
+            "chut",
+            "ti",
+            "xiu",
+            "ve",
+            "ai",
+            "cac",
+            "thu",
+            "han",
+            "mua",
+            "ban",
+            "lai",
+            "dap",
+            "nhe",
+            "hop",
+            "phuc",
+            "am",
+            "sang",
+            "chieu",
+            "truoc",
+            "xua",
+            "nay",
+            "tet",
+            "dau",
+            "sinh",
+            "huong",
+        }
     ),
     "nhan": frozenset(
         {
@@ -64,11 +94,35 @@ _VETO_NEXT: dict[str, frozenset[str]] = {
     ),
     "que": frozenset({"nha", "huong", "minh", "em", "toi", "ngoai"}),
     "tra": frozenset({"tien", "gia", "lai", "coc", "truoc", "sau", "loi", "no", "hang", "cham"}),
-    "bo": frozenset({"di", "qua", "lai", "si", "buon", "hang", "vo", "tien", "coc", "ra", "xuong", "moi"}),
+    "bo": frozenset(
+        {
+            "di",
+            "qua",
+            "lai",
+            "si",
+            "buon",
+            "hang",
+            "vo",
+            "tien",
+            "coc",
+            "ra",
+            "xuong",
+            "moi",
+            "ruong",
+            "ke",
+            "song",
+            "bien",
+            "ao",
+            "suoi",
+            "vung",
+            "pho",
+        }
+    ),
     "ngo": frozenset({"nho", "hem"}),
     "tieu": frozenset({"thu", "chuan", "chi", "dung"}),
     "dieu": frozenset({"kien", "hoa", "chinh", "phoi", "do", "tra", "khoan"}),
-    "che": frozenset({"bien", "do", "tao"}),
+    "che": frozenset({"bien", "do", "tao", "phu", "nang", "chan", "day", "mat", "giau", "mua"}),
+    "mit": frozenset({"tinh"}),
     "chuoi": frozenset({"cung", "gia", "lien"}),
     "lua": frozenset({"dao", "chon", "gat"}),
     "mi": frozenset({"tom", "goi", "nh", "nhe"}),
@@ -113,6 +167,8 @@ _VETO_PREV: dict[str, frozenset[str]] = {
     "thom": frozenset({"lua", "gao", "rat", "mui"}),
     "bo": frozenset({"bo", "thi", "chan"}),
     "tra": frozenset({"kiem", "tim", "thanh"}),
+    "lac": frozenset({"lien", "bat", "sa", "vui", "tru", "bi", "di"}),
+    "hanh": frozenset({"thuc", "thi", "tien", "dieu", "phat", "luu", "dang", "hoan"}),
 }
 
 _GRADE = re.compile(
@@ -126,7 +182,10 @@ def _index() -> tuple[PhraseIndex[Product], list[str], dict[str, Product]]:
     """Product spellings (with their diacritics) and the multi-word names for fuzzy lookup, built once."""
     index: PhraseIndex[Product] = PhraseIndex()
     for product in CATALOG:
-        index.add_all((product.name_vi, *product.synonyms, product.code.replace("_", " ")), product)
+        spellings = (product.name_vi, *product.synonyms, product.code.replace("_", " "))
+        index.add_all(spellings, product)
+        # Hashtags and glued typing: "#caphe", "#vaithieu", "hongvanhkhuyen".
+        index.add_all((g for n in spellings if " " in n and len(g := fold(n).replace(" ", "")) >= 5), product)
     by_name = CATALOG.names_index()
     long_names = [n for n in by_name if " " in n or len(n) >= 5]
     return index, long_names, by_name
