@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from bot.dialog import KEYBOARD_SHOWN, Ctx, parse_command, resolve_choice
@@ -18,6 +19,7 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
+_FORGED_NUMBER = re.compile(r"\d{10,}")
 
 
 class Pipeline:
@@ -133,6 +135,10 @@ class Pipeline:
             ctx.data.pop("_choices", None)
             ctx.state_changed = True
             payload = ctx.event.payload or ""
+            if _FORGED_NUMBER.search(payload):
+                # No button the bot makes carries a number this long: a forged or broken one.
+                ctx.say(_("Nút này không còn dùng được."))
+                return
             prefix, _sep, rest = payload.partition(":")
             if prefix == "cmd":
                 await common.run_command(ctx, rest, "")

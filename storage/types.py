@@ -38,3 +38,17 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 def utcnow() -> dt.datetime:
     """Now, aware, in UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+# The largest number a typed or forged id may carry into a query: PostgreSQL's INTEGER columns
+# (codes, quantities) refuse anything above 2**31 - 1 with an error instead of "not found".
+MAX_INT = 2**31 - 1
+
+
+def bounded_int(text: str, limit: int = MAX_INT) -> int | None:
+    """``text`` as a non-negative integer of at most ``limit``; None for anything else."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(limit)):
+        return None
+    value = int(text)
+    return value if value <= limit else None

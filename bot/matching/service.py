@@ -28,6 +28,7 @@ from storage import dto
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+REPLAN_PAGE = 2000  # lots or orders read per transaction when the book is rebuilt
 
 
 def lot_view(lot: dto.Lot, province_code: int, perishable_days: int) -> LotView:
@@ -149,15 +150,42 @@ class Matcher:
         return lot_view(lot, point.province_code, product.perishable_days if product else 7)
 
     async def replan(self) -> int:
-        """Rebuild the book from the database and allocate the whole open book (after a restart)."""
-        async with self.services.db.uow() as uow:
+        """Rebuild the book from the database and allocate the whole open book (after a restart).
+
+        Read in pages of read-only transactions: a province's book (100,000 lots) never holds
+        the database's writer, and people's messages are handled between pages.
+        """
+        db = self.services.db
+        async with db.reader() as uow:
             floors, _refs = await self._context(uow)
-            lots, orders = await uow.lots.open_lots(), await uow.orders.open_orders()
-            points = await uow.points.by_ids(
-                sorted({lot.collection_point_id for lot in lots if lot.collection_point_id})
-            )
-            views = [v for lot in lots if (v := await self._lot_view(uow, lot, points))]
-        self.book = OrderBook(views, (order_view(o) for o in orders))
+        views: list[LotView] = []
+        orders: list[OrderView] = []
+        points: dict[int, dto.CollectionPoint] = {}
+        after = 0
+        while True:
+            async with db.reader() as uow:
+                page = await uow.lots.open_page(after, REPLAN_PAGE)
+                wanted = sorted(
+                    {lot.collection_point_id for lot in page if lot.collection_point_id} - set(points)
+                )
+                points.update(await uow.points.by_ids(wanted))
+                for lot in page:
+                    if (view := await self._lot_view(uow, lot, points)) is not None:
+                        views.append(view)
+            if len(page) < REPLAN_PAGE:
+                break
+            after = page[-1].id
+            await asyncio.sleep(0)
+        after = 0
+        while True:
+            async with db.reader() as uow:
+                opage = await uow.orders.open_page(after, REPLAN_PAGE)
+            orders.extend(order_view(o) for o in opage)
+            if len(opage) < REPLAN_PAGE:
+                break
+            after = opage[-1].id
+            await asyncio.sleep(0)
+        self.book = OrderBook(views, orders)
         allocations = plan_book(self.book, floors)
         return await self._propose(allocations)
 

@@ -287,6 +287,6 @@ async def cancel_lot(uow: UnitOfWork, actor: dto.User, lot_id: int, reason: str)
     return await withdraw(uow, uow.lots, "lot", lot, actor, reason, closed)
 
 
-async def expire_lots(uow: UnitOfWork, today: dt.date) -> list[dto.Lot]:
-    """Close every open lot whose ready window ended before ``today``; the ones closed now."""
-    return await expire_past(uow, uow.lots, "lot", today, "ready_to")
+async def expire_lots(uow: UnitOfWork, today: dt.date, limit: int = 500) -> list[dto.Lot]:
+    """Close up to ``limit`` open lots whose ready window ended before ``today``; the ones closed now."""
+    return await expire_past(uow, uow.lots, "lot", today, "ready_to", limit)

@@ -164,25 +164,33 @@ async def trader_cancels(
     return Outcome.CANCELLED, match
 
 
+EXPIRE_BATCH = 100
+
+
 async def expire_proposals(services: Services) -> int:
     """Proposals nobody answered in time: released and re-matched (the scheduler calls this)."""
-    expired: list[dto.Match] = []
-    async with services.db.uow() as uow:
-        for match in await uow.matches.due_to_expire(services.clock.now()):
-            if not await uow.matches.transition(
-                match.id, ("proposed",), status="expired", closed_reason="no answer in time"
-            ):
-                continue
-            await _release(uow, services, match, None, "expired", None)
-            _lot, _order, rep, trader = await _parties(uow, match)
-            for person in (rep, trader):
-                with use_locale(person.locale):
-                    text = _("Đề xuất #{id} đã hết hạn vì chưa đủ hai bên trả lời.").format(id=match.id)
-                await notify(uow, person, Reply(text), dedupe_key=f"expired:{match.id}:{person.id}")
-            expired.append(match)
-    for match in expired:
-        await _rematch(services, match)()
-    return len(expired)
+    total = 0
+    while True:
+        expired: list[dto.Match] = []
+        async with services.db.uow() as uow:  # a small batch per transaction: short writes
+            due = await uow.matches.due_to_expire(services.clock.now(), EXPIRE_BATCH)
+            for match in due:
+                if not await uow.matches.transition(
+                    match.id, ("proposed",), status="expired", closed_reason="no answer in time"
+                ):
+                    continue
+                await _release(uow, services, match, None, "expired", None)
+                _lot, _order, rep, trader = await _parties(uow, match)
+                for person in (rep, trader):
+                    with use_locale(person.locale):
+                        text = _("Đề xuất #{id} đã hết hạn vì chưa đủ hai bên trả lời.").format(id=match.id)
+                    await notify(uow, person, Reply(text), dedupe_key=f"expired:{match.id}:{person.id}")
+                expired.append(match)
+        for match in expired:
+            await _rematch(services, match)()
+        total += len(expired)
+        if len(due) < EXPIRE_BATCH:
+            return total
 
 
 def rematch_hook(services: Services, match: dto.Match):  # type: ignore[no-untyped-def]

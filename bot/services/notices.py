@@ -162,20 +162,26 @@ async def send_due_notices(services: Services, kind: str = GOUGING) -> int:
     for the traders and reps of its province; a second run queues nothing new. Returns messages queued."""
     local_now = services.clock.local_now()
     queued = 0
-    async with services.db.uow() as uow:
-        for notice in await uow.notices.enabled(kind):
-            due = last_occurrence(notice, local_now)
-            if local_now - due > NOTICE_GRACE or not in_season(notice, due.date()):
-                continue
-            texts: dict[str, dict[str, Any]] = {}
-            after_id = 0
-            while page := await uow.users.audience_page(
-                after_id=after_id,
-                limit=_CHUNK,
-                roles=AUDIENCE,
-                province_code=notice.province_code,
-                muted_topic=left_topic(GOUGING_TOPIC),
-            ):
+    async with services.db.reader() as uow:
+        notices = await uow.notices.enabled(kind)
+    for notice in notices:
+        due = last_occurrence(notice, local_now)
+        if local_now - due > NOTICE_GRACE or not in_season(notice, due.date()):
+            continue
+        texts: dict[str, dict[str, Any]] = {}
+        after_id = 0
+        while True:
+            # A page a transaction: a province of thousands never holds the writer for long.
+            async with services.db.uow() as uow:
+                page = await uow.users.audience_page(
+                    after_id=after_id,
+                    limit=_CHUNK,
+                    roles=AUDIENCE,
+                    province_code=notice.province_code,
+                    muted_topic=left_topic(GOUGING_TOPIC),
+                )
+                if not page:
+                    break
                 rows = []
                 for user_id, channel, chat_id, locale in page:
                     if locale not in texts:
@@ -191,7 +197,7 @@ async def send_due_notices(services: Services, kind: str = GOUGING) -> int:
                         }
                     )
                 queued += await uow.outbox.enqueue_many(rows)
-                after_id = page[-1][0]
+            after_id = page[-1][0]
     if queued:
         services.wake_outbox()
     return queued

@@ -190,6 +190,6 @@ async def cancel_order(uow: UnitOfWork, actor: dto.User, order_id: int, reason: 
     return await withdraw(uow, uow.orders, "order", order, actor, reason, closed)
 
 
-async def expire_orders(uow: UnitOfWork, today: dt.date) -> list[dto.Order]:
-    """Close every open order whose pickup window ended before ``today``; the ones closed now."""
-    return await expire_past(uow, uow.orders, "order", today, "pickup_to")
+async def expire_orders(uow: UnitOfWork, today: dt.date, limit: int = 500) -> list[dto.Order]:
+    """Close up to ``limit`` open orders whose pickup window ended before ``today``; the ones closed now."""
+    return await expire_past(uow, uow.orders, "order", today, "pickup_to", limit)

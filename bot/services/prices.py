@@ -149,53 +149,66 @@ async def _changes(
     return new, old
 
 
+BULLETIN_BATCH = 200
+
+
 async def send_price_bulletins(services: Services) -> int:
     """Tell the subscribers of each product its reference price in their province, when it changed
     since the last bulletin; one message per person, product and day. Returns messages queued."""
     now, today, tz = services.clock.now(), services.clock.today(), services.settings.tz
     queued = 0
-    async with services.db.uow() as uow:
+    changes: dict[tuple[str, int], tuple[dto.ReferencePrice, dto.ReferencePrice | None] | None] = {}
+    async with services.db.reader() as uow:
         since = await uow.job_runs.last(BULLETIN_JOB) or now - dt.timedelta(days=1)
         topics = [t for t in await uow.users.followed_topics() if services.catalog.get(t) is not None]
-        changes: dict[tuple[str, int], tuple[dto.ReferencePrice, dto.ReferencePrice | None] | None] = {}
-        for topic, user in await uow.users.subscribers(topics, muted_topic=left_topic(PRICES)):
-            if user.province_code is None:
-                continue
-            key = (topic, user.province_code)
+        subscribers = [
+            (topic, user)
+            for topic, user in await uow.users.subscribers(topics, muted_topic=left_topic(PRICES))
+            if user.province_code is not None
+        ]
+        for topic, user in subscribers:
+            key = (topic, user.province_code or 0)
             if key not in changes:
-                changes[key] = await _changes(uow, topic, user.province_code, today, since, tz)
-            change = changes[key]
-            if change is None:
-                continue
-            new, old = change
-            product = services.catalog.get(topic)
-            assert product is not None
-            with use_locale(user.locale):
-                values = {
-                    "day": fmt.date(today),
-                    "product": product.name_vi,
-                    "province": services.places.provinces[user.province_code].name,
-                    "price": fmt.price_per_kg(new.price),
-                    "old": fmt.price_per_kg(old.price) if old else "",
-                }
-                if old is None:
-                    text = _("Bản tin giá sáng {day}: giá tham chiếu {product} tại {province} là {price}.")
-                else:
-                    text = _(
-                        "Bản tin giá sáng {day}: giá tham chiếu {product} tại {province} là {price} "
-                        "(trước đó {old})."
-                    )
-                reply = Reply(
-                    text.format(**values),
-                    (
-                        Choice(
-                            _("🔕 Thôi nhận bản tin {product}").format(product=product.name_vi),
-                            f"giasub:off:{topic}",
+                changes[key] = await _changes(uow, topic, key[1], today, since, tz)
+    due = [(topic, user) for topic, user in subscribers if changes[(topic, user.province_code or 0)]]
+    for start in range(0, len(due), BULLETIN_BATCH):
+        # A batch a transaction: thousands of subscribers never hold the writer for long.
+        async with services.db.uow() as uow:
+            for topic, user in due[start : start + BULLETIN_BATCH]:
+                change = changes[(topic, user.province_code or 0)]
+                assert change is not None and user.province_code is not None
+                new, old = change
+                product = services.catalog.get(topic)
+                assert product is not None
+                with use_locale(user.locale):
+                    values = {
+                        "day": fmt.date(today),
+                        "product": product.name_vi,
+                        "province": services.places.provinces[user.province_code].name,
+                        "price": fmt.price_per_kg(new.price),
+                        "old": fmt.price_per_kg(old.price) if old else "",
+                    }
+                    if old is None:
+                        text = _(
+                            "Bản tin giá sáng {day}: giá tham chiếu {product} tại {province} là {price}."
+                        )
+                    else:
+                        text = _(
+                            "Bản tin giá sáng {day}: giá tham chiếu {product} tại {province} là {price} "
+                            "(trước đó {old})."
+                        )
+                    reply = Reply(
+                        text.format(**values),
+                        (
+                            Choice(
+                                _("🔕 Thôi nhận bản tin {product}").format(product=product.name_vi),
+                                f"giasub:off:{topic}",
+                            ),
                         ),
-                    ),
-                )
-            if await notify(uow, user, reply, dedupe_key=f"bulletin:{user.id}:{topic}:{today.isoformat()}"):
-                queued += 1
+                    )
+                dedupe = f"bulletin:{user.id}:{topic}:{today.isoformat()}"
+                if await notify(uow, user, reply, dedupe_key=dedupe):
+                    queued += 1
     if queued:
         services.wake_outbox()
     return queued

@@ -29,7 +29,7 @@ class TradeRepository[T: Trade](Protocol):
 
     async def get(self, entity_id: int, /) -> T | None: ...
     async def close(self, entity_id: int, status: str, reason: str | None = None, /) -> bool: ...
-    async def due_to_expire(self, today: dt.date, /) -> list[T]: ...
+    async def due_to_expire(self, today: dt.date, limit: int = ..., /) -> list[T]: ...
 
 
 async def withdraw[T: Trade](
@@ -46,11 +46,11 @@ async def withdraw[T: Trade](
 
 
 async def expire_past[T: Trade](
-    uow: UnitOfWork, repo: TradeRepository[T], kind: str, today: dt.date, window_end: str
+    uow: UnitOfWork, repo: TradeRepository[T], kind: str, today: dt.date, window_end: str, limit: int = 500
 ) -> list[T]:
-    """Close every open lot or order whose window (ending at attribute ``window_end``) is past."""
+    """Close up to ``limit`` open lots or orders whose window (ending at attribute ``window_end``) is past."""
     expired = []
-    for item in await repo.due_to_expire(today):
+    for item in await repo.due_to_expire(today, limit):
         if await repo.close(item.id, "expired"):
             await uow.events.record(
                 kind,

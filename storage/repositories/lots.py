@@ -66,6 +66,16 @@ class LotRepository:
             stmt = stmt.where(Lot.product_code == product_code)
         return [dto.from_row(dto.Lot, r) for r in await self.session.scalars(stmt.order_by(Lot.id))]
 
+    async def open_page(self, after_id: int, limit: int) -> list[dto.Lot]:
+        """Open lots with volume left and ids above ``after_id``, by id (reading a big book in pages)."""
+        stmt = (
+            select(Lot)
+            .where(Lot.status.in_(OPEN), Lot.remaining_kg > 0, Lot.id > after_id)
+            .order_by(Lot.id)
+            .limit(limit)
+        )
+        return [dto.from_row(dto.Lot, r) for r in await self.session.scalars(stmt)]
+
     async def open_at_point(self, point_id: int) -> list[dto.Lot]:
         """Lots at a collection point with volume still to sell, oldest first."""
         stmt = select(Lot).where(
@@ -120,8 +130,10 @@ class LotRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def due_to_expire(self, today: dt.date) -> list[dto.Lot]:
-        rows = await self.session.scalars(select(Lot).where(Lot.status.in_(OPEN), Lot.ready_to < today))
+    async def due_to_expire(self, today: dt.date, limit: int = 500) -> list[dto.Lot]:
+        rows = await self.session.scalars(
+            select(Lot).where(Lot.status.in_(OPEN), Lot.ready_to < today).order_by(Lot.id).limit(limit)
+        )
         return [dto.from_row(dto.Lot, r) for r in rows]
 
     async def close(self, lot_id: int, status: str, reason: str | None = None) -> bool:
@@ -146,16 +158,21 @@ class LotRepository:
             )
         await self.session.flush()
 
-    async def product_counts(self, province_code: int, limit: int = 6) -> list[str]:
-        """Product codes most often reported in a province (at its collection points), most first."""
+    async def product_counts(self, province_code: int, limit: int = 6, recent: int = 2000) -> list[str]:
+        """Product codes most often reported in a province (at its collection points) among the
+        ``recent`` latest lots, most first: the work stays the same however big the book grows."""
         Point = models.CollectionPoint
-        n = func.count(Lot.id)
+        latest = (
+            select(Lot.id, Lot.product_code, Lot.collection_point_id).order_by(Lot.id.desc()).limit(recent)
+        )
+        sub = latest.subquery()
+        n = func.count(sub.c.id)
         rows = await self.session.execute(
-            select(Lot.product_code, n)
-            .join(Point, Point.id == Lot.collection_point_id)
+            select(sub.c.product_code, n)
+            .join(Point, Point.id == sub.c.collection_point_id)
             .where(Point.province_code == province_code)
-            .group_by(Lot.product_code)
-            .order_by(n.desc(), Lot.product_code)
+            .group_by(sub.c.product_code)
+            .order_by(n.desc(), sub.c.product_code)
             .limit(limit)
         )
         return [code for code, _count in rows]

@@ -66,10 +66,11 @@ class MatchRepository:
         )
         return {(a, b) for a, b in rows.all()}
 
-    async def due_to_expire(self, now: dt.datetime) -> list[dto.Match]:
+    async def due_to_expire(self, now: dt.datetime, limit: int = 500) -> list[dto.Match]:
         rows = await self.session.scalars(
-            select(Match).where(
-                Match.status == "proposed", Match.expires_at.is_not(None), Match.expires_at < now
-            )
+            select(Match)
+            .where(Match.status == "proposed", Match.expires_at.is_not(None), Match.expires_at < now)
+            .order_by(Match.id)
+            .limit(limit)
         )
         return [dto.from_row(dto.Match, r) for r in rows]

@@ -49,6 +49,16 @@ class OrderRepository:
             stmt = stmt.where(Order.product_code == product_code)
         return [dto.from_row(dto.Order, r) for r in await self.session.scalars(stmt.order_by(Order.id))]
 
+    async def open_page(self, after_id: int, limit: int) -> list[dto.Order]:
+        """Open orders with volume left and ids above ``after_id``, by id (reading in pages)."""
+        stmt = (
+            select(Order)
+            .where(Order.status.in_(OPEN), Order.remaining_kg > 0, Order.id > after_id)
+            .order_by(Order.id)
+            .limit(limit)
+        )
+        return [dto.from_row(dto.Order, r) for r in await self.session.scalars(stmt)]
+
     async def take(self, order_id: int, kg: int) -> bool:
         """Reserve ``kg`` of an open order atomically (see :meth:`LotRepository.take`)."""
         result = await self.session.execute(
@@ -96,9 +106,12 @@ class OrderRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def due_to_expire(self, today: dt.date) -> list[dto.Order]:
+    async def due_to_expire(self, today: dt.date, limit: int = 500) -> list[dto.Order]:
         rows = await self.session.scalars(
-            select(Order).where(Order.status.in_(OPEN), Order.pickup_to < today)
+            select(Order)
+            .where(Order.status.in_(OPEN), Order.pickup_to < today)
+            .order_by(Order.id)
+            .limit(limit)
         )
         return [dto.from_row(dto.Order, r) for r in rows]
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
 from storage.sql import insert_ignore
-from storage.types import utcnow
+from storage.types import bounded_int, utcnow
 
 
 class UserRepository:
@@ -72,9 +72,9 @@ class UserRepository:
         channel, sep, external = ref.partition(":")
         if sep:
             return await self.by_external(channel, external)
-        conditions = [models.User.phone == ref]
-        if ref.isdigit():
-            conditions.append(models.User.id == int(ref))
+        conditions = [models.User.phone == ref[:20]]
+        if (user_id := bounded_int(ref)) is not None:
+            conditions.append(models.User.id == user_id)
         row = await self.session.scalar(select(models.User).where(or_(*conditions)).limit(1))
         return dto.from_row(dto.User, row) if row else None
 
