@@ -268,6 +268,8 @@ class Announcement(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(10), default="draft")
     scheduled_at: Mapped[dt.datetime | None]
     total: Mapped[int] = mapped_column(Integer, default=0)
+    # Sent to Telegram as a paid broadcast (allow_paid_broadcast): faster, for Stars.
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class OutboxMessage(Base):

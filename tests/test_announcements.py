@@ -281,3 +281,44 @@ async def test_menus_show_staff_commands_only_to_staff(bot: BotHarness) -> None:
     assert "/chan" in admin.last
     await admin.presses("Sau »")
     assert "trang 2" in admin.last and "⛔ bị từ chối" in admin.last
+
+
+async def test_a_paid_broadcast_shows_its_cost_in_stars_before_it_is_confirmed(database: Database) -> None:
+    bot = BotHarness(database, telegram_paid_broadcast=True)
+    ids = await add_people(bot, [(str(20 + i), "farmer", LANG_SON, None) for i in range(13)])
+    async with bot.db.uow() as uow:  # two of the farmers use Zalo: not part of Telegram's bill
+        for ext in ("20", "21"):
+            await uow.session.execute(
+                update(models.User).where(models.User.id == ids[ext]).values(channel="zalo")
+            )
+    so = await official(bot)
+    await so.says("/thongbao")
+    await so.says("Thu mua na Chi Lăng từ 5 giờ sáng mai.")
+    await so.presses("Theo vai trò")
+    await so.presses("Nông dân")
+    await so.presses("Xong")
+    await so.presses("Xem trước")
+    assert "Sẽ gửi tới 13 người" in so.plain
+    await so.presses("Gửi nhanh")
+    assert "phí 1,1 Stars (0,1 Star mỗi tin)" in so.plain and "tới 11 người" in so.plain
+    assert await outbox_rows(bot) == []  # nothing goes out before the official confirms
+    await so.presses("Quay lại")
+    await so.presses("Gửi nhanh")
+    await so.presses("Xác nhận trả 1,1 Stars")
+    assert "Đang gửi thông báo #1 tới 13 người" in so.plain
+
+    rows = await outbox_rows(bot, 1)
+    paid = {r.user_id: bool(r.payload.get("extras", {}).get("paid_broadcast")) for r in rows}
+    assert [uid for uid, is_paid in paid.items() if not is_paid] == [ids["20"], ids["21"]]
+    async with bot.db.uow() as uow:
+        entry = next(e for e in await uow.audit.recent() if e.action == "announcement_send")
+    assert entry.details["paid_stars"] == "1.1"
+
+
+async def test_without_the_setting_there_is_no_paid_option(bot: BotHarness) -> None:
+    await add_people(bot, [("30", "farmer", LANG_SON, None)])
+    so = await official(bot)
+    await so.says("/thongbao")
+    await so.says("Họp HTX lúc 14:00")
+    await so.presses("Xem trước")
+    assert not any("Gửi nhanh" in b for b in so.buttons)

@@ -286,17 +286,15 @@ async def ask_preview(ctx: Ctx) -> None:
     ctx.say(
         service.announcement_reply(ctx.data["text"], required=audience.required, locale=ctx.user.locale).text
     )
-    ctx.say(
-        _("Sẽ gửi tới {n} người ({who}).").format(n=fmt.number(n), who=who),
-        [
-            Choice(_("📤 Gửi ngay"), "send:now"),
-            Choice(_("⏰ Hẹn giờ"), "send:later"),
-            Choice(_("Sửa nội dung"), "edit:text"),
-            Choice(_("Sửa người nhận"), "edit:audience"),
-            Choice(_("Hủy"), "cancel"),
-        ],
-        columns=2,
-    )
+    choices = [Choice(_("📤 Gửi ngay"), "send:now"), Choice(_("⏰ Hẹn giờ"), "send:later")]
+    if ctx.settings.telegram_paid_broadcast and (await service.paid_cost(ctx.uow, audience)).messages:
+        choices.append(Choice(_("⚡ Gửi nhanh (trả phí Stars)"), "send:paid"))
+    choices += [
+        Choice(_("Sửa nội dung"), "edit:text"),
+        Choice(_("Sửa người nhận"), "edit:audience"),
+        Choice(_("Hủy"), "cancel"),
+    ]
+    ctx.say(_("Sẽ gửi tới {n} người ({who}).").format(n=fmt.number(n), who=who), choices, columns=2)
 
 
 @flow.answer("preview")
@@ -306,6 +304,8 @@ async def on_preview(ctx: Ctx) -> str:
         return await _send(ctx, None)
     if payload == "send:later" and ctx.data.get("count"):
         return "when"
+    if payload == "send:paid" and ctx.settings.telegram_paid_broadcast:
+        return "paid"
     if payload == "edit:text":
         return "text"
     if payload == "edit:audience":
@@ -316,6 +316,38 @@ async def on_preview(ctx: Ctx) -> str:
         return DONE
     ctx.say(_("Vui lòng chọn một nút bên dưới."))
     return STAY
+
+
+@flow.ask("paid")
+async def ask_paid(ctx: Ctx) -> None:
+    cost = await service.paid_cost(ctx.uow, _audience(ctx))
+    ctx.remember(paid_stars=str(cost.stars))
+    ctx.say(
+        _(
+            "Gửi nhanh: Telegram gửi tới {n} người với tốc độ tới 1.000 tin mỗi giây, phí {stars} Stars "
+            "(0,1 Star mỗi tin) trừ vào số dư Stars của bot. Người nhận qua Zalo vẫn nhận như thường."
+        ).format(n=fmt.number(cost.messages), stars=fmt.number(float(cost.stars))),
+        [
+            Choice(
+                _("✅ Xác nhận trả {stars} Stars").format(stars=fmt.number(float(cost.stars))), "paid:yes"
+            ),
+            Choice(_("Quay lại"), "back"),
+        ],
+    )
+
+
+@flow.answer("paid")
+async def on_paid(ctx: Ctx) -> str:
+    if ctx.payload == "back":
+        return "preview"
+    if ctx.payload != "paid:yes":
+        ctx.say(_("Vui lòng chọn một nút bên dưới."))
+        return STAY
+    cost = await service.paid_cost(ctx.uow, _audience(ctx))
+    if str(cost.stars) != ctx.data.get("paid_stars"):
+        ctx.say(_("Số người nhận vừa thay đổi, phí cũng đổi theo. Vui lòng xem lại."))
+        return STAY
+    return await _send(ctx, None, paid=True)
 
 
 @flow.ask("when")
@@ -353,7 +385,7 @@ async def on_when(ctx: Ctx) -> str:
     return await _send(ctx, when)
 
 
-async def _send(ctx: Ctx, send_at: dt.datetime | None) -> str:
+async def _send(ctx: Ctx, send_at: dt.datetime | None, *, paid: bool = False) -> str:
     # The role may have been withdrawn while the flow was open: check again before sending.
     if not await require_role(ctx, STAFF, "announcement_send"):
         ctx.leave()
@@ -363,7 +395,13 @@ async def _send(ctx: Ctx, send_at: dt.datetime | None) -> str:
         ctx.say(_("Không còn ai trong nhóm người nhận này. Vui lòng chọn lại."))
         return "audience"
     ann = await service.create(
-        ctx.uow, author=ctx.user, text=ctx.data["text"], audience=audience, now=ctx.now, send_at=send_at
+        ctx.uow,
+        author=ctx.user,
+        text=ctx.data["text"],
+        audience=audience,
+        now=ctx.now,
+        send_at=send_at,
+        paid=paid,
     )
     ctx.on_commit(_wake(ctx.services))
     stop = [Choice(_("⛔ Dừng gửi thông báo #{id}").format(id=ann.id), f"anncancel:{ann.id}")]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bot import formatting as fmt
@@ -102,6 +103,27 @@ def schedule_problem(when: dt.datetime, now: dt.datetime) -> str | None:
 # --- planning and sending ------------------------------------------------------------------
 
 
+# Telegram's paid broadcasts: up to 1,000 messages a second for 0.1 Star each (Bot API,
+# sendMessage.allow_paid_broadcast). Other messengers have no such option.
+PAID_CHANNEL = "telegram"
+PAID_EXTRA = "paid_broadcast"  # the outbox sender reads it (bot.outbox.PAID)
+STARS_PER_MESSAGE = Decimal("0.1")
+
+
+@dataclass(frozen=True, slots=True)
+class PaidCost:
+    """What sending an announcement as a paid broadcast costs."""
+
+    messages: int  # its Telegram recipients
+    stars: Decimal
+
+
+async def paid_cost(uow: UnitOfWork, audience: Audience) -> PaidCost:
+    """The Stars a paid broadcast to ``audience`` costs now (its Telegram recipients × 0.1)."""
+    n = await uow.users.audience_count(**audience.criteria(), channel=PAID_CHANNEL)
+    return PaidCost(n, n * STARS_PER_MESSAGE)
+
+
 async def count_recipients(uow: UnitOfWork, audience: Audience) -> int:
     """How many people an announcement to ``audience`` reaches right now."""
     return await uow.users.audience_count(**audience.criteria())
@@ -111,7 +133,7 @@ async def plan_delivery(uow: UnitOfWork, ann: Announcement, *, now: dt.datetime)
     """Queue one outbox row per recipient; returns how many were new (0 when run again)."""
     audience = Audience.from_json(ann.audience)
     not_before = ann.scheduled_at if ann.scheduled_at and ann.scheduled_at > now else now
-    payloads: dict[str, dict[str, object]] = {}
+    payloads: dict[tuple[str, bool], dict[str, object]] = {}
     added, after = 0, 0
     while True:
         page = await uow.users.audience_page(after_id=after, limit=PLAN_CHUNK, **audience.criteria())
@@ -119,16 +141,18 @@ async def plan_delivery(uow: UnitOfWork, ann: Announcement, *, now: dt.datetime)
             return added
         rows = []
         for user_id, channel, chat_id, locale in page:
-            if locale not in payloads:
-                payloads[locale] = announcement_reply(
-                    ann.text, required=ann.required, locale=locale
-                ).to_json()
+            paid = ann.paid and channel == PAID_CHANNEL
+            if (locale, paid) not in payloads:
+                reply = announcement_reply(ann.text, required=ann.required, locale=locale)
+                if paid:
+                    reply = replace(reply, extras={**reply.extras, PAID_EXTRA: True})
+                payloads[(locale, paid)] = reply.to_json()
             rows.append(
                 {
                     "channel": channel,
                     "chat_id": chat_id,
                     "user_id": user_id,
-                    "payload": payloads[locale],
+                    "payload": payloads[(locale, paid)],
                     "not_before": not_before,
                     "announcement_id": ann.id,
                     "dedupe_key": f"ann:{ann.id}:{user_id}",
@@ -146,9 +170,14 @@ async def create(
     audience: Audience,
     now: dt.datetime,
     send_at: dt.datetime | None = None,
+    paid: bool = False,
 ) -> Announcement:
-    """Save an announcement, queue its delivery (now or at ``send_at``) and audit it."""
+    """Save an announcement, queue its delivery (now or at ``send_at``) and audit it.
+
+    ``paid``: its Telegram messages go out as paid broadcasts (see :func:`paid_cost`).
+    """
     scheduled = send_at is not None and send_at > now
+    cost = await paid_cost(uow, audience) if paid else None
     ann = await uow.announcements.add(
         author_id=author.id,
         text=text.strip(),
@@ -156,6 +185,7 @@ async def create(
         required=audience.required,
         status="scheduled" if scheduled else "sending",
         scheduled_at=send_at if scheduled else None,
+        paid=paid,
     )
     total = await plan_delivery(uow, ann, now=now)
     await uow.announcements.set_total(ann.id, total)
@@ -168,6 +198,7 @@ async def create(
             "audience": audience.to_json(),
             "scheduled_at": send_at.isoformat() if scheduled and send_at else None,
             "chars": len(ann.text),
+            "paid_stars": str(cost.stars) if cost else None,
         },
     )
     return replace(ann, total=total)

@@ -28,6 +28,7 @@ class Announcement:
     scheduled_at: dt.datetime | None
     total: int
     created_at: dt.datetime
+    paid: bool = False
 
 
 def report_key(announcement_id: int, what: str) -> str:
@@ -48,6 +49,7 @@ class AnnouncementRepository:
         required: bool,
         status: str,
         scheduled_at: dt.datetime | None,
+        paid: bool = False,
     ) -> Announcement:
         row = Ann(
             author_id=author_id,
@@ -57,6 +59,7 @@ class AnnouncementRepository:
             status=status,
             scheduled_at=scheduled_at,
             total=0,
+            paid=paid,
         )
         self.session.add(row)
         await self.session.flush()

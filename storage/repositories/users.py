@@ -97,6 +97,7 @@ class UserRepository:
         ward_code: int | None = None,
         products: Sequence[str] = (),
         muted_topic: str | None = None,
+        channel: str | None = None,
     ) -> list[Any]:
         """WHERE clauses: registered, reachable people matching every given criterion.
 
@@ -111,6 +112,8 @@ class UserRepository:
         ]
         if roles:
             where.append(User.role.in_(list(roles)))
+        if channel is not None:
+            where.append(User.channel == channel)
         if province_code is not None:
             where.append(User.province_code == province_code)
         if ward_code is not None:
