@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
+# Prefixes of ADMIN_IDS entries (messenger names): checked when the settings are read.
 CHANNELS = ("telegram", "zalo", "console")
 
 
@@ -89,16 +90,6 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The configured time zone."""
         return ZoneInfo(self.timezone)
-
-    @property
-    def messengers(self) -> list[str]:
-        """Channels with a token; the console when none is configured."""
-        found = [
-            name
-            for name, tok in (("telegram", self.telegram_bot_token), ("zalo", self.zalo_bot_token))
-            if tok
-        ]
-        return found or ["console"]
 
 
 class SettingsError(Exception):

@@ -109,6 +109,24 @@ class Choice:
     payload: str
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a messenger can do, declared by its adapter; the engine renders and words by these.
+
+    Nothing outside ``bot.channels`` asks which messenger it is, only what it can do.
+    """
+
+    display_name: str  # as people call it: "Telegram", "Zalo"
+    buttons: bool  # tappable buttons under a message (else numbered lines to answer by typing)
+    edits: bool  # a sent message can be changed in place
+    contact_request: bool  # a button that shares the person's phone number
+    location_request: bool  # a button that shares the person's location
+    files: str  # "upload" (bytes), "url" (a link the messenger fetches) or "none"
+    max_length: int  # characters in one message
+    groups: bool  # the bot can be in group chats
+    paid_broadcast: bool = False  # faster broadcasts for a fee (Telegram Stars)
+
+
 class Request(enum.StrEnum):
     """Special keyboards asking the phone to share something."""
 
@@ -130,6 +148,7 @@ class Attachment:
 # platform's id of that message) for the sender. Senders that cannot edit send a new message.
 REPLACES = "replaces"
 EDIT_MESSAGE_ID = "edit_message_id"
+SYNONYMS = "synonyms"  # per choice, typed words that also mean it (see Reply.menu)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +163,15 @@ class Reply:
     extras: dict[str, Any] = field(default_factory=dict)
     # Take away a phone/location keyboard shown earlier (messengers that have one).
     remove_keyboard: bool = False
+
+    def menu(self) -> list[list[Any]]:
+        """[label, payload, synonyms] of the choices a person may answer by typing, once delivered."""
+        synonyms = self.extras.get(SYNONYMS) or [[] for _ in self.choices]
+        return [
+            [c.label, c.payload, list(syn)]
+            for c, syn in zip(self.choices, synonyms, strict=False)
+            if c.payload
+        ]
 
     def to_json(self) -> dict[str, Any]:
         """Serialisable form, stored in the outbox."""

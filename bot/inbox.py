@@ -45,7 +45,7 @@ class InboxWorker:
     def __init__(
         self,
         db: Database,
-        handle: Handler,
+        handle: Handler | None = None,
         *,
         give_up: GiveUp | None = None,
         concurrency: int = 4,
@@ -89,8 +89,14 @@ class InboxWorker:
         self._wake.set()
 
     # --- handling ----------------------------------------------------------------------------
-    async def run(self) -> None:
-        """Handle updates until :meth:`stop`; picks up what other (or crashed) processes left too."""
+    async def run(self, handle: Handler | None = None, give_up: GiveUp | None = None) -> None:
+        """Handle updates until :meth:`stop`; picks up what other (or crashed) processes left too.
+
+        ``handle`` and ``give_up`` may be given here when the handler is built after the inbox
+        (the channels need the inbox before the engine exists).
+        """
+        self.handle = handle or self.handle
+        self.give_up = give_up or self.give_up
         while not self._stopping:
             self._wake.clear()
             try:
@@ -148,6 +154,7 @@ class InboxWorker:
                 item = await uow.inbox.take(inbox_id)
                 if item is None:
                     return False
+                assert self.handle is not None, "InboxWorker.run(handle) was not called"
                 hooks = await self.handle(uow, Incoming.from_json(item.payload), inbox_id)
                 await uow.inbox.done(inbox_id, utcnow())
         except Exception as exc:

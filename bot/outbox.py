@@ -38,7 +38,7 @@ from storage import dto
 from storage.listen import Listener
 from storage.repositories.outbox import NOTIFY_CHANNEL
 from storage.types import utcnow
-from storage.uow import Database
+from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +228,13 @@ class Coalescer[T, R]:
         task.add_done_callback(self._writes.discard)
 
 
+async def record_delivery(uow: UnitOfWork, item: dto.OutboxItem) -> None:
+    """A message reached its chat: if it has options, they are what typed answers mean from now on."""
+    entries = Reply.from_json(item.payload).menu()
+    if entries:
+        await uow.menus.delivered(item.channel, item.chat_id, item.id, entries)
+
+
 def retry_delay(item: dto.OutboxItem, result: SendResult) -> float | None:
     """Seconds until ``item`` is tried again after ``result``; None when its state is final."""
     if result.status is not SendStatus.RETRY or item.attempts + 1 >= MAX_ATTEMPTS:
@@ -397,7 +404,7 @@ class ChannelOutbox:
         retry_in: float | None = None
         try:
             edit_id = await self._edit_target(item)
-            if not self.leading or item.id not in await self._marks.submit(item.id):
+            if not self.leading or item.id not in await self._marks.submit(item):
                 return  # cancelled since claimed (a withdrawn broadcast), or no longer ours
             try:
                 reply = Reply.from_json(item.payload)
@@ -417,9 +424,17 @@ class ChannelOutbox:
             self._slots.release()
             self._wake.set()
 
-    async def _write_marks(self, ids: list[int]) -> set[int]:
+    async def _write_marks(self, items: list[dto.OutboxItem]) -> set[int]:
         async with self.db.uow() as uow:
-            return await uow.outbox.mark_sending(ids, utcnow() + dt.timedelta(seconds=self.claim_lease))
+            marked = await uow.outbox.mark_sending(
+                [i.id for i in items], utcnow() + dt.timedelta(seconds=self.claim_lease)
+            )
+            # The options of a message are what typed answers mean from the moment it goes out:
+            # the person cannot answer before it arrives, so this never refers to one not yet seen.
+            for item in sorted(items, key=lambda i: i.id):
+                if item.id in marked:
+                    await record_delivery(uow, item)
+            return marked
 
     async def _write_results(self, outcomes: list[tuple[dto.OutboxItem, SendResult, float | None]]) -> None:
         now = utcnow()

@@ -261,8 +261,7 @@ class BotScheduler:
 async def start_scheduler(
     services: Services, extra_jobs: Sequence[ExtraJob] = (), *, expiry: Sequence[JobFunc] = ()
 ) -> BotScheduler:
-    """Create and start the scheduler; keep it in ``services.extras["scheduler"]``; ``await it.shutdown()`` at exit."""
+    """Create and start the scheduler; ``await it.shutdown()`` at exit."""
     scheduler = BotScheduler(services, expiry=expiry, extra_jobs=extra_jobs)
     await scheduler.start()
-    services.extras["scheduler"] = scheduler
     return scheduler

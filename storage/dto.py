@@ -222,3 +222,13 @@ class EntityEvent:
     action: str
     details: dict[str, Any]
     created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEventRow:
+    id: int
+    subscriber: str
+    kind: str
+    payload: dict[str, Any]
+    created_at: dt.datetime
+    attempts: int

@@ -438,3 +438,61 @@ class JobRun(Base):
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     last_run_at: Mapped[dt.datetime]
+
+
+# --- the conversation engine -------------------------------------------------------------------
+
+
+class DomainEvent(Base):
+    """Something that happened (a lot saved, a match accepted...), queued for one subscriber.
+
+    Written in the transaction that made the change, so no subscriber (the matcher, the
+    notifications) can miss it; the subscriber deletes the row once it has handled it.
+    """
+
+    __tablename__ = "domain_events"
+    __table_args__ = (Index("ix_domain_events_due", "subscriber", "available_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscriber: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    available_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChatMenu(Base):
+    """The options of the last message with options a chat actually received.
+
+    A typed "2" or a typed label answers these, not a message still waiting in the outbox.
+    """
+
+    __tablename__ = "chat_menus"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[list[Any]] = mapped_column(default=list)  # [label, payload, synonyms]
+    delivered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AppSecret(Base):
+    """Secrets the bot makes for itself once and shares between its processes (button signatures)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PendingGrant(Base):
+    """A role granted to a phone number nobody has registered with yet; applied at registration."""
+
+    __tablename__ = "pending_grants"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

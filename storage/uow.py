@@ -14,11 +14,14 @@ from storage.db import is_sqlite, make_engine, make_sessionmaker
 from storage.repositories.announcements import AnnouncementRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
+from storage.repositories.domain_events import DomainEventRepository
 from storage.repositories.events import EventRepository
+from storage.repositories.grants import GrantRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.leases import JobRunRepository, LeaseRepository
 from storage.repositories.lots import LotRepository
 from storage.repositories.matches import MatchRepository
+from storage.repositories.menus import MenuRepository
 from storage.repositories.notices import NoticeRepository
 from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
@@ -26,6 +29,7 @@ from storage.repositories.points import PointRepository
 from storage.repositories.prices import PriceRepository
 from storage.repositories.reference import ReferenceRepository
 from storage.repositories.reports import ReportRepository
+from storage.repositories.secrets import SecretRepository
 from storage.repositories.slots import SlotRepository
 from storage.repositories.users import UserRepository
 
@@ -80,6 +84,10 @@ class UnitOfWork:
         self.users = UserRepository(s)
         self.conversations = ConversationRepository(s)
         self.inbox = InboxRepository(s)
+        self.domain_events = DomainEventRepository(s)
+        self.menus = MenuRepository(s)
+        self.secrets = SecretRepository(s)
+        self.grants = GrantRepository(s)
         self.outbox = OutboxRepository(s)
         self.audit = AuditRepository(s)
         self.reference = ReferenceRepository(s)

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select, update
+
+from bot.channels import registry
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.domain_events import NOTIFY, EventBus, Subscriber
+from bot.engine.actions import ActionCodec
+from bot.engine.conversation import Conversation
 from bot.events import Incoming, Kind, Reply
 from bot.handlers import build_router
 from bot.i18n import use_locale
 from bot.inbox import InboxWorker
-from bot.pipeline import Pipeline
+from bot.matching.service import Matcher
+from bot.outbox import record_delivery
+from bot.presentation import notifications
 from bot.services.container import Services
 from bot.textnorm import fold
-from storage import dto
+from storage import dto, models
+from storage.repositories.outbox import BROADCAST
+from storage.types import utcnow
 from storage.uow import Database
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TEST_SECRET = b"nongsan-test-secret-for-buttons"
 # Mid-season in Lạng Sơn: custard apples and persimmons are both being harvested.
 DEFAULT_NOW = dt.datetime(2026, 9, 10, 8, 0, tzinfo=TZ)
 _UPDATE_IDS = count(1000)
@@ -60,9 +72,16 @@ class Person:
         """The person presses the button whose label contains ``label`` (diacritics ignored) in the last replies."""
         for reply in reversed(self.replies):
             for choice in reply.choices:
-                if fold(label) in fold(choice.label):
+                if choice.payload and fold(label) in fold(choice.label):
                     return await self._send(kind=Kind.BUTTON, payload=choice.payload)
         raise AssertionError(f"no button {label!r} in {[c.label for r in self.replies for c in r.choices]}")
+
+    async def presses_in(self, reply: Reply, label: str) -> list[Reply]:
+        """The person presses a button of an earlier message (a notification they received)."""
+        for choice in reply.choices:
+            if choice.payload and fold(label) in fold(choice.label):
+                return await self._send(kind=Kind.BUTTON, payload=choice.payload)
+        raise AssertionError(f"no button {label!r} in {[c.label for c in reply.choices]}")
 
     async def sends_payload(self, payload: str) -> list[Reply]:
         return await self._send(kind=Kind.BUTTON, payload=payload)
@@ -92,31 +111,81 @@ class Person:
 class BotHarness:
     """The real pipeline, router and database, with a clock the test moves."""
 
-    def __init__(self, db: Database, **settings: Any) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        matcher: bool = False,
+        wake_outbox: Callable[[], None] | None = None,
+        **settings: Any,
+    ) -> None:
         self.db = db
         self.clock = FixedClock(TZ, DEFAULT_NOW)
         self.settings = Settings(database_url=db.url, _env_file=None, **settings)  # type: ignore[call-arg]
-        self.services = Services(settings=self.settings, clock=self.clock, db=db, router=build_router())
-        # What the matcher would have been told, in order: ("lot" | "order", id).
-        self.market_events: list[tuple[str, int]] = []
+        self.services = Services(
+            settings=self.settings,
+            clock=self.clock,
+            db=db,
+            router=build_router(),
+            codec=ActionCodec(TEST_SECRET),
+            messengers=registry.capabilities(),
+            wake_outbox=wake_outbox or (lambda: None),
+        )
         self.points: dict[str, dto.CollectionPoint] = {}  # added by add_point, by name
-        self.services.market_changed = lambda kind, entity_id: self.market_events.append((kind, entity_id))
-        self.pipeline = Pipeline(self.services)
-        self.inbox = InboxWorker(db, self.pipeline.handle, give_up=self.pipeline.apologize)
+        self.conversation = Conversation(self.services)
+        self.inbox = InboxWorker(db, self.conversation.handle, give_up=self.conversation.apologize)
+        # The notifications always run; a test of the market also runs the matcher.
+        notifications.load_renderers()
+        self.bus = EventBus(db)
+        self.bus.subscribe([Subscriber(NOTIFY, notifications.on_event)])
+        self.matcher: Matcher | None = None
+        if matcher:
+            self.matcher = Matcher(self.services)
+            self.bus.subscribe([self.matcher.subscriber()])
         # Shared by every harness in the run, like a messenger's own update counter.
         self.update_ids = _UPDATE_IDS
 
     async def handle(self, event: Incoming) -> list[Reply]:
-        """Deliver ``event`` the way a channel does (into the inbox), handle it, and return the
-        replies it queued ([] for a duplicate update)."""
+        """Deliver ``event`` the way a channel does (into the inbox), handle it, let what it
+        caused settle (events, deliveries), and return the replies it queued ([] for a duplicate)."""
         added = await self.inbox.accept([event])
         await self.inbox.drain()
+        await self.settle()
         if not added or event.update_id is None:
             return []
         async with self.db.reader() as uow:
             inbox_id = await uow.inbox.id_of(event.channel, event.update_id)
             items = await uow.outbox.replies_to(inbox_id) if inbox_id is not None else []
         return [Reply.from_json(item.payload) for item in items]
+
+    async def settle(self) -> None:
+        """Run the background work to its end: domain events, then the deliveries of answers and
+        notifications (a broadcast stays queued: tests drive it on its own)."""
+        await self.bus.drain(self.services)
+        await self.deliver()
+
+    async def deliver(self) -> None:
+        """What the outbox sender would do with every due reply and notification: send it."""
+        Outbox = models.OutboxMessage
+        async with self.db.uow() as uow:
+            rows = list(
+                await uow.session.scalars(
+                    select(Outbox)
+                    .where(
+                        Outbox.status == "pending", Outbox.priority < BROADCAST, Outbox.not_before <= utcnow()
+                    )
+                    .order_by(Outbox.id)
+                )
+            )
+            items = [dto.from_row(dto.OutboxItem, r) for r in rows]
+            for item in items:
+                await record_delivery(uow, item)
+            if items:
+                await uow.session.execute(
+                    update(Outbox)
+                    .where(Outbox.id.in_([i.id for i in items]))
+                    .values(status="sent", sent_at=utcnow())
+                )
 
     def person(self, user_id: str, *, channel: str = "telegram", name: str | None = None) -> Person:
         return Person(self, user_id, channel, name)
@@ -168,6 +237,10 @@ class BotHarness:
 
     async def outbox_texts(self, person: Person) -> list[str]:
         """Texts queued in the outbox for ``person`` (notifications, not direct replies)."""
+        return [r.text for r in await self.notifications(person)]
+
+    async def notifications(self, person: Person) -> list[Reply]:
+        """Messages queued for ``person`` on the bot's own initiative, oldest first."""
         async with self.db.uow() as uow:
             items = await uow.outbox.for_chat(person.channel, person.user_id)
-        return [item.payload["text"] for item in items if item.in_reply_to is None]
+        return [Reply.from_json(item.payload) for item in items if item.in_reply_to is None]

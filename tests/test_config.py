@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from bot.channels.registry import configured
 from bot.config import SettingsError, load_settings
 
 
@@ -15,7 +16,7 @@ def test_defaults_run_out_of_the_box(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     s = load_settings(_env_file=None)
     assert s.database_url.startswith("sqlite+aiosqlite:///data/")
-    assert s.messengers == ["console"]
+    assert configured(s) == ["console"]
     assert (s.default_locale, s.timezone) == ("vi", "Asia/Ho_Chi_Minh")
 
 
@@ -23,7 +24,7 @@ def test_token_is_secret_and_selects_telegram(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
     monkeypatch.setenv("ADMIN_IDS", "telegram:1, telegram:2")
     s = load_settings(_env_file=None)
-    assert s.messengers == ["telegram"]
+    assert configured(s) == ["telegram"]
     assert "abc" not in repr(s)
     assert s.admin_ids == ("telegram:1", "telegram:2")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.dialog import Command, Ctx
+from bot.engine.context import Ctx
+from bot.engine.router import Command
 from bot.events import Incoming, Kind
 from bot.inbox import InboxWorker
 from storage.uow import Database
@@ -13,17 +14,17 @@ from tests.harness import BotHarness
 
 
 async def slow_counter(ctx: Ctx, _args: str) -> None:
-    """Read a counter from the chat's state, dawdle, write it back incremented."""
-    seen = int(ctx.data.get("count", 0))
+    """Read a counter kept in the person's row, dawdle, write it back incremented."""
+    seen = int(ctx.user.name or 0)
     await asyncio.sleep(0.05)  # plenty of time for a second update to sneak in, were it allowed
-    ctx.enter("count", "idle", {"count": seen + 1})
+    await ctx.uow.users.update(ctx.user.id, name=str(seen + 1))
     ctx.say(str(seen + 1))
 
 
 def worker(bot: BotHarness) -> InboxWorker:
     """One process's inbox worker, handling up to four chats at once."""
     bot.services.router.command(Command("dem", slow_counter, "dem", needs_registration=False, in_menu=False))
-    return InboxWorker(bot.db, bot.pipeline.handle, concurrency=4, poll_interval=0.05)
+    return InboxWorker(bot.db, bot.conversation.handle, concurrency=4, poll_interval=0.05)
 
 
 def event(n: int) -> Incoming:

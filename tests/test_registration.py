@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.handlers import build_router
+from bot.engine.router import Command
 from storage.uow import Database
 from tests.harness import BotHarness
 
@@ -54,9 +54,9 @@ async def test_farmer_registers_with_buttons_and_typed_answers(bot: BotHarness) 
 
 
 async def test_trader_picks_province_and_ward_from_pages(bot: BotHarness) -> None:
-    binh = bot.person("502")
+    binh = bot.person("502", channel="zalo")
     await binh.says("/start")
-    await binh.says("3")  # the third button, typed as on Zalo
+    await binh.says("3")  # the third option, typed: Zalo shows options numbered
     assert "Bạn tên là gì" in binh.last
     await binh.says("Trần Thị Bình")
     await binh.says("0987 654 321")
@@ -72,7 +72,7 @@ async def test_trader_picks_province_and_ward_from_pages(bot: BotHarness) -> Non
     first_ward = binh.buttons[0]
     await binh.presses(first_ward)
     assert "Đăng ký xong" in binh.last and "Thương lái" in binh.last
-    row = await user_row(bot, "telegram:502")
+    row = await user_row(bot, "zalo:502")
     assert row.role == "trader" and row.phone == "0987654321" and row.province_code == 20
 
 
@@ -182,16 +182,11 @@ async def test_duplicate_update_is_ignored(bot: BotHarness) -> None:
 async def test_a_crash_in_a_handler_is_answered_and_rolls_back(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    router = build_router()
-
     async def boom(ctx, _args):  # type: ignore[no-untyped-def]
         await ctx.uow.users.update(ctx.user.id, name="half-written")
         raise RuntimeError("boom")
 
-    from bot.dialog import Command
-
-    router.command(Command("no", boom, "x", needs_registration=False))
-    bot.services.router = router
+    bot.services.router.command(Command("no", boom, "x", needs_registration=False))
     bot.inbox.max_attempts = 1  # a deterministic bug: no point retrying it here
     from bot.events import Incoming, Kind
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.app import WEBHOOK_PATH, BotApp
+from bot.app import BotApp
+from bot.channels.registry import configured
 from bot.config import load_settings
 from storage.uow import Database
 from tests.conftest import prepare_database
@@ -100,8 +101,9 @@ async def test_webhook_mode_checks_the_secret_and_rejects_malformed_bodies(tmp_p
         app = BotApp(settings)
         await app.start()
         try:
-            assert api.webhook_url == "https://bot.example.vn" + WEBHOOK_PATH
-            url = f"http://127.0.0.1:{app.http_port}{WEBHOOK_PATH}"
+            path = "/webhook/telegram"
+            assert api.webhook_url == "https://bot.example.vn" + path
+            url = f"http://127.0.0.1:{app.http_port}{path}"
             update = {"update_id": 5, "message": api.make_message(777, text="/start")}
             async with aiohttp.ClientSession() as http:
                 wrong = await http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
@@ -136,7 +138,7 @@ async def test_the_app_serves_zalo_and_telegram_together(tmp_path: Path) -> None
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'both.db'}",
             http_port=0,
         )
-        assert settings.messengers == ["telegram", "zalo"]
+        assert configured(settings) == ["telegram", "zalo"]
         app = BotApp(settings)
         await app.start()
         try:

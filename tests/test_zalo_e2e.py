@@ -20,10 +20,9 @@ TOKEN = "1459232241454765289:TEST-zalo-token"
 
 @pytest.fixture
 async def zalo(database: Database) -> AsyncIterator[tuple[FakeZaloApi, BotHarness]]:
-    bot = BotHarness(database)
     async with FakeZaloApi() as api, ZaloSender(TOKEN, api.base_url) as sender:
         outbox = ChannelOutbox(database, sender)
-        bot.services.wake_outbox = outbox.wake
+        bot = BotHarness(database, wake_outbox=outbox.wake)
         channel = ZaloChannel(TOKEN, api.base_url, bot.inbox, poll_timeout=1)
         tasks = [asyncio.create_task(bot.inbox.run()), asyncio.create_task(outbox.run())]
         await channel.start_polling()

@@ -9,12 +9,22 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from bot.dialog import Router
+from bot.engine.router import Router
+
+# Modules still written for the old dialog API while they are being moved onto the engine.
+_NOT_YET_PORTED = frozenset(
+    {
+        "admin", "announcements", "freetext", "lots", "matches", "mine", "notices", "orders", "pickup",
+        "points", "prices", "reports", "schedule", "subscriptions", "trade_flow", "trade_steps",
+        "paging", "ward_answer",
+    }
+)  # fmt: skip
 
 
 def build_router() -> Router:
     """Every command, flow and button action the bot knows."""
-    modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
+    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_YET_PORTED]
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
     router = Router()
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)):
         if hasattr(module, "register"):

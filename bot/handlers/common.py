@@ -1,46 +1,34 @@
-"""Commands every person has: start, menu, help, cancel, language; and the answer to the unknown."""
+"""Commands every person has: start, menu, help, cancel, language; and the answers the engine
+gives itself (a refusal, the unknown, registration first)."""
 
 from __future__ import annotations
 
-from bot.dialog import Command, Ctx, Router
-from bot.events import Choice
-from bot.handlers.roles import STAFF, require_role, role_label
+from dataclasses import dataclass
+
+from bot.engine.actions import Action, action
+from bot.engine.context import Ctx
+from bot.engine.router import Command, Router, RunCommand
+from bot.engine.screens import Option
+from bot.handlers.roles import refuse, role_label
 from bot.i18n import _, lazy_gettext, set_locale
 
 ORDER = 900  # help and language come last in the menu
 
 
-def menu_choices(ctx: Ctx) -> list[Choice]:
+@action("lang")
+@dataclass(frozen=True, slots=True)
+class ChooseLanguage(Action):
+    code: str
+
+
+def menu_options(ctx: Ctx) -> list[Option]:
     """Buttons for every command this person may use."""
-    return [Choice(str(c.label), f"cmd:{c.name}") for c in ctx.services.router.menu_for(ctx.user)]
+    return [Option(str(c.label), RunCommand(c.name)) for c in ctx.services.router.menu_for(ctx.user)]
 
 
 def show_menu(ctx: Ctx, intro: str | None = None) -> None:
     """Say ``intro`` (or the default) with the menu buttons."""
-    ctx.say(intro or _("Bạn muốn làm gì? Chọn một mục bên dưới."), menu_choices(ctx), columns=2)
-
-
-async def run_command(ctx: Ctx, name: str, args: str) -> None:
-    """Run a slash command or a menu button, checking registration and role every time."""
-    router = ctx.services.router
-    cmd = router.find(name)
-    if cmd is None:
-        show_menu(
-            ctx, _("Không có lệnh /{name}.").format(name=name[:30]) + " " + _("Bạn có thể chọn trong menu:")
-        )
-        return
-    # Staff commands are refused (and audited) before anything else: registering would not help.
-    if cmd.roles is not None and cmd.roles <= STAFF and ctx.user.role not in cmd.roles:
-        await require_role(ctx, cmd.roles, name)
-        return
-    if cmd.needs_registration and not ctx.user.registered:
-        ctx.say(_("Bạn cần đăng ký trước khi dùng chức năng này."))
-        await start_registration(ctx)
-        return
-    if cmd.roles is not None and ctx.user.role not in cmd.roles:
-        await require_role(ctx, cmd.roles, name)
-        return
-    await cmd.handler(ctx, args)
+    ctx.say(intro or _("Bạn muốn làm gì? Chọn một mục bên dưới."), menu_options(ctx), columns=2)
 
 
 async def start_registration(ctx: Ctx) -> None:
@@ -80,22 +68,24 @@ async def cmd_help(ctx: Ctx, _args: str) -> None:
         desc = str(c.description or c.label)
         lines.append(f"/{c.name} – {desc}")
     lines.append("/huy – " + _("hủy việc đang làm"))
-    ctx.say("\n".join(lines), menu_choices(ctx), columns=2)
-    if ctx.flow:  # repeat the pending question so the person knows where they are
-        await ctx.services.router.flows[ctx.flow].goto(ctx, ctx.step)
+    if not ctx.caps.buttons:
+        lines.append(_("Trả lời bằng số của mục, hoặc gõ tên mục."))
+    ctx.say("\n".join(lines), [] if ctx.in_group else menu_options(ctx), columns=2)
 
 
 async def cmd_language(ctx: Ctx, _args: str) -> None:
     ctx.say(
         _("Chọn ngôn ngữ / Choose a language:"),
-        [Choice("Tiếng Việt", "lang:vi"), Choice("English", "lang:en")],
+        [
+            Option("Tiếng Việt", ChooseLanguage("vi"), ("tieng viet", "vi")),
+            Option("English", ChooseLanguage("en"), ("en", "anh")),
+        ],
         columns=2,
     )
 
 
-async def on_language(ctx: Ctx, code: str) -> None:
-    if code not in ("vi", "en"):
-        code = "vi"
+async def on_language(ctx: Ctx, choice: ChooseLanguage) -> None:
+    code = choice.code if choice.code in ("vi", "en") else "vi"
     await ctx.uow.users.update(ctx.user.id, locale=code)
     set_locale(code)
     ctx.say(_("Đã chuyển sang tiếng Việt.") if code == "vi" else _("Đã chuyển ngôn ngữ."))
@@ -104,6 +94,12 @@ async def on_language(ctx: Ctx, code: str) -> None:
 async def unknown(ctx: Ctx) -> None:
     """A short helpful answer with the menu."""
     show_menu(ctx, _("Xin lỗi, tôi chưa hiểu. Bạn chọn một mục bên dưới, hoặc gõ /trogiup để xem hướng dẫn."))
+
+
+async def unknown_command(ctx: Ctx, name: str) -> None:
+    show_menu(
+        ctx, _("Không có lệnh /{name}.").format(name=name[:30]) + " " + _("Bạn có thể chọn trong menu:")
+    )
 
 
 def register(router: Router) -> None:
@@ -121,6 +117,7 @@ def register(router: Router) -> None:
             lazy_gettext("Trợ giúp"),
             needs_registration=False,
             description=lazy_gettext("xem hướng dẫn"),
+            in_groups=True,
         ),
         "help",
     )
@@ -134,4 +131,9 @@ def register(router: Router) -> None:
         ),
         "language",
     )
-    router.action("lang", on_language)
+    router.on(ChooseLanguage, on_language)
+    router.keeps_flow_quiet.update({"start", "menu", "huy"})
+    router.refuse = refuse
+    router.fallback = unknown
+    router.unknown_command = unknown_command
+    router.start_registration = start_registration

@@ -2,202 +2,143 @@
 
 from __future__ import annotations
 
-from bot.dialog import DONE, STAY, Ctx, Flow, Router
-from bot.events import Choice, Kind, Request
+import enum
+
+from bot.engine.context import Ctx
+from bot.engine.flow import Flow
+from bot.engine.router import Router
+from bot.engine.widgets import Choice, Phone, Select, TextInput
 from bot.handlers.common import show_menu
-from bot.handlers.paging import nav_buttons, page_of
-from bot.handlers.roles import COOP_REP, FARMER, STAFF, TRADER, role_label
-from bot.handlers.ward_answer import WardAnswer, read_ward
-from bot.i18n import _
-from bot.services.users import clean_name, normalize_phone
+from bot.handlers.place_steps import ProvinceStep, WardStep
+from bot.handlers.roles import COOP_REP, FARMER, STAFF, TRADER, parse_role, role_label
+from bot.i18n import _, lazy_gettext
+from bot.services import users as service
 
 ORDER = 0
 
-flow = Flow("register", first="role")
-
 # Provinces where the campaigns this bot grew from run; the rest are a page or a typed name away.
 POPULAR_PROVINCES = (20, 24, 14, 15, 4, 19)
+SELF_CHOSEN = (FARMER, COOP_REP, TRADER)
 
 
-@flow.ask("role")
-async def ask_role(ctx: Ctx) -> None:
-    if ctx.user.role in STAFF:  # a granted role is kept, never downgraded by registering
-        ctx.remember(role=ctx.user.role)
-        await flow.goto(ctx, "name")
-        return
-    ctx.say(
-        _("Chào mừng bạn đến với Nông Sản Bot! Bạn là ai?"),
-        [Choice(role_label(r), f"role:{r}") for r in (FARMER, COOP_REP, TRADER)],
-    )
+class Step(enum.StrEnum):
+    ROLE = "role"
+    NAME = "name"
+    PHONE = "phone"
+    PROVINCE = "province"
+    WARD = "ward"
 
 
-@flow.answer("role")
-async def on_role(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    role = payload.removeprefix("role:")
-    if role not in (FARMER, COOP_REP, TRADER):
-        ctx.say(_("Vui lòng chọn một trong các vai trò bên dưới."))
-        return STAY
-    ctx.remember(role=role)
-    return "name"
+flow = Flow("register", Step, action_name="register")
+flow.needs_registration = False  # the guard of registration: anyone may register
 
 
-@flow.ask("name")
-async def ask_name(ctx: Ctx) -> None:
-    choices = []
-    if ctx.event.display_name and clean_name(ctx.event.display_name):
-        ctx.remember(suggested_name=clean_name(ctx.event.display_name))
-        choices.append(Choice(ctx.data["suggested_name"], "name:suggested"))
-    ctx.say(_("Bạn tên là gì? (Họ và tên, hoặc tên HTX)"), choices)
+def _roles(ctx: Ctx) -> list[Choice]:
+    return [Choice(role_label(r), r) for r in SELF_CHOSEN]
 
 
-@flow.answer("name")
-async def on_name(ctx: Ctx) -> str:
-    if ctx.payload == "name:suggested" and ctx.data.get("suggested_name"):
-        name = ctx.data["suggested_name"]
-    else:
-        name = clean_name(ctx.text) if ctx.text else None
-    if not name:
-        ctx.say(_("Tên cần từ 2 đến 60 chữ cái, không có số. Vui lòng gõ lại."))
-        return STAY
-    ctx.remember(name=name)
-    return "phone"
+def _read_role(ctx: Ctx, text: str) -> str | None:
+    role = parse_role(text)
+    return role if role in SELF_CHOSEN else None
 
 
-@flow.ask("phone")
-async def ask_phone(ctx: Ctx) -> None:
-    if ctx.event.channel != "telegram":  # only Telegram can share a contact with a button
-        ctx.say(_("Số điện thoại của bạn? Gõ số, ví dụ 0912345678."))
-        return
-    ctx.say(
-        _("Số điện thoại của bạn? Bấm nút «Gửi số điện thoại» hoặc gõ số (ví dụ 0912345678)."),
-        [Choice(_("📱 Gửi số điện thoại"), "")],
-        request=Request.PHONE,
-    )
+def _name_question(ctx: Ctx) -> str:
+    return _("Bạn tên là gì? (Họ và tên, hoặc tên HTX)")
 
 
-@flow.answer("phone")
-async def on_phone(ctx: Ctx) -> str:
-    raw = ctx.event.phone if ctx.event.kind == Kind.CONTACT else ctx.text
-    phone = normalize_phone(raw or "")
-    if phone is None:
-        ctx.say(
-            _(
-                "Số điện thoại không hợp lệ. Số di động Việt Nam có 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09."
-            )
-        )
-        return STAY
-    ctx.remember(phone=phone)
-    ctx.say(_("Đã lưu số điện thoại {phone}.").format(phone=phone))
-    return "province"
+def _suggested(ctx: Ctx) -> list[Choice]:
+    name = service.clean_name(ctx.event.display_name or "") if ctx.event.display_name else None
+    return [Choice(name, name)] if name else []
 
 
-@flow.ask("province")
-async def ask_province(ctx: Ctx) -> None:
-    places = ctx.services.places
-    page = int(ctx.data.get("province_page", -1))
-    if page < 0:
-        codes = list(POPULAR_PROVINCES)
-        nav = [Choice(_("Tỉnh khác…"), "provpage:0")]
-    else:
-        ordered = sorted(places.provinces, key=lambda c: places.provinces[c].name.split(" ", 1)[-1])
-        shown, page, pages = page_of(ordered, page)
-        codes = list(shown)
-        nav = nav_buttons(page, pages, "provpage")
-    choices = [Choice(places.provinces[c].name, f"prov:{c}") for c in codes]
-    ctx.say(_("Bạn ở tỉnh/thành phố nào? Chọn hoặc gõ tên (ví dụ: Lạng Sơn)."), choices + nav, columns=2)
+def _read_name(ctx: Ctx, text: str) -> str | None:
+    return service.clean_name(text)
 
 
-@flow.answer("province")
-async def on_province(ctx: Ctx) -> str:
-    places = ctx.services.places
-    payload = ctx.payload or ""
-    if payload.startswith("provpage:"):
-        ctx.remember(province_page=int(payload.split(":")[1]))
-        return STAY
-    code: int | None = None
-    if payload.startswith("prov:"):
-        code = int(payload.split(":")[1])
-    elif ctx.text:
-        found = places.find_province(ctx.text)
-        code = found.province_code if found else None
-    if code is None or code not in places.provinces:
-        ctx.say(
-            _("Không tìm thấy tỉnh «{text}». Vui lòng chọn hoặc gõ lại tên tỉnh.").format(text=ctx.text[:40])
-        )
-        return STAY
-    ctx.remember(province_code=code, province_page=-1, ward_page=-1)
-    return "ward"
+def _check_name(ctx: Ctx, value: object) -> str:
+    name = service.clean_name(str(value))
+    if name is None:
+        raise ValueError(_("Tên cần từ 2 đến 60 chữ cái, không có số. Vui lòng gõ lại."))
+    return name
 
 
-@flow.ask("ward")
-async def ask_ward(ctx: Ctx) -> None:
-    places = ctx.services.places
-    province = places.provinces[ctx.data["province_code"]].name
-    page = int(ctx.data.get("ward_page", -1))
-    candidates = ctx.data.get("ward_candidates")
-    if candidates:
-        choices = [Choice(places.wards[c].name, f"ward:{c}") for c in candidates]
-        ctx.say(_("Có nhiều xã/phường trùng tên. Bạn ở đâu?"), choices, columns=2)
-        return
-    if page < 0:
-        ctx.say(
-            _("Bạn ở xã/phường nào của {province}? Gõ tên (ví dụ: Chi Lăng) hoặc xem danh sách.").format(
-                province=province
-            ),
-            [Choice(_("Xem danh sách xã/phường"), "wardpage:0")],
-        )
-        return
-    wards = places.wards_of(ctx.data["province_code"])
-    shown, page, pages = page_of(wards, page)
-    choices = [Choice(w.ward_name or "", f"ward:{w.ward_code}") for w in shown]
-    ctx.say(
-        _("Xã/phường của {province} (trang {page}/{pages}):").format(
-            province=province, page=page + 1, pages=pages
+# A role granted by an admin (or waiting for this phone) is kept: staff are not asked their role.
+flow.step(
+    Step.ROLE,
+    Select(
+        lazy_gettext("Chào mừng bạn đến với Nông Sản Bot! Bạn là ai?"),
+        _roles,
+        read=_read_role,
+        invalid=lazy_gettext("Vui lòng chọn một trong các vai trò bên dưới."),
+        columns=1,
+    ),
+    when=lambda ctx: ctx.user.role not in STAFF,
+)
+flow.step(
+    Step.NAME,
+    TextInput(
+        _name_question,
+        _read_name,
+        lazy_gettext("Tên cần từ 2 đến 60 chữ cái, không có số. Vui lòng gõ lại."),
+        check=_check_name,
+        extra=_suggested,  # the name the messenger knows, one tap away
+    ),
+)
+flow.step(
+    Step.PHONE,
+    Phone(
+        lazy_gettext("Số điện thoại của bạn? Bấm nút «Gửi số điện thoại» hoặc gõ số (ví dụ 0912345678)."),
+        lazy_gettext("Số điện thoại của bạn? Gõ số, ví dụ 0912345678."),
+        lazy_gettext("📱 Gửi số điện thoại"),
+        lazy_gettext(
+            "Số điện thoại không hợp lệ. Số di động Việt Nam có 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09."
         ),
-        choices + nav_buttons(page, pages, "wardpage"),
-        columns=2,
-    )
+    ),
+    after=lambda ctx: [_("Đã lưu số điện thoại {phone}.").format(phone=ctx.answers["phone"])],
+)
+flow.step(
+    Step.PROVINCE,
+    ProvinceStep(
+        lazy_gettext("Bạn ở tỉnh/thành phố nào? Chọn hoặc gõ tên (ví dụ: Lạng Sơn)."),
+        popular=POPULAR_PROVINCES,
+    ),
+    key="province_code",
+)
+flow.step(
+    Step.WARD,
+    WardStep(
+        lazy_gettext("Bạn ở xã/phường nào của {province}? Gõ tên (ví dụ: Chi Lăng) hoặc xem danh sách."),
+        province=lambda ctx: int(ctx.answers["province_code"]),
+    ),
+    key="ward_code",
+)
 
 
-@flow.answer("ward")
-async def on_ward(ctx: Ctx) -> str:
-    places = ctx.services.places
-    province_code = ctx.data["province_code"]
-    payload = ctx.payload or ""
-    if payload.startswith("wardpage:"):
-        ctx.remember(ward_page=int(payload.split(":")[1]), ward_candidates=None)
-        return STAY
-    ward = read_ward(ctx, province_code)
-    if ward is WardAnswer.SEVERAL:
-        return STAY
-    if ward is WardAnswer.UNKNOWN:
-        ctx.say(
-            _("Không tìm thấy xã/phường «{text}» ở {province}. Vui lòng gõ lại hoặc xem danh sách.").format(
-                text=ctx.text[:40], province=places.provinces[province_code].name
-            )
-        )
-        return STAY
-    assert ward.ward_code is not None  # read_ward only returns wards
-    d = ctx.data
-    await ctx.uow.users.register(
-        ctx.user.id,
-        name=d["name"],
-        phone=d["phone"],
-        role=d["role"],
-        province_code=province_code,
-        ward_code=ward.ward_code,
+@flow.committer
+async def save(ctx: Ctx) -> None:
+    a = ctx.answers
+    role = a.get("role") or ctx.user.role or FARMER
+    outcome = await service.register(
+        ctx.uow,
+        ctx.user,
+        name=a["name"],
+        phone=a["phone"],
+        role=role,
+        province_code=int(a["province_code"]),
+        ward_code=int(a["ward_code"]),
         now=ctx.now,
     )
-    ctx.user = await ctx.uow.users.get(ctx.user.id)  # type: ignore[assignment]
+    ctx.user = outcome.user
+    ward = ctx.services.places.ward(int(a["ward_code"]))
     ctx.leave()
-    show_menu(
-        ctx,
-        _("Đăng ký xong! {name} – {role}, {place}.").format(
-            name=d["name"], role=role_label(d["role"]), place=ward.label
-        ),
+    text = _("Đăng ký xong! {name} – {role}, {place}.").format(
+        name=a["name"], role=role_label(outcome.user.role), place=ward.label if ward else ""
     )
-    return DONE
+    if outcome.granted_role:
+        text += "\n" + _("Bạn đã được cấp quyền {role} từ trước.").format(
+            role=role_label(outcome.granted_role)
+        )
+    show_menu(ctx, text)
 
 
 def register(router: Router) -> None:

@@ -10,11 +10,11 @@ dropped and both sides are re-read from the database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterable
 
+from bot.domain_events import MATCHER, DomainEvent, LotChanged, OrderChanged, Subscriber
 from bot.events import Choice, Reply
 from bot.formatting import date_range, kg, money, price_per_kg
 from bot.i18n import _, use_locale
@@ -88,44 +88,28 @@ def split_shares(shares: list[dto.LotShare], total_kg: int, matched_kg: int) -> 
 
 
 class Matcher:
-    """One matcher instance: ``notify(kind, id)`` after a commit; ``run()`` as a task."""
+    """The one matcher of the cluster: fed by domain events (``subscriber()``), in one process at
+    a time (the event bus's lease); its book is rebuilt whenever this process takes over."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.book = OrderBook()
-        self.queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
         self.proposals = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
 
-    # --- feeding ---------------------------------------------------------------------------
-    def notify(self, kind: str, entity_id: int) -> None:
-        """A lot or an order changed (created, edited, cancelled, expired, volume released)."""
-        self._idle.clear()
-        self.queue.put_nowait((kind, entity_id))
+    def subscriber(self) -> Subscriber:
+        """The matcher as the event bus sees it."""
+        return Subscriber(MATCHER, self.on_event, self.on_lead)
 
-    async def settled(self) -> None:
-        """Wait until every queued event has been handled (tests, shutdown)."""
-        await self._idle.wait()
-
-    async def run(self) -> None:
-        """Re-plan the open book once, then follow events until cancelled."""
+    async def on_lead(self, _services: Services) -> None:
+        """This process now matches: rebuild the book from the database and allocate it."""
         await self.replan()
-        while True:
-            kind, entity_id = await self.queue.get()
-            try:
-                await self.handle(kind, entity_id)
-            except Exception:
-                log.exception("matcher: event failed", extra={"kind": kind, "id": entity_id})
-            if self.queue.empty():
-                self._idle.set()
 
-    async def drain(self) -> None:
-        """Handle everything queued now (for callers that do not run the task)."""
-        while not self.queue.empty():
-            kind, entity_id = self.queue.get_nowait()
-            await self.handle(kind, entity_id)
-        self._idle.set()
+    async def on_event(self, _services: Services, ev: DomainEvent) -> None:
+        """A lot or an order changed (created, edited, cancelled, expired, volume released)."""
+        if isinstance(ev, LotChanged):
+            await self.handle("lot", ev.lot_id)
+        elif isinstance(ev, OrderChanged):
+            await self.handle("order", ev.order_id)
 
     # --- planning --------------------------------------------------------------------------
     async def _context(self, uow: UnitOfWork) -> tuple[PriceFloors, dict[tuple[str, int], int]]:
@@ -219,6 +203,7 @@ class Matcher:
     # --- proposing -------------------------------------------------------------------------
     async def _propose(self, allocations: Iterable[Allocation]) -> int:
         made = 0
+        lost: list[Allocation] = []
         allocations = list(allocations)
         if not allocations:
             return 0
@@ -233,11 +218,13 @@ class Matcher:
             if await self._propose_one(alloc):
                 made += 1
             else:
-                # Another matcher (or an edit) got there first: believe the database.
+                # An edit (or another matcher) got there first: believe the database.
                 self.book.release(alloc.lot_id, alloc.order_id, alloc.kg)
-                for kind, entity_id in (("lot", alloc.lot_id), ("order", alloc.order_id)):
-                    self.queue.put_nowait((kind, entity_id))
+                lost.append(alloc)
         self.proposals += made
+        for alloc in lost:
+            await self.handle("lot", alloc.lot_id)
+            await self.handle("order", alloc.order_id)
         return made
 
     async def _propose_one(self, alloc: Allocation) -> bool:
@@ -398,19 +385,3 @@ async def announce_proposal(uow: UnitOfWork, services: Services, match: dto.Matc
             Reply("\n".join(lines), choices, columns=2),
             dedupe_key=f"proposal:{match.id}:{person.id}",
         )
-
-
-async def start_matcher(services: Services) -> tuple[Matcher, asyncio.Task[None]]:
-    """Create the matcher, subscribe it to market events and start its task."""
-    matcher = Matcher(services)
-    services.market_changed = matcher.notify
-    services.extras["matcher"] = matcher
-    task = asyncio.create_task(matcher.run(), name="matcher")
-    return matcher, task
-
-
-async def stop_matcher(task: asyncio.Task[None]) -> None:
-    """Stop the matcher task (queued events are re-derived from the database at the next start)."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

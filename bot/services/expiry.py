@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot import formatting as fmt
+from bot.domain_events import LotChanged, OrderChanged, emit
 from bot.events import Reply
 from bot.i18n import _, use_locale
 from bot.services.lots import expire_lots
@@ -60,14 +61,12 @@ async def expire_due(services: Services) -> int:
             orders = await expire_orders(uow, today, BATCH - len(lots)) if len(lots) < BATCH else []
             for lot in lots:
                 await _tell_owner(uow, services, lot.owner_id, "lot", lot, _lot_expired)
+                await emit(uow, LotChanged(lot.id))
             for order in orders:
                 await _tell_owner(uow, services, order.trader_id, "order", order, _order_expired)
-        # Only after the commit: the matcher must not see a lot the transaction could still undo.
-        for lot in lots:
-            services.market_changed("lot", lot.id)
-        for order in orders:
-            services.market_changed("order", order.id)
+                await emit(uow, OrderChanged(order.id))
         if lots or orders:
+            services.wake_events()
             services.wake_outbox()
         total += len(lots) + len(orders)
         if len(lots) + len(orders) < BATCH:

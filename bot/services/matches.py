@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 
+from bot.domain_events import LotChanged, OrderChanged, emit
 from bot.events import Choice, Reply
 from bot.formatting import kg
 from bot.i18n import _, use_locale
@@ -43,12 +44,14 @@ async def _release(
     if match.slot_id is not None:  # the pickup slot's room goes back too
         await uow.slots.release(match.slot_id, match.kg)
     await uow.events.record("match", match.id, actor, action, {"kg": match.kg, "reason": reason})
+    # The volume is free again: the matcher looks at both sides.
+    await emit(uow, LotChanged(match.lot_id))
+    await emit(uow, OrderChanged(match.order_id))
 
 
 def _rematch(services: Services, match: dto.Match):  # type: ignore[no-untyped-def]
     async def hook() -> None:
-        services.market_changed("lot", match.lot_id)
-        services.market_changed("order", match.order_id)
+        services.wake_events()
         services.wake_outbox()
 
     return hook

@@ -30,7 +30,7 @@ async def notify(
     """
     if user.bot_blocked or user.banned:
         return False
-    queued = await uow.outbox.enqueue(
+    return await uow.outbox.enqueue(
         user.channel,
         user.chat_id,
         reply.to_json(),
@@ -39,12 +39,3 @@ async def notify(
         not_before=not_before,
         announcement_id=announcement_id,
     )
-    if queued and reply.choices and user.channel in NUMBERED_CHANNELS and announcement_id is None:
-        state = await uow.conversations.get(user.channel, user.chat_id)
-        if state is None or not state.flow:  # never hijack a question the person is answering
-            await uow.conversations.save(
-                user.channel,
-                user.chat_id,
-                dto.Conversation("", "", {"_choices": [[c.label, c.payload] for c in reply.choices]}),
-            )
-    return queued

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot import formatting as fmt
+from bot.domain_events import LotChanged, emit
 from bot.events import Choice, Reply
 from bot.i18n import _, use_locale
 from bot.places import Gazetteer
@@ -116,13 +117,14 @@ async def close_point(uow: UnitOfWork, official: dto.User, point_id: int, now: d
 async def after_review(
     uow: UnitOfWork, services: Services, point: dto.CollectionPoint
 ) -> Callable[[], Awaitable[None]]:
-    """What to run once a review is committed: the matcher hears of the lots that waited for an
-    approved point (they are matched at once), and the outbox wakes for the notices."""
-    waiting = [lot.id for lot in await uow.lots.open_at_point(point.id)] if point.status == "active" else []
+    """The matcher hears of the lots that waited for an approved point (they are matched at once);
+    returns what to run once the review is committed (wake the workers)."""
+    if point.status == "active":
+        for lot in await uow.lots.open_at_point(point.id):
+            await emit(uow, LotChanged(lot.id))
 
     async def hook() -> None:
-        for lot_id in waiting:
-            services.market_changed("lot", lot_id)
+        services.wake_events()
         services.wake_outbox()
 
     return hook

@@ -28,16 +28,22 @@ class UserRepository:
         )
         return dto.from_row(dto.User, row) if row else None
 
-    async def ensure(self, channel: str, external_id: str, chat_id: str, locale: str) -> dto.User:
-        """The person behind a message, created unregistered the first time they write."""
+    async def ensure(self, channel: str, external_id: str, chat_id: str | None, locale: str) -> dto.User:
+        """The person behind a message, created unregistered the first time they write.
+
+        ``chat_id`` is their private chat; None for a message written in a group, which never
+        changes the private address (a new person's is their own id, as on Telegram and Zalo).
+        """
         found = await self.by_external(channel, external_id)
         if found is not None:
-            if found.chat_id != chat_id or found.bot_blocked:
-                # Writing to us again proves they unblocked the bot.
+            if chat_id is not None and (found.chat_id != chat_id or found.bot_blocked):
+                # Writing to us privately again proves they unblocked the bot.
                 await self.update(found.id, chat_id=chat_id, bot_blocked=False)
                 return await self.get(found.id)  # type: ignore[return-value]
             return found
-        row = models.User(channel=channel, external_id=external_id, chat_id=chat_id, locale=locale)
+        row = models.User(
+            channel=channel, external_id=external_id, chat_id=chat_id or external_id, locale=locale
+        )
         self.session.add(row)
         await self.session.flush()
         return dto.from_row(dto.User, row)

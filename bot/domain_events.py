@@ -1,0 +1,212 @@
+"""Domain events: the one way the matcher and the notifications learn what changed.
+
+A service that changes something emits an event (:func:`emit`) in the same transaction; the
+event is queued for each of its subscribers in the database, so nothing is missed when a
+process dies after the commit. :class:`EventBus` hands each subscriber its events in order,
+in one process at a time (a lease per subscriber), and deletes them once handled. Handling
+is at least once: subscribers are idempotent (outbox dedupe keys, the matcher re-reads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from bot.lease import LeaseKeeper
+from storage.listen import Listener
+from storage.repositories.domain_events import NOTIFY_CHANNEL
+from storage.types import utcnow
+from storage.uow import Database, UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.services.container import Services
+
+log = logging.getLogger(__name__)
+
+MATCHER, NOTIFY = "matcher", "notify"  # the subscribers
+_KINDS: dict[str, type[DomainEvent]] = {}
+
+
+class DomainEvent:
+    """Base of every event: a frozen dataclass of ids and small facts, registered with :func:`event`."""
+
+    KIND: ClassVar[str] = ""
+    SUBSCRIBERS: ClassVar[tuple[str, ...]] = ()
+
+
+def event[E: type[DomainEvent]](kind: str, *subscribers: str) -> Callable[[E], E]:
+    """Register a dataclass as the event ``kind``, delivered to ``subscribers``."""
+
+    def register(cls: E) -> E:
+        if kind in _KINDS and _KINDS[kind] is not cls:
+            raise ValueError(f"event kind {kind!r} is taken")
+        cls.KIND, cls.SUBSCRIBERS = kind, tuple(subscribers)
+        _KINDS[kind] = cls
+        return cls
+
+    return register
+
+
+async def emit(uow: UnitOfWork, ev: DomainEvent) -> None:
+    """Queue ``ev`` for its subscribers, in the caller's transaction."""
+    await uow.domain_events.emit(ev.KIND, dataclasses.asdict(ev), ev.SUBSCRIBERS)  # type: ignore[call-overload]
+
+
+def load(kind: str, payload: dict[str, Any]) -> DomainEvent | None:
+    """The event a queued row holds (None for a kind this version does not know)."""
+    cls = _KINDS.get(kind)
+    if cls is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in payload.items() if k in names})
+
+
+# --- the events ----------------------------------------------------------------------------------
+# Market: the matcher looks at a lot or an order again whenever its volume, window, price or
+# status may have changed; the notifications tell people what concerns them.
+
+
+@event("lot_changed", MATCHER)
+@dataclass(frozen=True, slots=True)
+class LotChanged(DomainEvent):
+    lot_id: int
+
+
+@event("order_changed", MATCHER)
+@dataclass(frozen=True, slots=True)
+class OrderChanged(DomainEvent):
+    order_id: int
+
+
+# --- the bus -----------------------------------------------------------------------------------
+
+Handler = Callable[["Services", DomainEvent], Awaitable[None]]
+OnLead = Callable[["Services"], Awaitable[None]]
+RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0)
+MAX_ATTEMPTS = 8
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One consumer of events: its handler, and what to do when this process becomes its holder."""
+
+    name: str
+    handle: Handler
+    on_lead: OnLead | None = None
+
+
+class EventBus:
+    """Delivers queued events to their subscribers; ``start(services, subscribers)``, then ``stop()``."""
+
+    def __init__(self, db: Database, *, holder: str | None = None) -> None:
+        self.db = db
+        self.holder = holder or uuid.uuid4().hex
+        self.subscribers: dict[str, Subscriber] = {}
+        self._leases: dict[str, LeaseKeeper] = {}
+        self._wake: dict[str, asyncio.Event] = {}
+        self._listener = Listener(db.engine, NOTIFY_CHANNEL, self._notified)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.handled = 0
+
+    def subscribe(self, subscribers: Sequence[Subscriber]) -> None:
+        """Add the consumers (before :meth:`start` or :meth:`drain`)."""
+        for sub in subscribers:
+            self.subscribers[sub.name] = sub
+            self._leases[sub.name] = LeaseKeeper(self.db, f"events:{sub.name}", self.holder)
+            self._wake[sub.name] = asyncio.Event()
+
+    def wake(self) -> None:
+        """Events were queued in this process: deliver them now."""
+        for flag in self._wake.values():
+            flag.set()
+
+    def _notified(self, subscriber: str) -> None:
+        if subscriber in self._wake:
+            self._wake[subscriber].set()
+        elif not subscriber:
+            self.wake()
+
+    def start(self, services: Services, subscribers: Sequence[Subscriber] = ()) -> None:
+        self.subscribe(subscribers)
+        self._listener.start()
+        self._tasks = [
+            asyncio.create_task(self._run(services, s), name=f"events-{s.name}")
+            for s in self.subscribers.values()
+        ]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=15)
+        await self._listener.stop()
+        for lease in self._leases.values():
+            await lease.release()
+
+    async def _run(self, services: Services, sub: Subscriber) -> None:
+        lease, flag = self._leases[sub.name], self._wake[sub.name]
+        leading = False
+        while not self._stopping:
+            flag.clear()
+            try:
+                held = await lease.check()
+                if held and not leading and sub.on_lead is not None:
+                    await sub.on_lead(services)
+                leading = held
+                more = await self.deliver(services, sub) if held else False
+            except Exception:
+                log.exception("events %s: delivery failed; retrying shortly", sub.name)
+                more = False
+            if more or self._stopping:
+                continue
+            timeout = 1.0 if leading else max(0.2, lease.seconds_to_next_check())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(flag.wait(), timeout)
+
+    async def deliver(self, services: Services, sub: Subscriber) -> bool:
+        """Hand ``sub`` its due events (a batch); True when more may be waiting."""
+        async with self.db.reader() as uow:
+            rows = await uow.domain_events.due(sub.name, utcnow(), BATCH)
+        done: list[int] = []
+        for row in rows:
+            ev = load(row.kind, row.payload)
+            try:
+                if ev is not None:
+                    await sub.handle(services, ev)
+                done.append(row.id)
+                self.handled += 1
+            except Exception:
+                log.exception("events %s: %s failed", sub.name, row.kind)
+                async with self.db.uow() as uow:
+                    if row.attempts + 1 >= MAX_ATTEMPTS:
+                        log.error("events %s: giving up on %s %s", sub.name, row.kind, row.payload)
+                        await uow.domain_events.done([row.id])
+                    else:
+                        delay = RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS) - 1)]
+                        await uow.domain_events.retry_later(row.id, utcnow() + dt.timedelta(seconds=delay))
+                break  # keep the order: later events wait for this one
+        if done:
+            async with self.db.uow() as uow:
+                await uow.domain_events.done(done)
+        return len(rows) == BATCH and len(done) == len(rows)
+
+    async def drain(self, services: Services) -> int:
+        """Deliver everything due now to every subscriber, in this task (tests, the console)."""
+        start = self.handled
+        while True:
+            before = self.handled
+            for sub in self.subscribers.values():
+                while await self.deliver(services, sub):
+                    pass
+            if self.handled == before:  # a handler may queue events for another subscriber
+                return self.handled - start
