@@ -126,10 +126,12 @@ class BotApp:
 
     async def _start_scheduler(self, services: Services) -> Any:
         """Every process starts one; a lease in the database lets exactly one of them run the jobs."""
+        from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
         from bot.scheduler import start_scheduler
         from bot.services.announcements import report_progress
+        from bot.services.deals import no_show_job, payment_reminder_job
         from bot.services.expiry import expire_due
         from bot.services.housekeeping import prune_inbox
         from bot.services.matches import expire_proposals
@@ -140,7 +142,13 @@ class BotApp:
             report_progress,
             60,
         )
-        return await start_scheduler(services, [progress], expiry=[expire_due, expire_proposals, prune_inbox])
+        tz = self.settings.tz
+        jobs = [
+            progress,
+            ("no_shows", CronTrigger(minute="*/15", timezone=tz), no_show_job, 15 * 60),
+            ("payment_reminders", CronTrigger(hour=8, minute=0, timezone=tz), payment_reminder_job, 6 * 3600),
+        ]
+        return await start_scheduler(services, jobs, expiry=[expire_due, expire_proposals, prune_inbox])
 
     async def _foreground(self, endpoint: registry.Endpoint) -> None:
         assert endpoint.run is not None

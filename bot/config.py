@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     # Anti-price-gouging: an offer more than this share below the reference price is held back.
     gouging_margin: float = Field(default=0.15, ge=0, le=0.9)
     proposal_timeout_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+    # After the slot: the scales may differ from the agreed kg by this share (more is refused).
+    weighing_tolerance: float = Field(default=0.10, ge=0, le=0.5)
+    # A trader not seen this long after the slot ended: the seller is asked whether they came.
+    no_show_grace_hours: float = Field(default=2.0, ge=0, le=72)
+    # Unpaid this many days after the pickup: the trader is reminded (daily); then the province's
+    # officials are told.
+    payment_reminder_days: float = Field(default=2.0, gt=0, le=60)
+    payment_escalation_days: float = Field(default=5.0, gt=0, le=120)
     # Lots at a collection point a rep proposed and no official approved yet: "wait" keeps them
     # from traders until it is approved; "warn" proposes them with a line saying it is unapproved.
     unapproved_points: Literal["wait", "warn"] = "wait"

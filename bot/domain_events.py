@@ -85,6 +85,96 @@ class OrderChanged(DomainEvent):
     order_id: int
 
 
+# --- after the slot: pickup, weighing, payment (bot/services/deals.py) ---------------------------
+
+
+@event("pickup_recorded", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class PickupRecorded(DomainEvent):
+    match_id: int
+    weighed_kg: int
+    surplus_kg: int
+    by_seller: bool
+
+
+@event("surplus_decided", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class SurplusDecided(DomainEvent):
+    match_id: int
+    kg: int
+    taken: bool
+
+
+@event("weight_disputed", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class WeightDisputed(DomainEvent):
+    match_id: int
+    claimed_kg: int
+
+
+@event("dispute_resolved", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class DisputeResolved(DomainEvent):
+    match_id: int
+    weighed_kg: int
+
+
+@event("no_show_question", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class NoShowQuestion(DomainEvent):
+    match_id: int
+
+
+@event("no_show_recorded", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class NoShowRecorded(DomainEvent):
+    match_id: int
+    count: int  # the trader's no-shows so far, this one included
+
+
+@event("payment_due", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class PaymentDue(DomainEvent):
+    match_id: int
+    amount: int
+
+
+@event("payment_recorded", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class PaymentRecorded(DomainEvent):
+    match_id: int
+    amount: int
+    method: str
+
+
+@event("receipt_denied", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class ReceiptDenied(DomainEvent):
+    match_id: int
+
+
+@event("match_paid", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class MatchPaid(DomainEvent):
+    match_id: int
+    amount: int
+    below_floor: bool
+
+
+@event("payment_overdue", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class PaymentOverdue(DomainEvent):
+    match_id: int
+    reminder: int  # how many reminders so far, this one included
+    escalate: bool  # this one also goes to the province's officials
+
+
+@event("gouging_reported", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class GougingReported(DomainEvent):
+    report_id: int
+
+
 # --- the bus -----------------------------------------------------------------------------------
 
 Handler = Callable[["Services", DomainEvent], Awaitable[None]]

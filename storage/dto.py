@@ -39,6 +39,13 @@ class User:
     registered_at: dt.datetime | None
     bot_blocked: bool
     banned: bool
+    blocked_until: dt.datetime | None = None
+    bank_bin: str | None = None
+    bank_account: str | None = None
+    coop_fee_pct: float = 0.0
+    no_shows: int = 0
+    consent_at: dt.datetime | None = None
+    erased_at: dt.datetime | None = None
 
     @property
     def key(self) -> str:
@@ -200,6 +207,9 @@ class Match:
     slot_id: int | None
     expires_at: dt.datetime | None
     created_at: dt.datetime
+    weighed_kg: int | None = None
+    picked_up_at: dt.datetime | None = None
+    paid_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,3 +242,63 @@ class DomainEventRow:
     payload: dict[str, Any]
     created_at: dt.datetime
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pickup:
+    match_id: int
+    weighed_kg: int
+    grade_checked: str
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    confirmed_at: dt.datetime | None
+    disputed_at: dt.datetime | None
+    claimed_kg: int | None
+    surplus_kg: int
+    surplus_decided_at: dt.datetime | None
+    resolved_by: int | None
+    resolved_at: dt.datetime | None
+
+    def ready_to_pay(self) -> bool:
+        """The weight stands (confirmed or settled) and any surplus has been decided."""
+        return self.confirmed_at is not None and (self.surplus_kg == 0 or self.surplus_decided_at is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    match_id: int
+    amount_vnd: int
+    due_since: dt.datetime
+    method: str | None
+    recorded_at: dt.datetime | None
+    received_at: dt.datetime | None
+    reminders: int
+    last_reminder_at: dt.datetime | None
+    escalated_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    id: int
+    match_id: int
+    household: str
+    phone: str | None
+    kg: int
+    gross_vnd: int
+    fee_vnd: int
+    net_vnd: int
+    user_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class GougingReport:
+    id: int
+    reporter_id: int
+    trader_id: int | None
+    trader_name: str | None
+    match_id: int | None
+    product_code: str | None
+    price: int | None
+    province_code: int | None
+    note: str
+    created_at: dt.datetime

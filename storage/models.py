@@ -72,6 +72,17 @@ class User(Timestamped, Base):
     bot_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     # An admin blocked this person for spam: their messages are ignored.
     banned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A flood of messages blocks the person for a while (audited; /bochan lifts it).
+    blocked_until: Mapped[dt.datetime | None]
+    # Where sellers are paid (VietQR): the bank's NAPAS BIN and the account number.
+    bank_bin: Mapped[str | None] = mapped_column(String(8))
+    bank_account: Mapped[str | None] = mapped_column(String(30))
+    # A cooperative's fee on its households' proceeds, in percent (coop reps).
+    coop_fee_pct: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    no_shows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Personal data (Law 91/2025/QH15): when they consented, when they had their account erased.
+    consent_at: Mapped[dt.datetime | None]
+    erased_at: Mapped[dt.datetime | None]
 
 
 class Subscription(Base):
@@ -220,7 +231,8 @@ class Match(Timestamped, Base):
     __table_args__ = (
         CheckConstraint("kg > 0", name="kg"),
         CheckConstraint(
-            "status IN ('proposed', 'accepted', 'scheduled', 'picked_up', 'declined', 'expired', 'cancelled')",
+            "status IN ('proposed', 'accepted', 'scheduled', 'picked_up', 'disputed', 'paid', "
+            "'no_show', 'declined', 'expired', 'cancelled')",
             name="status",
         ),
     )
@@ -236,6 +248,80 @@ class Match(Timestamped, Base):
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_slots.id"))
     expires_at: Mapped[dt.datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(String(200))
+    # After the pickup: what the scales said (what is paid for), and when the money arrived.
+    weighed_kg: Mapped[int | None] = mapped_column(Integer)
+    picked_up_at: Mapped[dt.datetime | None]
+    paid_at: Mapped[dt.datetime | None]
+
+
+class Pickup(Base):
+    """The pickup of a match at the collection point: the weight, the grade as checked, the
+    seller's confirmation or their dispute and how an official settled it."""
+
+    __tablename__ = "pickups"
+
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), primary_key=True, autoincrement=False)
+    weighed_kg: Mapped[int] = mapped_column(Integer)
+    grade_checked: Mapped[str] = mapped_column(String(4))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None]
+    disputed_at: Mapped[dt.datetime | None]
+    claimed_kg: Mapped[int | None] = mapped_column(Integer)  # the seller's weight in a dispute
+    # Weighed beyond the agreed kg: offered to the trader first; decided when they answer.
+    surplus_kg: Mapped[int] = mapped_column(Integer, default=0)
+    surplus_decided_at: Mapped[dt.datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None]
+
+
+class Payment(Base):
+    """What the trader owes for a picked-up match, how it was paid, and the seller's receipt."""
+
+    __tablename__ = "payments"
+
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), primary_key=True, autoincrement=False)
+    amount_vnd: Mapped[int] = mapped_column(BigInteger)
+    due_since: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    method: Mapped[str | None] = mapped_column(String(10))  # "cash" | "transfer" once recorded
+    recorded_at: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime | None]
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminder_at: Mapped[dt.datetime | None]
+    escalated_at: Mapped[dt.datetime | None]
+
+
+class Payout(Base):
+    """One household's part of the payment for a pooled coop lot (they add up to the payment)."""
+
+    __tablename__ = "payouts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), index=True)
+    household: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    kg: Mapped[int] = mapped_column(Integer)
+    gross_vnd: Mapped[int] = mapped_column(BigInteger)
+    fee_vnd: Mapped[int] = mapped_column(BigInteger)
+    net_vnd: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class GougingReport(Base):
+    """A farmer's or coop rep's report of a trader who pushed the price down (/baoepgia)."""
+
+    __tablename__ = "gouging_reports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    trader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    trader_name: Mapped[str | None] = mapped_column(String(100))
+    match_id: Mapped[int | None] = mapped_column(ForeignKey("matches.id"))
+    product_code: Mapped[str | None] = mapped_column(String(40))
+    price: Mapped[int | None] = mapped_column(Integer)
+    province_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    note: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class ReferencePrice(Base):

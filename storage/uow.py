@@ -14,6 +14,7 @@ from storage.db import is_sqlite, make_engine, make_sessionmaker
 from storage.repositories.announcements import AnnouncementRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
+from storage.repositories.deals import DealRepository
 from storage.repositories.domain_events import DomainEventRepository
 from storage.repositories.events import EventRepository
 from storage.repositories.grants import GrantRepository
@@ -88,6 +89,7 @@ class UnitOfWork:
         self.menus = MenuRepository(s)
         self.secrets = SecretRepository(s)
         self.grants = GrantRepository(s)
+        self.deals = DealRepository(s)
         self.outbox = OutboxRepository(s)
         self.audit = AuditRepository(s)
         self.reference = ReferenceRepository(s)
