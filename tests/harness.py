@@ -203,12 +203,16 @@ class BotHarness:
         """Walk ``person`` through registration the quick way (used by tests of later features)."""
         with use_locale("vi"):
             await person.says("/start")
+            if "Bạn đồng ý" in person.last:
+                await person.presses("Tôi đồng ý")
             if "Bạn là ai" in person.last:
                 await person.presses(role_label)
             await person.says(name)
             await person.says(phone)
             await person.says(province)
             await person.says(ward)
+            if "Ngân hàng nào" in person.last:
+                await person.presses("Bỏ qua")
         assert "Đăng ký xong" in person.last, person.last
 
     async def add_point(

@@ -78,12 +78,22 @@ def test_no_messenger_is_named_outside_the_channels() -> None:
 def test_the_matcher_is_told_only_by_domain_events() -> None:
     """services/matches.py no longer imports the matcher; no market_changed callback anywhere."""
     assert not any(m.startswith("bot.matching.service") for m in bot_imports(BOT / "services" / "matches.py"))
-    offenders = [str(p.relative_to(ROOT)) for p in BOT.rglob("*.py") if "market_changed" in p.read_text("utf-8")]
+    offenders = [
+        str(p.relative_to(ROOT)) for p in BOT.rglob("*.py") if "market_changed" in p.read_text("utf-8")
+    ]
     assert offenders == []
 
 
 def test_the_old_dialog_engine_is_gone() -> None:
-    for old in ("dialog.py", "pipeline.py", "services/notify.py", "handlers/paging.py", "handlers/ward_answer.py"):
+    for old in (
+        "dialog.py",
+        "pipeline.py",
+        "services/notify.py",
+        "handlers/paging.py",
+        "handlers/ward_answer.py",
+    ):
         assert not (BOT / old).exists(), old
-    offenders = [str(p.relative_to(ROOT)) for p in BOT.rglob("*.py") if {"bot.dialog", "bot.pipeline"} & bot_imports(p)]
+    offenders = [
+        str(p.relative_to(ROOT)) for p in BOT.rglob("*.py") if {"bot.dialog", "bot.pipeline"} & bot_imports(p)
+    ]
     assert offenders == []

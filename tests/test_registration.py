@@ -25,6 +25,8 @@ async def user_row(bot: BotHarness, key: str):  # type: ignore[no-untyped-def]
 async def test_farmer_registers_with_buttons_and_typed_answers(bot: BotHarness) -> None:
     an = bot.person("501", name="Nguyễn Văn An")
     await an.says("/start")
+    assert "Ai thấy số điện thoại" in an.last and "/xoataikhoan" in an.last  # told before consenting
+    await an.says("ok")
     assert "Bạn là ai" in an.last
     assert an.buttons == ["Nông dân", "Đại diện HTX", "Thương lái"]
 
@@ -39,6 +41,9 @@ async def test_farmer_registers_with_buttons_and_typed_answers(bot: BotHarness) 
     assert "Lạng Sơn" in an.last and "xã/phường" in an.last
 
     await an.says("xa chi lang")
+    assert "Ngân hàng nào" in an.last  # sellers may give the account they are paid to
+    await an.says("agribank")
+    await an.says("1903 2345 6789")
     assert "Đăng ký xong! Nguyễn Văn An – Nông dân, Xã Chi Lăng, Tỉnh Lạng Sơn." in an.last
     assert "Báo thu hoạch" in " ".join(an.buttons) or an.buttons  # the menu follows
 
@@ -50,12 +55,14 @@ async def test_farmer_registers_with_buttons_and_typed_answers(bot: BotHarness) 
         20,
         6463,
     )
-    assert row.registered
+    assert (row.bank_bin, row.bank_account) == ("970405", "190323456789")
+    assert row.registered and row.consent_at is not None
 
 
 async def test_trader_picks_province_and_ward_from_pages(bot: BotHarness) -> None:
     binh = bot.person("502", channel="zalo")
     await binh.says("/start")
+    await binh.says("1")  # "Tôi đồng ý", typed by its number
     await binh.says("3")  # the third option, typed: Zalo shows options numbered
     assert "Bạn tên là gì" in binh.last
     await binh.says("Trần Thị Bình")
@@ -79,6 +86,9 @@ async def test_trader_picks_province_and_ward_from_pages(bot: BotHarness) -> Non
 async def test_bad_answers_are_explained_and_the_same_step_is_asked_again(bot: BotHarness) -> None:
     cuong = bot.person("503")
     await cuong.says("/start")
+    await cuong.says("không")  # consent is needed: explained, asked again
+    assert "Bot cần các thông tin này" in cuong.last and "Bạn đồng ý" in cuong.last
+    await cuong.presses("Tôi đồng ý")
     await cuong.says("ông trời")
     assert "Vui lòng chọn một trong các vai trò" in cuong.last
     assert "Bạn là ai" in cuong.last
@@ -97,6 +107,9 @@ async def test_bad_answers_are_explained_and_the_same_step_is_asked_again(bot: B
     await cuong.says("Xã Không Có Thật")
     assert "Không tìm thấy xã/phường" in cuong.last
     await cuong.says("van lang")
+    await cuong.says("ngan hang ma")
+    assert "Không tìm thấy ngân hàng" in cuong.last
+    await cuong.says("bo qua")
     assert "Đăng ký xong" in cuong.last and "Xã Văn Lãng" in cuong.last
     row = await user_row(bot, "telegram:503")
     assert row.role == "coop_rep" and row.ward_code == 6154
@@ -105,6 +118,7 @@ async def test_bad_answers_are_explained_and_the_same_step_is_asked_again(bot: B
 async def test_ambiguous_ward_name_offers_the_candidates(bot: BotHarness) -> None:
     dung = bot.person("504")
     await dung.says("/start")
+    await dung.presses("Tôi đồng ý")
     await dung.presses("Nông dân")
     await dung.says("Lê Dũng")
     await dung.says("0912000111")
@@ -116,12 +130,14 @@ async def test_ambiguous_ward_name_offers_the_candidates(bot: BotHarness) -> Non
     else:
         assert "Không tìm thấy" in dung.last
         await dung.says("Chi Lăng")
+    await dung.presses("Bỏ qua")
     assert "Đăng ký xong" in dung.last
 
 
 async def test_cancel_mid_flow_saves_nothing(bot: BotHarness) -> None:
     em = bot.person("505")
     await em.says("/start")
+    await em.presses("Tôi đồng ý")
     await em.presses("Thương lái")
     await em.says("Phạm Em")
     await em.says("/huy")
@@ -129,12 +145,13 @@ async def test_cancel_mid_flow_saves_nothing(bot: BotHarness) -> None:
     row = await user_row(bot, "telegram:505")
     assert row.role is None and row.name is None and not row.registered
     await em.says("xin chào")  # unregistered people are led back to registration
-    assert "Bạn là ai" in em.last
+    assert "Bạn đồng ý" in em.last
 
 
 async def test_restart_mid_flow_resumes_the_same_step(bot: BotHarness, database: Database) -> None:
     giang = bot.person("506")
     await giang.says("/start")
+    await giang.presses("Tôi đồng ý")
     await giang.presses("Nông dân")
     await giang.says("Hoàng Giang")
     assert "Số điện thoại" in giang.last
@@ -146,6 +163,7 @@ async def test_restart_mid_flow_resumes_the_same_step(bot: BotHarness, database:
     assert "tỉnh/thành phố" in giang2.last
     await giang2.says("Lạng Sơn")
     await giang2.says("Chi Lăng")
+    await giang2.says("bỏ qua")  # no bank account for now
     assert "Đăng ký xong! Hoàng Giang" in giang2.last
 
 
@@ -174,7 +192,7 @@ async def test_duplicate_update_is_ignored(bot: BotHarness) -> None:
     )
     first = await bot.handle(event)
     second = await bot.handle(event)  # the messenger delivers it again
-    assert first and "Bạn là ai" in first[0].text
+    assert first and "Bạn đồng ý" in first[0].text
     assert second == []
     assert len(await bot.outbox_texts(bot.person("508"))) == 0  # no second copy queued either
 

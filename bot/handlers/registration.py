@@ -8,10 +8,14 @@ from bot.engine.context import Ctx
 from bot.engine.flow import Flow
 from bot.engine.router import Router
 from bot.engine.widgets import Choice, Phone, Select, TextInput
+from bot.handlers.bank_steps import account_input, bank_select, has_bank
 from bot.handlers.common import show_menu
 from bot.handlers.place_steps import ProvinceStep, WardStep
 from bot.handlers.roles import COOP_REP, FARMER, STAFF, TRADER, parse_role, role_label
 from bot.i18n import _, lazy_gettext
+from bot.parsing import answers
+from bot.presentation.privacy import consent_text
+from bot.services import privacy, profile
 from bot.services import users as service
 
 ORDER = 0
@@ -22,11 +26,14 @@ SELF_CHOSEN = (FARMER, COOP_REP, TRADER)
 
 
 class Step(enum.StrEnum):
+    CONSENT = "consent"
     ROLE = "role"
     NAME = "name"
     PHONE = "phone"
     PROVINCE = "province"
     WARD = "ward"
+    BANK = "bank"
+    ACCOUNT = "account"
 
 
 flow = Flow("register", Step, action_name="register")
@@ -62,6 +69,39 @@ def _check_name(ctx: Ctx, value: object) -> str:
     return name
 
 
+async def _consent_text(ctx: Ctx) -> str:
+    return consent_text()
+
+
+def _consent_options(_ctx: Ctx) -> list[Choice]:
+    return [
+        Choice(_("✅ Tôi đồng ý"), "yes", ("dong y", "ok", "co", "toi dong y")),
+        Choice(_("Không đồng ý"), "no", ("khong", "khong dong y")),
+    ]
+
+
+def _read_consent(_ctx: Ctx, text: str) -> str | None:
+    yes = answers.read_yes_no(text)
+    return None if yes is None else ("yes" if yes else "no")
+
+
+def _check_consent(ctx: Ctx, value: object) -> str:
+    if value != "yes":
+        raise ValueError(
+            _(
+                "Bot cần các thông tin này để kết nối bạn với người mua, người bán. Khi bạn đồng ý, "
+                "chọn «Tôi đồng ý». Gõ /huy nếu bạn không muốn đăng ký."
+            )
+        )
+    return "yes"
+
+
+# Law 91/2025/QH15: people are told what is collected and why, and consent, before anything is kept.
+flow.step(
+    Step.CONSENT,
+    Select(_consent_text, _consent_options, read=_read_consent, check=_check_consent, columns=2),
+    key="consent",
+)
 # A role granted by an admin (or waiting for this phone) is kept: staff are not asked their role.
 flow.step(
     Step.ROLE,
@@ -112,6 +152,14 @@ flow.step(
     ),
     key="ward_code",
 )
+# Sellers may give the account they are paid to (VietQR in the trader's payment message).
+flow.step(
+    Step.BANK,
+    bank_select(skippable=True),
+    key="bank_bin",
+    when=lambda ctx: (ctx.answers.get("role") or ctx.user.role) in (FARMER, COOP_REP),
+)
+flow.step(Step.ACCOUNT, account_input(), key="bank_account", when=has_bank)
 
 
 @flow.committer
@@ -128,7 +176,12 @@ async def save(ctx: Ctx) -> None:
         ward_code=int(a["ward_code"]),
         now=ctx.now,
     )
+    await privacy.record_consent(ctx.uow, outcome.user, ctx.now)
     ctx.user = outcome.user
+    if has_bank(ctx):
+        ctx.user = await profile.update(
+            ctx.uow, ctx.user, bank_bin=a["bank_bin"], bank_account=a["bank_account"]
+        )
     ward = ctx.services.places.ward(int(a["ward_code"]))
     ctx.leave()
     text = _("Đăng ký xong! {name} – {role}, {place}.").format(
