@@ -175,6 +175,17 @@ class GougingReported(DomainEvent):
     report_id: int
 
 
+# --- safety --------------------------------------------------------------------------------------
+
+
+@event("person_blocked", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class PersonBlocked(DomainEvent):
+    """A flood of messages blocked someone for a while (the admins are told)."""
+
+    user_id: int
+
+
 # --- the bus -----------------------------------------------------------------------------------
 
 Handler = Callable[["Services", DomainEvent], Awaitable[None]]

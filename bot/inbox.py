@@ -13,10 +13,12 @@ clock that flows and tests move.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -34,6 +36,8 @@ Handler = Callable[[UnitOfWork, Incoming, int], Awaitable[Sequence[Hook]]]
 GiveUp = Callable[[UnitOfWork, Incoming, int], Awaitable[None]]
 
 MAX_ATTEMPTS = 3
+FAIRNESS_LOOKAHEAD = 20  # heads read beyond the free workers, to pick the least recently served chats
+MAX_REMEMBERED_CHATS = 10_000
 # Between attempts of a failing update: a passing fault (a deadlock, a dropped connection)
 # clears within these; the person's later messages wait behind it, so keep them short.
 RETRY_DELAYS = (0.5, 2.0)
@@ -60,6 +64,7 @@ class InboxWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._served: collections.OrderedDict[tuple[str, str], float] = collections.OrderedDict()
         self.handled = 0
 
     # --- receiving ---------------------------------------------------------------------------
@@ -128,9 +133,13 @@ class InboxWorker:
         if free <= 0:
             return 0
         async with self.db.reader() as uow:
-            heads = await uow.inbox.heads(utcnow(), free, skip_chats=list(self._running))
+            heads = await uow.inbox.heads(utcnow(), free + FAIRNESS_LOOKAHEAD, skip_chats=list(self._running))
+        # Chats served least recently go first: one person's burst waits its turn behind the others
+        # instead of everyone waiting behind it.
+        heads = sorted(heads, key=lambda h: self._served.get((h[1], h[2]), 0.0))[:free]
         for inbox_id, channel, chat_id in heads:
             key = (channel, chat_id)
+            self._served[key] = time.monotonic()
             task = asyncio.create_task(self._run_one(inbox_id), name=f"inbox-{inbox_id}")
             self._running[key] = task
             task.add_done_callback(functools.partial(self._done, key))
@@ -138,6 +147,9 @@ class InboxWorker:
 
     def _done(self, key: tuple[str, str], _task: asyncio.Task[None]) -> None:
         self._running.pop(key, None)
+        self._served.move_to_end(key)
+        while len(self._served) > MAX_REMEMBERED_CHATS:
+            self._served.popitem(last=False)
         self._wake.set()  # the chat's next update, if any, may go now
 
     async def _run_one(self, inbox_id: int) -> None:

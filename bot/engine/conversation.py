@@ -12,12 +12,15 @@ outbox as replies (priority 0) in the same transaction.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable
 
+from bot.domain_events import PersonBlocked, emit
 from bot.engine.actions import Action
 from bot.engine.context import Ctx
+from bot.engine.flood import FloodGuard, Verdict
 from bot.engine.flow import NotUnderstood, StepAnswer
 from bot.engine.menus import resolve
 from bot.engine.router import Command, RunCommand
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 KEYBOARD_SHOWN = "keyboard"  # state key: a phone/location keyboard is on the person's screen
+BLOCK_FOR = dt.timedelta(minutes=30)  # an extreme flood blocks the person this long
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -44,18 +48,22 @@ def parse_command(text: str) -> tuple[str, str] | None:
 class Conversation:
     """The engine as the inbox worker sees it (``handle``), built once with the app's services."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, flood: FloodGuard | None = None) -> None:
         self.services = services
         self.router = services.router
         self.codec = services.codec
+        self.flood = flood or FloodGuard()
 
     # --- one update ---------------------------------------------------------------------------
     async def handle(self, uow: UnitOfWork, event: Incoming, inbox_id: int) -> list[Hook]:
         """Route ``event`` and queue what it produces; returns the after-commit hooks."""
         user = await self._user(uow, event)
         set_locale(user.locale)
-        if user.banned:
+        if user.banned or (user.blocked_until is not None and user.blocked_until > self.services.clock.now()):
             return []
+        verdict = self.flood.admit((event.channel, event.user_id))
+        if verdict is not Verdict.ADMIT:
+            return await self._flooded(uow, event, user, verdict, inbox_id)
         state = await uow.conversations.get(event.channel, event.chat_id) or dto.Conversation("", "", {})
         data = state.data
         ctx = Ctx(
@@ -82,6 +90,25 @@ class Conversation:
         replies = [screen.to_reply(self.codec) for screen in ctx.screens]
         await self._queue(uow, event, ctx.user.id, replies, inbox_id)
         return [*ctx.after_commit, self._wake_outbox]
+
+    async def _flooded(
+        self, uow: UnitOfWork, event: Incoming, user: dto.User, verdict: Verdict, inbox_id: int
+    ) -> list[Hook]:
+        """Over their fair share: told once, then ignored; an extreme flood blocks them a while."""
+        if verdict is Verdict.WARN:
+            text = _("Bạn gửi nhanh quá. Vui lòng chậm lại một chút rồi gửi tiếp.")
+            await self._queue(uow, event, user.id, [Reply(text)], inbox_id)
+            return [self._wake_outbox]
+        if verdict is Verdict.BLOCK:
+            until = self.services.clock.now() + BLOCK_FOR
+            await uow.users.update(user.id, blocked_until=until)
+            await uow.audit.add(None, "auto_block", user.key, details={"until": until.isoformat()})
+            await emit(uow, PersonBlocked(user.id))
+            return [self._wake_events]
+        return []
+
+    async def _wake_events(self) -> None:
+        self.services.wake_events()
 
     async def apologize(self, uow: UnitOfWork, event: Incoming, inbox_id: int) -> None:
         """The update failed every attempt and nothing of it was saved: say so, politely."""
