@@ -133,7 +133,7 @@ class BotApp:
         from bot.services.announcements import report_progress
         from bot.services.deals import no_show_job, payment_reminder_job
         from bot.services.expiry import expire_due
-        from bot.services.housekeeping import prune_inbox
+        from bot.services.housekeeping import enforce_retention
         from bot.services.matches import expire_proposals
 
         progress = (
@@ -147,8 +147,9 @@ class BotApp:
             progress,
             ("no_shows", CronTrigger(minute="*/15", timezone=tz), no_show_job, 15 * 60),
             ("payment_reminders", CronTrigger(hour=8, minute=0, timezone=tz), payment_reminder_job, 6 * 3600),
+            ("retention", CronTrigger(hour=3, minute=30, timezone=tz), enforce_retention, 12 * 3600),
         ]
-        return await start_scheduler(services, jobs, expiry=[expire_due, expire_proposals, prune_inbox])
+        return await start_scheduler(services, jobs, expiry=[expire_due, expire_proposals])
 
     async def _foreground(self, endpoint: registry.Endpoint) -> None:
         assert endpoint.run is not None

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # officials are told.
     payment_reminder_days: float = Field(default=2.0, gt=0, le=60)
     payment_escalation_days: float = Field(default=5.0, gt=0, le=120)
+    # Personal data is kept only as long as needed (README, "Dữ liệu cá nhân"): sent messages and
+    # half-finished conversations for this many days, broadcasts' delivery records longer.
+    retention_days: int = Field(default=30, ge=3, le=3650)
+    broadcast_retention_days: int = Field(default=180, ge=30, le=3650)
     # Lots at a collection point a rep proposed and no official approved yet: "wait" keeps them
     # from traders until it is approved; "warn" proposes them with a line saying it is unapproved.
     unapproved_points: Literal["wait", "warn"] = "wait"

@@ -26,6 +26,7 @@ from storage.repositories.menus import MenuRepository
 from storage.repositories.notices import NoticeRepository
 from storage.repositories.orders import OrderRepository
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.personal import PersonalDataRepository
 from storage.repositories.points import PointRepository
 from storage.repositories.prices import PriceRepository
 from storage.repositories.reference import ReferenceRepository
@@ -90,6 +91,7 @@ class UnitOfWork:
         self.secrets = SecretRepository(s)
         self.grants = GrantRepository(s)
         self.deals = DealRepository(s)
+        self.personal = PersonalDataRepository(s)
         self.outbox = OutboxRepository(s)
         self.audit = AuditRepository(s)
         self.reference = ReferenceRepository(s)

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.domain_events import NOTIFY, EventBus, Subscriber
 from bot.engine.actions import ActionCodec
 from bot.engine.conversation import Conversation
+from bot.engine.flood import FloodGuard
 from bot.events import Incoming, Kind, Reply
 from bot.handlers import build_router
 from bot.i18n import use_locale
@@ -132,7 +133,8 @@ class BotHarness:
             wake_outbox=wake_outbox or (lambda: None),
         )
         self.points: dict[str, dto.CollectionPoint] = {}  # added by add_point, by name
-        self.conversation = Conversation(self.services)
+        # A test person types far faster than anyone: the fair-share limit is tested on its own.
+        self.conversation = Conversation(self.services, flood=FloodGuard(burst=100_000))
         self.inbox = InboxWorker(db, self.conversation.handle, give_up=self.conversation.apologize)
         # The notifications always run; a test of the market also runs the matcher.
         notifications.load_renderers()

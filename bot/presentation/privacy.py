@@ -3,7 +3,13 @@ at registration before they consent, and when they ask to see or delete it."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from bot.events import Attachment
 from bot.i18n import _
+from bot.reports.sheets import Sheet, xlsx_bytes
+from bot.services.privacy import Erasure
 
 
 def consent_text() -> str:
@@ -28,4 +34,51 @@ def consent_text() -> str:
             ),
             _("Bạn đồng ý để bot xử lý các thông tin này?"),
         ]
+    )
+
+
+def my_data_summary(data: dict[str, list[dict[str, Any]]]) -> str:
+    """How many records of each kind the bot holds about the person."""
+    labels = {
+        "profile": _("Hồ sơ"),
+        "lots": _("Lô hàng"),
+        "households": _("Hộ trong lô gộp"),
+        "orders": _("Đơn mua"),
+        "deals": _("Giao dịch"),
+        "payouts": _("Phiếu chia tiền"),
+        "subscriptions": _("Tin đã đăng ký"),
+        "gouging_reports": _("Báo ép giá"),
+        "audit": _("Nhật ký thao tác"),
+    }
+    lines = [_("Bot đang lưu về bạn:")]
+    lines += [f"• {labels.get(kind, kind)}: {len(rows)}" for kind, rows in data.items()]
+    lines.append(_("Tệp đính kèm có đầy đủ nội dung. Sửa bằng /hoso, xóa tài khoản bằng /xoataikhoan."))
+    return "\n".join(lines)
+
+
+def my_data_file(data: dict[str, list[dict[str, Any]]]) -> Attachment:
+    """The person's data as a workbook, one sheet per kind (typed text stays inert text)."""
+    sheets = []
+    for kind, rows in data.items():
+        headers = sorted({key for row in rows for key in row}) or ["—"]
+        values = [[_cell(row.get(h)) for h in headers] for row in rows]
+        sheets.append(Sheet(kind[:31], headers, values, [None] * len(headers)))
+    return Attachment("du-lieu-cua-toi.xlsx", xlsx_bytes(sheets))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def erased_text(outcome: Erasure, in_progress: int) -> str:
+    if outcome is Erasure.DEALS_IN_PROGRESS:
+        return _(
+            "Bạn còn {n} giao dịch đã chốt nhưng chưa thanh toán xong. Người mua/bán đang chờ: hãy hoàn tất "
+            "(hoặc hủy) trước, rồi gõ /xoataikhoan lại."
+        ).format(n=in_progress)
+    return _(
+        "Đã xóa tài khoản và thông tin cá nhân của bạn. Cảm ơn bạn đã dùng Nông Sản Bot. "
+        "Nếu muốn dùng lại, gõ /start để đăng ký mới."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.services import privacy
 from bot.services.container import Services
 from storage.types import utcnow
 
@@ -21,3 +22,25 @@ async def prune_inbox(services: Services) -> int:
         total += n
         if n < BATCH:
             return total
+
+
+async def enforce_retention(services: Services) -> int:
+    """Delete what is kept only for a while (the scheduler runs this daily): messages sent more
+    than ``retention_days`` ago, broadcasts' after ``broadcast_retention_days``, flows left half-way
+    and stale menus. Small batches: a province's worth never holds the database long."""
+    s = services.settings
+    now = utcnow()
+    total = await prune_inbox(services)
+    for before, broadcasts in (
+        (now - dt.timedelta(days=s.retention_days), False),
+        (now - dt.timedelta(days=s.broadcast_retention_days), True),
+    ):
+        while True:
+            async with services.db.uow() as uow:
+                n = await uow.outbox.prune(before, BATCH, broadcasts=broadcasts)
+            total += n
+            if n < BATCH:
+                break
+    async with services.db.uow() as uow:
+        total += await privacy.enforce_retention(uow, now=now, conversations_days=s.retention_days)
+    return total

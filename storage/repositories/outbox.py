@@ -224,16 +224,15 @@ class OutboxRepository:
         rows = await self.session.scalars(select(Outbox).where(Outbox.id.in_(list(ids))).order_by(Outbox.id))
         return [dto.from_row(dto.OutboxItem, r) for r in rows]
 
-    async def prune(self, before: dt.datetime, limit: int = 2000) -> int:
-        """Delete up to ``limit`` finished rows created before ``before`` (a small batch)."""
-        ids = list(
-            await self.session.scalars(
-                select(Outbox.id)
-                .where(Outbox.created_at < before, Outbox.status.not_in(("pending", "sending")))
-                .order_by(Outbox.id)
-                .limit(limit)
-            )
+    async def prune(self, before: dt.datetime, limit: int = 2000, *, broadcasts: bool = False) -> int:
+        """Delete up to ``limit`` finished rows created before ``before`` (a small batch); the rows
+        of broadcasts (their delivery counts) only with ``broadcasts``."""
+        stmt = select(Outbox.id).where(
+            Outbox.created_at < before, Outbox.status.not_in(("pending", "sending"))
         )
+        if not broadcasts:
+            stmt = stmt.where(Outbox.announcement_id.is_(None))
+        ids = list(await self.session.scalars(stmt.order_by(Outbox.id).limit(limit)))
         if not ids:
             return 0
         await self.session.execute(delete(Outbox).where(Outbox.id.in_(ids)))
