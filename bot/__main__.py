@@ -17,9 +17,27 @@ def _run() -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    from bot.channels import registry
+
+    local = registry.is_local(registry.configured(settings))
+    if local and not settings.console_from_pipe and not sys.stdin.isatty():
+        # A container started without -it, or a service manager: nothing to chat with, and the
+        # operator surely meant to give a token. Touch no database.
+        print(
+            "No messenger token (TELEGRAM_BOT_TOKEN, ZALO_BOT_TOKEN) and no terminal for the local "
+            "console: set a token, or run in a terminal (docker run -it ...).",
+            file=sys.stderr,
+        )
+        return 3
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if local:
+        # The chat owns the terminal: logs go to a file, never between the messages.
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        log_file = settings.data_dir / "bot.log"
+        logging.basicConfig(level=settings.log_level, format=fmt, filename=log_file, encoding="utf-8")
+        print(f"(nhật ký: {log_file})", file=sys.stderr)
+    else:
+        logging.basicConfig(level=settings.log_level, format=fmt, stream=sys.stderr)
     # httpx logs every request URL, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)

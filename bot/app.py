@@ -47,10 +47,13 @@ class BotApp:
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
     ) -> None:
+        self.messengers = registry.configured(settings)
+        self.demo = False
+        if registry.is_local(self.messengers):
+            settings, self.demo = registry.local_settings(settings)
         self.settings = settings
         self.clock = clock or Clock(settings.tz)
         self._stdin, self._stdout = stdin, stdout
-        self.messengers = registry.configured(settings)
         self.holder = uuid.uuid4().hex  # this process, in every lease it takes
         self.db: Database | None = None
         self.services: Services | None = None
@@ -83,7 +86,9 @@ class BotApp:
             if c.roles is None or c.roles & {"farmer", "coop_rep", "trader"}
         ]
         for name in self.messengers:
-            setup = registry.Setup(s, db, inbox, self.holder, commands, self._stdin, self._stdout)
+            setup = registry.Setup(
+                s, db, inbox, self.holder, commands, self._stdin, self._stdout, demo=self.demo
+            )
             self.endpoints[name] = await registry.MESSENGERS[name].start(setup)
         self.outbox = Outbox(
             db,
@@ -102,10 +107,6 @@ class BotApp:
             wake_outbox=self.outbox.wake,
             wake_events=bus.wake,
         )
-        if s.demo_data and registry.is_local(self.messengers):
-            from bot.demo import seed_demo
-
-            await seed_demo(services)
         conversation = Conversation(services)
         notifications.load_renderers()
         bus.start(services, [Subscriber(NOTIFY, notifications.on_event), Matcher(services).subscriber()])

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'nongsan.db'}"
+    # The local console's own files: its demo database, its log, the files the bot sends there.
+    data_dir: Path = DEFAULT_DATA_DIR
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     zalo_bot_token: SecretStr | None = None
@@ -34,6 +36,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     demo_data: bool = True
+    # The local console normally needs a terminal; set this to drive it from a pipe (scripts).
+    console_from_pipe: bool = False
     # Outbox pacing: Telegram's documented limits, for the whole bot (one process sends at a time).
     outbox_rate_per_s: float = Field(default=30.0, gt=0, le=1000)
     # Zalo publishes no rate; this is what its API tolerated, and 429s slow it further.

@@ -125,6 +125,7 @@ class Capabilities:
     max_length: int  # characters in one message
     groups: bool  # the bot can be in group chats
     paid_broadcast: bool = False  # faster broadcasts for a fee (Telegram Stars)
+    public: bool = True  # anyone may write (a fair share per person applies); not the local console
 
 
 class Request(enum.StrEnum):

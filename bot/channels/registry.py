@@ -7,12 +7,14 @@ Adding a messenger is one adapter module and one line in :data:`MESSENGERS`. Not
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from aiohttp import web
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.events import Capabilities, Sender, UpdateSink
 from bot.lease import LeaseKeeper
@@ -49,6 +51,7 @@ CONSOLE = Capabilities(
     files="upload",
     max_length=100_000,
     groups=False,
+    public=False,
 )
 
 
@@ -63,6 +66,7 @@ class Setup:
     commands: list[tuple[str, str]] = field(default_factory=list)  # (command, description) for menus
     stdin: TextIO | None = None
     stdout: TextIO | None = None
+    demo: bool = False  # seed the demo village (the console's own demo database only)
 
 
 @dataclass
@@ -162,10 +166,16 @@ async def _zalo(setup: Setup) -> Endpoint:
 
 
 async def _console(setup: Setup) -> Endpoint:
-    from bot.channels.console import ConsoleChannel, ConsoleSender
+    from bot.channels.console import ConsoleChannel, ConsoleSender, ConsoleSession, ScriptedPeople
+    from bot.channels.console_demo import console_people, seed_demo
 
-    sender = ConsoleSender(setup.stdout)
-    channel = ConsoleChannel(setup.sink, sender, stdin=setup.stdin)
+    if setup.demo:
+        await seed_demo(setup.db, Clock(setup.settings.tz))
+    session = ConsoleSession(out=setup.stdout or sys.stdout, files_dir=setup.settings.data_dir / "files")
+    sender = ConsoleSender(session)
+    channel = ConsoleChannel(setup.sink, sender, stdin=setup.stdin, people=lambda: console_people(setup.db))
+    scripted = ScriptedPeople(session, setup.sink)
+    sender.listeners.append(scripted)
 
     async def receive(_url: str | None) -> None:
         return None
@@ -177,7 +187,7 @@ async def _console(setup: Setup) -> Endpoint:
         sender,
         Limits(global_rate=1000, chat_interval=0, group_interval=0),
         receive,
-        nothing,
+        scripted.stop,
         nothing,
         run=channel.run,
     )
@@ -203,8 +213,22 @@ def capabilities() -> dict[str, Capabilities]:
 
 
 def is_local(names: list[str]) -> bool:
-    """True when only the local console runs (demo data may be seeded)."""
+    """True when only the local console runs."""
     return names == [LOCAL]
+
+
+def local_settings(settings: Settings) -> tuple[Settings, bool]:
+    """The settings the local console runs with, and whether it seeds the demo village.
+
+    With no database named (``DATABASE_URL``), the console uses its own demo database and
+    seeds it; a named database is used as it is and never gets demo rows.
+    """
+    if "database_url" in settings.model_fields_set:
+        return settings, False
+    from bot.channels.console_demo import DEMO_DATABASE
+
+    url = f"sqlite+aiosqlite:///{settings.data_dir / DEMO_DATABASE}"
+    return settings.model_copy(update={"database_url": url}), settings.demo_data
 
 
 __all__: list[Any] = [

@@ -61,7 +61,10 @@ class Conversation:
         set_locale(user.locale)
         if user.banned or (user.blocked_until is not None and user.blocked_until > self.services.clock.now()):
             return []
-        verdict = self.flood.admit((event.channel, event.user_id))
+        caps = self.services.messengers.get(event.channel)
+        verdict = (
+            self.flood.admit((event.channel, event.user_id)) if caps is None or caps.public else Verdict.ADMIT
+        )
         if verdict is not Verdict.ADMIT:
             return await self._flooded(uow, event, user, verdict, inbox_id)
         state = await uow.conversations.get(event.channel, event.chat_id) or dto.Conversation("", "", {})

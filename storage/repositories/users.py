@@ -195,3 +195,10 @@ class UserRepository:
             return {}
         rows = await self.session.scalars(select(models.User).where(models.User.id.in_(set(ids))))
         return {r.id: dto.from_row(dto.User, r) for r in rows}
+
+    async def on_channel(self, channel: str, limit: int = 50) -> list[dto.User]:
+        """The people of one messenger (the local console's few), oldest first."""
+        rows = await self.session.scalars(
+            select(models.User).where(models.User.channel == channel).order_by(models.User.id).limit(limit)
+        )
+        return [dto.from_row(dto.User, r) for r in rows]
