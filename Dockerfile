@@ -1,31 +1,33 @@
-# nongsan-bot: one process serving Telegram (polling, or webhook when PUBLIC_URL is set).
+# nongsan-bot: one process serving Telegram and/or Zalo (polling, or webhooks when PUBLIC_URL is set).
+# Several processes may share one PostgreSQL database (see compose.yaml and README.md).
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONPATH=/app
 
 WORKDIR /app
 
-# Dependencies first so that code changes do not reinstall them.
-COPY pyproject.toml README.md ./
-COPY bot/__init__.py bot/__init__.py
-COPY storage/__init__.py storage/__init__.py
-RUN pip install -e '.[postgres]'
+# Pinned dependencies with their hashes first (make lock), so code changes do not reinstall them
+# and every build installs exactly what the tests ran against.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 
 COPY bot bot
 COPY storage storage
 COPY locales locales
-COPY scripts/i18n.py scripts/i18n.py
-COPY alembic.ini ./
+COPY scripts scripts
+COPY alembic.ini pyproject.toml README.md ./
 # Catalogs compiled at build time: the image never needs Babel's tools at run time.
 RUN python scripts/i18n.py compile
 
 RUN useradd --create-home --uid 10001 nongsan && mkdir -p /app/data && chown nongsan /app/data
-USER nongsan
+USER 10001
 
 ENV DATABASE_URL=sqlite+aiosqlite:////app/data/nongsan.db \
+    DATA_DIR=/app/data \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080
 VOLUME ["/app/data"]

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run test catalogs i18n lint bench
+.PHONY: run test catalogs i18n lint bench lock
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,9 @@ i18n: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check bot storage scripts tests
 	$(BIN)/ruff format --check bot storage scripts tests
+
+# Re-pin the image's dependencies (with hashes) after changing them in pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/pip install -q pip-tools
+	$(BIN)/pip-compile -q --generate-hashes --extra postgres --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
