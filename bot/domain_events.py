@@ -85,6 +85,24 @@ class OrderChanged(DomainEvent):
     order_id: int
 
 
+# Places and prices: officials are asked to approve a point a rep proposed, the rep hears the
+# outcome (approving one also re-announces its waiting lots as LotChanged).
+
+
+@event("point_proposed", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class PointProposed(DomainEvent):
+    point_id: int
+
+
+@event("point_reviewed", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class PointReviewed(DomainEvent):
+    point_id: int
+    approved: bool
+    official_id: int
+
+
 # --- the bus -----------------------------------------------------------------------------------
 
 Handler = Callable[["Services", DomainEvent], Awaitable[None]]
