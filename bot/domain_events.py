@@ -86,7 +86,8 @@ class OrderChanged(DomainEvent):
 
 
 # Places and prices: officials are asked to approve a point a rep proposed, the rep hears the
-# outcome (approving one also re-announces its waiting lots as LotChanged).
+# outcome (approving one also re-announces its waiting lots as LotChanged); a new reference
+# price moves the gouging floor the matcher applies.
 
 
 @event("point_proposed", NOTIFY)
@@ -101,6 +102,15 @@ class PointReviewed(DomainEvent):
     point_id: int
     approved: bool
     official_id: int
+
+
+@event("reference_price_set", MATCHER)
+@dataclass(frozen=True, slots=True)
+class ReferencePriceSet(DomainEvent):
+    product_code: str
+    province_code: int
+    price: int
+    valid_from: str  # ISO date
 
 
 # --- the bus -----------------------------------------------------------------------------------
