@@ -410,3 +410,26 @@ async def test_a_rep_reporting_at_a_new_point_is_told_it_waits(bot: BotHarness) 
     await rep.presses("Xác nhận")
     assert "Đã lưu lô" in rep.plain
     assert "lô sẽ được giới thiệu cho thương lái ngay khi điểm được duyệt" in rep.plain
+
+
+async def test_a_number_answers_the_last_numbered_message_received_even_a_notification(
+    bot: BotHarness,
+) -> None:
+    cuong = await official(bot, channel="zalo")
+    rep = bot.person("604")
+    await bot.register(rep, role_label="Đại diện HTX", name="HTX Na Chi Lăng", phone="0912000604")
+    await cuong.says("/diemtapket")
+    await cuong.says("1")  # Thêm điểm
+    for answer in ("Sân kho HTX", "chi lang", "Thôn Hòa Bình", "bỏ qua", "1", "20 tấn"):
+        await cuong.says(answer)
+    assert "mấy xe tải" in cuong.last
+    # Meanwhile a rep proposes a point: its approval request is the last numbered message received.
+    point = await propose(bot, rep, "Sân nhà văn hóa thôn Nà Lầy")
+    await cuong.says("1")  # option 1 of that request: ✅ Duyệt
+    assert "Đã duyệt điểm «Sân nhà văn hóa thôn Nà Lầy»" in cuong.last
+    assert "mấy xe tải" in cuong.last  # the open question is asked again
+    await cuong.says("3")  # now the trucks question was the last one: three trucks
+    assert "20.000 kg, 3 xe" in cuong.plain
+    await cuong.says("1")  # ✅ Lưu
+    statuses = {p.name: (p.status, p.slot_capacity_trucks) for p in await province_points(bot)}
+    assert statuses == {"Sân kho HTX": ("active", 3), point.name: ("active", 4)}
