@@ -184,6 +184,32 @@ class PersonBlocked(DomainEvent):
     """A flood of messages blocked someone for a while (the admins are told)."""
 
     user_id: int
+# Places and prices: officials are asked to approve a point a rep proposed, the rep hears the
+# outcome (approving one also re-announces its waiting lots as LotChanged); a new reference
+# price moves the gouging floor the matcher applies.
+
+
+@event("point_proposed", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class PointProposed(DomainEvent):
+    point_id: int
+
+
+@event("point_reviewed", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class PointReviewed(DomainEvent):
+    point_id: int
+    approved: bool
+    official_id: int
+
+
+@event("reference_price_set", MATCHER)
+@dataclass(frozen=True, slots=True)
+class ReferencePriceSet(DomainEvent):
+    product_code: str
+    province_code: int
+    price: int
+    valid_from: str  # ISO date
 
 
 # --- the bus -----------------------------------------------------------------------------------

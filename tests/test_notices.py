@@ -1,5 +1,6 @@
 """The weekly anti-price-gouging notice: an official sets it up by conversation; at its time, in
-season, it reaches every trader and coop rep of the province, and nobody else."""
+season, it reaches every trader and coop rep of the province, and nobody else; an official demoted
+while editing it saves nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import datetime as dt
 
 import pytest
 
-from bot.services.notices import parse_when, send_due_notices
+from bot.handlers.notices import parse_when
+from bot.presentation.prices import send_due_notices
 from storage.uow import Database
 from tests.harness import TZ, BotHarness, Person
 
@@ -28,6 +30,12 @@ async def register(bot: BotHarness, ext: str, role: str, name: str, phone: str, 
         async with bot.db.uow() as uow:
             await uow.users.update((await uow.users.by_external("telegram", ext)).id, role="official")  # type: ignore[union-attr]
     return person
+
+
+async def set_role(bot: BotHarness, person: Person, role: str) -> None:
+    user = await bot.user(person)
+    async with bot.db.uow() as uow:
+        await uow.users.update(user.id, role=role)
 
 
 def test_day_and_time_as_typed() -> None:
@@ -104,3 +112,51 @@ async def test_only_officials_edit_the_notice(bot: BotHarness) -> None:
     trader = await register(bot, "511", "trader", "Trần Văn Bình", "0987000511")
     await trader.says("/thongbaoepgia")
     assert "chức năng này chỉ dành cho" in trader.last
+
+
+async def test_an_official_demoted_while_editing_the_notice_saves_nothing(bot: BotHarness) -> None:
+    cuong = await register(bot, "521", "official", "Hoàng Văn Cường", "0912000521")
+    await cuong.says("/thongbaoepgia")
+    await cuong.presses("Sửa nội dung")
+    assert "Gõ nội dung mới" in cuong.last
+    await set_role(bot, cuong, "trader")  # an admin takes the role away meanwhile
+    await cuong.says("Bà con lưu ý: thương lái không được ép giá na dưới giá tham chiếu.")
+    assert "chức năng này chỉ dành cho" in cuong.last and "Đã lưu." not in cuong.last
+
+    # Nor can the buttons still on their screen change anything.
+    await cuong.says("/thongbaoepgia")
+    assert "chức năng này chỉ dành cho" in cuong.last
+    async with bot.db.uow() as uow:
+        assert await uow.notices.get(20, "gouging") is None  # nothing was saved
+        refused = [(e.action, e.allowed) for e in await uow.audit.recent(20) if not e.allowed]
+    assert ("notice", False) in refused and ("thongbaoepgia", False) in refused
+
+
+async def test_a_demoted_official_pressing_an_old_button_is_refused(bot: BotHarness) -> None:
+    cuong = await register(bot, "522", "official", "Hoàng Văn Cường", "0912000522")
+    await cuong.says("/thongbaoepgia")
+    card = cuong.replies[-1]
+    await cuong.presses("Sửa ngày giờ")
+    await set_role(bot, cuong, "farmer")
+    await cuong.says("thứ 5 8:00")  # the save itself is refused
+    assert "chức năng này chỉ dành cho" in cuong.last and "Đã lưu." not in cuong.last
+    await cuong.presses_in(card, "Bật")
+    assert "chức năng này chỉ dành cho" in cuong.last and "Đã lưu." not in cuong.last
+    async with bot.db.uow() as uow:
+        assert await uow.notices.get(20, "gouging") is None
+        assert not [e for e in await uow.audit.recent(20) if e.action == "notice_change"]
+
+
+async def test_day_time_and_season_typed_on_a_numbered_messenger(bot: BotHarness) -> None:
+    cuong = bot.person("523", channel="zalo")
+    await bot.register(cuong, role_label="Nông dân", name="Hoàng Văn Cường", phone="0912000523")
+    await set_role(bot, cuong, "official")
+    await cuong.says("/thongbaoepgia")
+    await cuong.says("2")  # 🕖 Sửa ngày giờ
+    await cuong.says("T6 16h30")
+    assert "Đã lưu." in cuong.last and "Thứ Sáu hằng tuần, lúc 16:30" in cuong.last
+    await cuong.says("sua mua vu")
+    await cuong.says("1")  # Cả năm
+    assert "Mùa vụ: cả năm" in cuong.last
+    await cuong.says("bat")
+    assert "đang BẬT" in cuong.last

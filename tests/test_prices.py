@@ -1,5 +1,6 @@
-"""Reference prices as conversations: officials set them, anyone asks, subscribers get the
-morning bulletin only when a price changed; and the CSV import."""
+"""Reference prices as conversations: officials set them, anyone asks (in a group chat too, where
+the answer is all the bot says), subscribers get the morning bulletin only when a price changed;
+and the CSV import."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.catalog import CATALOG
+from bot.events import Incoming, Kind, Reply
+from bot.handlers.prices import read_price_command
+from bot.places import gazetteer
+from bot.presentation.prices import send_price_bulletins
 from bot.scheduler import BotScheduler
-from bot.services.prices import BULLETIN_JOB, parse_price_command, send_price_bulletins
+from bot.services.prices import BULLETIN_JOB
 from scripts.import_prices import import_prices
 from storage import models
 from storage.uow import Database
@@ -47,15 +53,25 @@ async def prices(bot: BotHarness) -> list[tuple[str, int, int]]:
 
 
 def test_the_command_is_read_with_any_price_spelling() -> None:
-    for typed in ("na 30000", "na 30k", "na 30.000", "Na 30.000đ", "na 30 nghìn"):
-        parsed = parse_price_command(typed)
-        assert parsed is not None and (parsed.product_text, parsed.price) == ("na", 30000), typed
-    parsed = parse_price_command("hồng vành khuyên 18.000 Lạng Sơn")
-    assert parsed is not None and (parsed.product_text, parsed.price, parsed.province_text) == (
-        "hong vanh khuyen", 18000, "lang son")  # fmt: skip
-    parsed = parse_price_command("bơ 034 45000")
-    assert parsed is not None and (parsed.product_text, parsed.price) == ("bo 034", 45000)
-    assert parse_price_command("na") is None
+    places = gazetteer()
+    for typed in ("na 30000", "na 30k", "na 30.000", "Na 30.000đ", "na 30 nghìn", "na ba mươi nghìn"):
+        parsed = read_price_command(typed, CATALOG, places)
+        assert parsed is not None and parsed.product is not None, typed
+        assert (parsed.product.code, parsed.price, parsed.province_code) == ("na", 30000, None), typed
+    parsed = read_price_command("hồng vành khuyên 18.000 Lạng Sơn", CATALOG, places)
+    assert parsed is not None and parsed.product is not None
+    assert (parsed.product.code, parsed.price, parsed.province_code) == ("hong_vanh_khuyen", 18000, 20)
+    parsed = read_price_command("na ba mươi nghìn lạng sơn", CATALOG, places)
+    assert parsed is not None and (parsed.price, parsed.province_code) == (30000, 20)
+    parsed = read_price_command("bơ 034 45000", CATALOG, places)
+    assert parsed is not None and parsed.product is not None and (parsed.product.code, parsed.price) == (
+        "bo", 45000)  # fmt: skip
+    parsed = read_price_command("hong vanh khuyenn 30000", CATALOG, places)  # never guessed
+    assert parsed is not None and parsed.product is None and parsed.product_text == "hong vanh khuyenn"
+    parsed = read_price_command("na 30000 atlantis", CATALOG, places)
+    assert parsed is not None and (parsed.price, parsed.province_text, parsed.province_code) == (
+        30000, "atlantis", None)  # fmt: skip
+    assert read_price_command("na", CATALOG, places) is None
 
 
 async def test_an_official_sets_a_price_and_anyone_reads_it(bot: BotHarness) -> None:
@@ -175,7 +191,9 @@ async def test_the_morning_bulletin_goes_out_only_when_the_price_changed(bot: Bo
     assert await morning(14) == 1
     assert "27.000 ₫/kg (trước đó 30.000 ₫/kg)" in (await bot.outbox_texts(an))[-1].replace("\xa0", " ")
 
-    await an.sends_payload("giasub:off:na")  # the button under the bulletin
+    bulletin = (await bot.notifications(an))[-1]
+    await an.presses_in(bulletin, "Thôi nhận")  # the button under the bulletin
+    assert "Đã thôi nhận bản tin giá Na" in an.last
     bot.clock.set(dt.datetime(2026, 9, 14, 15, 0, tzinfo=TZ))
     await cuong.says("/giathamchieu na 26.000")
     assert await morning(15) == 0
@@ -226,3 +244,98 @@ def test_the_import_script_runs_from_the_command_line(tmp_path: Path) -> None:
     assert run.returncode == 1, run.stderr
     assert "3 prices added, 1 already stored, 4 bad rows skipped" in run.stdout
     assert "line 6: unknown province 'Atlantis'" in run.stderr
+
+
+# --- price questions anywhere ------------------------------------------------------------------------
+
+GROUP = "-100200300"
+
+
+async def in_group(bot: BotHarness, person: Person, text: str) -> list[Reply]:
+    """``person`` writes ``text`` in the cooperative's group chat."""
+    return await bot.handle(
+        Incoming(
+            channel=person.channel,
+            chat_id=GROUP,
+            user_id=person.user_id,
+            kind=Kind.TEXT,
+            text=text,
+            update_id=str(next(bot.update_ids)),
+            is_group=True,
+        )
+    )
+
+
+async def test_a_price_question_in_a_group_is_answered_there_and_nothing_else_is_said(
+    bot: BotHarness,
+) -> None:
+    cuong = await official(bot)
+    await cuong.says("/giathamchieu na 30000")
+    an = bot.person("906")
+    await bot.register(an, role_label="Nông dân", name="Nguyễn Văn An", phone="0912000906")
+
+    [answer] = await in_group(bot, an, "giá na hôm nay bao nhiêu?")
+    assert "Giá tham chiếu Na tại Tỉnh Lạng Sơn: 30.000 ₫/kg" in answer.text.replace("\xa0", " ")
+    assert answer.choices == ()  # no follow button, no menu: the group gets the answer only
+    [answer] = await in_group(bot, an, "/gia na")
+    assert "30.000 ₫/kg" in answer.text.replace("\xa0", " ") and answer.choices == ()
+    [answer] = await in_group(bot, an, "giá hôm nay thế nào?")  # no product: the province's prices
+    assert (
+        "Giá tham chiếu tại Tỉnh Lạng Sơn hôm nay" in answer.text
+        and "• Na: 30.000" in answer.text.replace("\xa0", " ")
+    )
+    assert await in_group(bot, an, "hôm nay trời đẹp quá bà con ơi") == []  # chatter: the bot keeps quiet
+
+    # Someone who never wrote to the bot asks in the group: answered, not asked to register.
+    stranger = bot.person("907")
+    [answer] = await in_group(bot, stranger, "gia na lang son bao nhieu")
+    assert "Giá tham chiếu Na tại Tỉnh Lạng Sơn: 30.000" in answer.text.replace("\xa0", " ")
+    [answer] = await in_group(bot, stranger, "giá na?")  # no province known: where there is one
+    assert "Giá tham chiếu Na hôm nay" in answer.text and "• Tỉnh Lạng Sơn: 30.000" in answer.text.replace(
+        "\xa0", " "
+    )
+
+    async with bot.db.uow() as uow:
+        in_the_group = await uow.outbox.for_chat("telegram", GROUP)
+        asker = await uow.users.by_external("telegram", "906")
+        newcomer = await uow.users.by_external("telegram", "907")
+    assert len(in_the_group) == 5 and all(i.payload.get("choices") in (None, []) for i in in_the_group)
+    assert asker is not None and asker.chat_id == "906"  # their private address did not change
+    # A newcomer's private address is their own id, as on the messengers; never the group's.
+    assert newcomer is not None and newcomer.chat_id == "907" and not newcomer.registered
+    assert await bot.outbox_texts(an) == []  # nothing went to the private chat either
+
+    # Back in private, the same person gets the follow button as usual.
+    await an.says("giá na hôm nay?")
+    assert "30.000" in an.last and any("Nhận bản tin giá Na" in b for b in an.buttons)
+
+
+async def test_a_price_question_inside_another_flow_is_answered_and_the_flow_goes_on(bot: BotHarness) -> None:
+    cuong = await official(bot)
+    await cuong.says("/giathamchieu na 30000")
+    await cuong.says("/diemtapket")
+    await cuong.presses("Thêm điểm")
+    await cuong.says("giá na hôm nay?")  # not a name for the point: a question of its own
+    assert "Giá tham chiếu Na tại Tỉnh Lạng Sơn: 30.000" in cuong.plain
+    assert "Tên điểm tập kết?" in cuong.last  # and the question is asked again
+    await cuong.says("Sân chợ Đồng Mỏ")
+    assert "xã/phường" in cuong.last
+
+
+async def test_a_follower_on_a_numbered_messenger_stops_the_bulletin_by_typing(database: Database) -> None:
+    bot = BotHarness(database)
+    cuong = await official(bot)
+    an = bot.person("908", channel="zalo")
+    await bot.register(an, role_label="Nông dân", name="Nguyễn Văn An", phone="0912000908")
+    await cuong.says("/giathamchieu na 30000")
+    await an.says("/gia na")
+    await an.says("1")  # the only option: follow the morning bulletin
+    assert "Đã đăng ký" in an.last
+    bot.clock.set(dt.datetime(2026, 9, 11, 7, 0, tzinfo=TZ))
+    assert await send_price_bulletins(bot.services) == 1
+    await bot.settle()  # delivered: its option is what a typed answer now refers to
+    await an.says("thoi nhan")
+    assert "Đã thôi nhận bản tin giá Na" in an.last
+    user = await bot.user(an)
+    async with bot.db.uow() as uow:
+        assert "na" not in await uow.users.topics(user.id)

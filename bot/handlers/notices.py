@@ -1,157 +1,199 @@
-"""The weekly anti-price-gouging notice of the official's province (/thongbaoepgia): see it,
-change its text, day and time, season, switch it on or off, preview it."""
+"""The weekly anti-price-gouging notice of the official's province (/thongbaoepgia): see it, change
+its text, day and time or season (one declared flow, one field at a time, saved at its end), switch
+it on or off, preview it. Rights are re-checked at every step and at the save."""
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
+import re
 from typing import Any
 
-from bot.dialog import DONE, STAY, Command, Ctx, Flow, Router
-from bot.events import Choice
-from bot.handlers.roles import STAFF, require_role
+from bot.engine.context import Ctx
+from bot.engine.flow import Flow
+from bot.engine.router import Command, Router
+from bot.engine.widgets import SKIP, Choice, TextInput
+from bot.handlers.roles import STAFF
 from bot.i18n import _, lazy_gettext
+from bot.parsing.answers import read_period
+from bot.presentation import prices as view
+from bot.presentation.prices import CloseNotice, EditNotice, NoticeField, PreviewNotice, SwitchNotice
 from bot.services import notices as service
-from bot.services.quantities import RuleError
+from bot.services.notices import NoticeRuleError
+from bot.textnorm import fold
 
 ORDER = 65
 
-flow = Flow("notice", first="menu")
+_WEEKDAYS = {
+    "thu 2": 0, "thu hai": 0, "t2": 0, "mon": 0, "monday": 0,
+    "thu 3": 1, "thu ba": 1, "t3": 1, "tue": 1, "tuesday": 1,
+    "thu 4": 2, "thu tu": 2, "t4": 2, "wed": 2, "wednesday": 2,
+    "thu 5": 3, "thu nam": 3, "t5": 3, "thursday": 3,
+    "thu 6": 4, "thu sau": 4, "t6": 4, "fri": 4, "friday": 4,
+    "thu 7": 5, "thu bay": 5, "t7": 5, "sat": 5, "saturday": 5,
+    "chu nhat": 6, "cn": 6, "sun": 6, "sunday": 6,
+}  # fmt: skip
+_WHEN = re.compile(r"^(?P<day>[a-z ]*?\d?)\s*(?:luc\s+)?(?P<h>\d{1,2})\s*(?:[:h]\s*(?P<m>\d{2})?)?\s*h?$")
 
 
-async def _province(ctx: Ctx) -> int | None:
-    if ctx.user.province_code is None:
-        ctx.say(_("Tài khoản của bạn chưa có tỉnh. Gõ /start để cập nhật."))
-    return ctx.user.province_code
+def parse_when(text: str) -> tuple[int, int, int] | None:
+    """(weekday, hour, minute) from "thứ 2 7:00", "T6 16h30", "chủ nhật 8h"; None if unreadable."""
+    m = _WHEN.match(fold(text).replace(",", " "))
+    if not m:
+        return None
+    day = _WEEKDAYS.get(" ".join(m["day"].split()))
+    hour, minute = int(m["h"]), int(m["m"] or 0)
+    if day is None or hour > 23 or minute > 59:
+        return None
+    return day, hour, minute
 
 
-async def _save(ctx: Ctx, **changes: Any) -> None:
-    province = ctx.user.province_code
-    assert province is not None
-    await service.change_notice(ctx.uow, ctx.user, province, **changes)
-    ctx.say(_("Đã lưu."))
+class Step(enum.StrEnum):
+    TEXT = NoticeField.TEXT.value
+    WHEN = NoticeField.WHEN.value
+    SEASON = NoticeField.SEASON.value
 
 
-async def cmd_notice(ctx: Ctx, _args: str) -> None:
-    """/thongbaoepgia."""
-    if await require_role(ctx, STAFF, "notice") and await _province(ctx) is not None:
-        await flow.start(ctx)
+flow = Flow("notice", Step, roles=STAFF, action_name="notice")
 
 
-@flow.ask("menu")
-async def ask_menu(ctx: Ctx) -> None:
-    province = ctx.user.province_code
-    assert province is not None
-    notice = await service.get_notice(ctx.uow, province)
-    state = _("đang BẬT") if notice.enabled else _("đang TẮT")
-    text = "\n".join(
-        [
-            _("Thông báo chống ép giá của {province} ({state}).").format(
-                province=ctx.services.places.provinces[province].name, state=state
-            ),
-            _("Gửi vào: {weekday} hằng tuần, lúc {hour}:{minute:02d}").format(
-                weekday=service.weekday_label(notice.weekday), hour=notice.hour, minute=notice.minute
-            ),
-            _("Mùa vụ: {season}").format(season=service.season_text(notice)),
-            _("Nội dung: {text}").format(text=notice.text or _("mặc định")),
-            _("Người nhận: mọi thương lái và đại diện HTX trong tỉnh."),
-        ]
-    )
-    toggle = Choice(_("🔕 Tắt"), "nt:off") if notice.enabled else Choice(_("🔔 Bật"), "nt:on")
-    ctx.say(
-        text,
-        [
-            Choice(_("✏️ Sửa nội dung"), "nt:text"),
-            Choice(_("🕖 Sửa ngày giờ"), "nt:when"),
-            Choice(_("🌾 Sửa mùa vụ"), "nt:season"),
-            toggle,
-            Choice(_("👁 Xem trước"), "nt:preview"),
-            Choice(_("Xong"), "nt:done"),
-        ],
-        columns=2,
-    )
+def _editing(step: Step) -> Any:
+    return lambda ctx: ctx.answers.get("field") == step.value
 
 
-@flow.answer("menu")
-async def on_menu(ctx: Ctx) -> str:
-    if not await require_role(ctx, STAFF, "notice"):
-        return DONE
-    choice = (ctx.payload or "").removeprefix("nt:")
-    if choice in ("text", "when", "season"):
-        return choice
-    if choice in ("on", "off"):
-        await _save(ctx, enabled=choice == "on")
-        return STAY
-    if choice == "preview":
-        notice = await service.get_notice(ctx.uow, ctx.user.province_code or 0)
-        ctx.say(await service.gouging_text(ctx.services, ctx.uow, notice))
-        return STAY
-    if choice == "done":
-        ctx.say(_("Xong."))
-        return DONE
-    ctx.say(_("Vui lòng chọn một mục bên dưới."))
-    return STAY
+def _check_text(_ctx: Ctx, value: object) -> str:
+    try:
+        return service.clean_text(str(value))
+    except NoticeRuleError as err:
+        raise ValueError(view.notice_problem(err.problem)) from None
 
 
-@flow.ask("text")
-async def ask_text(ctx: Ctx) -> None:
-    ctx.say(
-        _(
+def _read_when(_ctx: Ctx, text: str) -> list[int] | None:
+    when = parse_when(text)
+    return list(when) if when else None
+
+
+def _read_season(ctx: Ctx, text: str) -> list[str] | None:
+    read = read_period(text, ctx.today)
+    if read is None or read[0] is None or read[1] is None:
+        return None
+    return [read[0].isoformat(), read[1].isoformat()]
+
+
+def _check_season(_ctx: Ctx, value: Any) -> list[str]:
+    start, end = (dt.date.fromisoformat(v) for v in value)
+    try:
+        service.check_season(start, end)
+    except NoticeRuleError as err:
+        raise ValueError(view.notice_problem(err.problem)) from None
+    return list(value)
+
+
+flow.step(
+    Step.TEXT,
+    TextInput(
+        lazy_gettext(
             "Gõ nội dung mới của thông báo (10–800 ký tự). Giá tham chiếu và số điện thoại cán bộ "
             "sẽ được tự động thêm vào cuối."
         ),
-        [Choice(_("Dùng nội dung mặc định"), "nt:default")],
-    )
+        lambda _ctx, text: text,
+        lazy_gettext("Nội dung thông báo cần từ 10 đến 800 ký tự."),
+        check=_check_text,
+        extra=lambda _ctx: (Choice(_("Dùng nội dung mặc định"), SKIP, ("mac dinh",)),),
+        skip_value=None,
+    ),
+    when=_editing(Step.TEXT),
+)
+flow.step(
+    Step.WHEN,
+    TextInput(
+        lazy_gettext("Gửi vào thứ mấy, mấy giờ? Ví dụ: thứ 2 7:00, T6 16h30, chủ nhật 8h."),
+        _read_when,
+        lazy_gettext("Chưa hiểu ngày giờ. Gõ thứ và giờ, ví dụ: thứ 2 7:00."),
+    ),
+    when=_editing(Step.WHEN),
+)
+flow.step(
+    Step.SEASON,
+    TextInput(
+        lazy_gettext(
+            "Mùa thu hoạch từ ngày nào đến ngày nào? Ví dụ: 15/8 - 31/10. Thông báo chỉ gửi trong mùa vụ."
+        ),
+        _read_season,
+        lazy_gettext("Chưa hiểu mùa vụ. Gõ theo dạng ngày bắt đầu - ngày kết thúc, ví dụ: 15/8 - 31/10."),
+        check=_check_season,
+        extra=lambda _ctx: (Choice(_("Cả năm"), SKIP, ("ca nam", "quanh nam")),),
+        skip_value=None,
+    ),
+    when=_editing(Step.SEASON),
+)
 
 
-@flow.answer("text")
-async def on_text(ctx: Ctx) -> str:
-    if ctx.payload == "nt:default":
-        await _save(ctx, text=None)
-        return "menu"
+def _changes(answers: dict[str, Any]) -> dict[str, Any]:
+    field = NoticeField(answers["field"])
+    if field is NoticeField.TEXT:
+        return {"text": answers[Step.TEXT]}
+    if field is NoticeField.WHEN:
+        weekday, hour, minute = answers[Step.WHEN]
+        return {"weekday": weekday, "hour": hour, "minute": minute}
+    season = answers[Step.SEASON]
+    if season is None:
+        return {"season_from": None, "season_to": None}
+    return {"season_from": dt.date.fromisoformat(season[0]), "season_to": dt.date.fromisoformat(season[1])}
+
+
+async def _save(ctx: Ctx, changes: dict[str, Any]) -> None:
+    province = ctx.user.province_code
+    if province is None:
+        ctx.say(view.no_province())
+        return
     try:
-        text = service.clean_text(ctx.text)
-    except RuleError as err:
-        ctx.say(err.message)
-        return STAY
-    await _save(ctx, text=text)
-    return "menu"
+        notice = await service.change_notice(ctx.uow, ctx.user, province, changes)
+    except NoticeRuleError as err:
+        ctx.say(view.notice_problem(err.problem))
+        return
+    ctx.show(view.notice_saved(ctx.services, notice))
 
 
-@flow.ask("when")
-async def ask_when(ctx: Ctx) -> None:
-    ctx.say(_("Gửi vào thứ mấy, mấy giờ? Ví dụ: thứ 2 7:00, T6 16h30, chủ nhật 8h."))
+@flow.committer
+async def save(ctx: Ctx) -> None:
+    changes = _changes(ctx.answers)
+    ctx.leave()
+    await _save(ctx, changes)
 
 
-@flow.answer("when")
-async def on_when(ctx: Ctx) -> str:
-    when = service.parse_when(ctx.text)
-    if when is None:
-        ctx.say(_("Chưa hiểu ngày giờ. Gõ thứ và giờ, ví dụ: thứ 2 7:00."))
-        return STAY
-    weekday, hour, minute = when
-    await _save(ctx, weekday=weekday, hour=hour, minute=minute)
-    return "menu"
+async def cmd_notice(ctx: Ctx, _args: str) -> None:
+    """/thongbaoepgia: the province's notice and what may be changed."""
+    ctx.leave()
+    province = ctx.user.province_code
+    if province is None:
+        ctx.say(view.no_province())
+        return
+    ctx.show(view.notice_card(ctx.services, await service.get_notice(ctx.uow, province)))
 
 
-@flow.ask("season")
-async def ask_season(ctx: Ctx) -> None:
-    ctx.say(
-        _("Mùa thu hoạch từ ngày nào đến ngày nào? Ví dụ: 15/8 - 31/10. Thông báo chỉ gửi trong mùa vụ."),
-        [Choice(_("Cả năm"), "nt:allyear")],
-    )
+async def on_edit(ctx: Ctx, act: EditNotice) -> None:
+    if ctx.user.province_code is None:
+        ctx.say(view.no_province())
+        return
+    await flow.start(ctx, {"field": act.field.value})
 
 
-@flow.answer("season")
-async def on_season(ctx: Ctx) -> str:
-    if ctx.payload == "nt:allyear":
-        await _save(ctx, season_from=None, season_to=None)
-        return "menu"
-    try:
-        start, end = service.parse_season(ctx.text, ctx.today)
-    except RuleError as err:
-        ctx.say(err.message)
-        return STAY
-    await _save(ctx, season_from=start, season_to=end)
-    return "menu"
+async def on_switch(ctx: Ctx, act: SwitchNotice) -> None:
+    await _save(ctx, {"enabled": act.on})
+
+
+async def on_preview(ctx: Ctx, _act: PreviewNotice) -> None:
+    province = ctx.user.province_code
+    if province is None:
+        ctx.say(view.no_province())
+        return
+    notice = await service.get_notice(ctx.uow, province)
+    ctx.show(await view.notice_preview(ctx.services, ctx.uow, notice))
+
+
+async def on_close(ctx: Ctx, _act: CloseNotice) -> None:
+    ctx.say(view.notice_closed())
 
 
 def register(router: Router) -> None:
@@ -161,7 +203,15 @@ def register(router: Router) -> None:
             cmd_notice,
             lazy_gettext("Thông báo chống ép giá"),
             roles=STAFF,
+            staff=True,
             description=lazy_gettext("sửa thông báo chống ép giá hằng tuần"),
         )
     )
     router.flow(flow)
+    for kind, handler in (
+        (EditNotice, on_edit),
+        (SwitchNotice, on_switch),
+        (PreviewNotice, on_preview),
+        (CloseNotice, on_close),
+    ):
+        router.on(kind, handler, roles=STAFF, audit_as="notice")

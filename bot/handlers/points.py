@@ -1,392 +1,461 @@
-"""Collection points for officials (/diemtapket): list the province's points, add, edit, close, and
-approve or reject the points reps proposed."""
+"""Collection points for officials (/diemtapket): the province's list, add a point step by step,
+edit one field, close, and approve or reject the points reps proposed.
+
+Two declared flows share the steps: adding walks them all and ends with a summary; editing asks
+only the field chosen and saves it. Both are for staff, re-checked at every step and at the save.
+"""
 
 from __future__ import annotations
 
+import enum
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot import formatting as fmt
-from bot.dialog import DONE, STAY, Command, Ctx, Flow, Router
-from bot.events import Choice, Kind, Request
-from bot.handlers.paging import nav_buttons, page_of
-from bot.handlers.roles import ADMIN, STAFF, require_role
-from bot.handlers.ward_answer import WardAnswer, read_ward
+from bot.engine.actions import Action, action
+from bot.engine.context import Ctx
+from bot.engine.flow import Accept, Flow, NotUnderstood, Retry, StepResult, StepSpec
+from bot.engine.router import Command, Router
+from bot.engine.screens import Option, Screen
+from bot.engine.widgets import SKIP, Choice, Summary, TextInput, Widget
+from bot.events import Kind, Request
+from bot.handlers.place_steps import WardStep
+from bot.handlers.roles import STAFF
 from bot.i18n import _, lazy_gettext
+from bot.parsing import parse
+from bot.parsing.answers import read_quantity_kg
+from bot.presentation import points as view
+from bot.presentation.points import AddPoint, ClosePoint, EditPoint, ReviewPoint, ShowPoints, ViewPoint
 from bot.services import points as service
-from bot.services.quantities import RuleError, parse_quantity_kg
+from bot.services.points import PointDraft, PointRuleError
 from bot.textnorm import fold
-from storage import dto
 
 ORDER = 60
-SKIP = ("bo qua", "skip", "khong", "khong co")
-
-flow = Flow("point", first="name")
-# Add mode walks these in order; edit mode (data["edit_id"]) asks one and saves it.
-STEPS = ("name", "ward", "address", "location", "hours", "kg", "trucks", "confirm")
+SKIP_WORDS = ("bo qua", "skip", "khong", "khong co", "bo")
 
 
-# --- helpers -------------------------------------------------------------------------------------
+class Step(enum.StrEnum):
+    NAME = "name"
+    WARD = "ward"
+    ADDRESS = "address"
+    LOCATION = "location"
+    HOURS = "hours"
+    KG = "kg"
+    TRUCKS = "trucks"
+    CONFIRM = "confirm"
 
 
-async def _point_of_mine(ctx: Ctx, point_id: int) -> dto.CollectionPoint | None:
-    """The point if it belongs to the official's province (admins see every province)."""
-    point = await ctx.uow.points.get(point_id)
-    if point is None or (point.province_code != ctx.user.province_code and ctx.user.role != ADMIN):
-        ctx.say(_("Không tìm thấy điểm tập kết này trong tỉnh của bạn."))
+# Where each step keeps its answer, and how the edit menu names it.
+KEYS = {
+    Step.NAME: "name",
+    Step.WARD: "ward_code",
+    Step.ADDRESS: "address",
+    Step.LOCATION: "location",
+    Step.HOURS: "opening_hours",
+    Step.KG: "slot_capacity_kg",
+    Step.TRUCKS: "slot_capacity_trucks",
+}
+LABELS = {
+    Step.NAME: lazy_gettext("Tên"),
+    Step.WARD: lazy_gettext("Xã/phường"),
+    Step.ADDRESS: lazy_gettext("Địa chỉ"),
+    Step.LOCATION: lazy_gettext("Vị trí"),
+    Step.HOURS: lazy_gettext("Giờ mở cửa"),
+    Step.KG: lazy_gettext("Sức chứa (kg)"),
+    Step.TRUCKS: lazy_gettext("Số xe"),
+}
+
+add_flow = Flow("point_add", Step, roles=STAFF, action_name="point_add")
+edit_flow = Flow("point_edit", Step, roles=STAFF, action_name="point_edit")
+
+
+@action("dtkf")
+@dataclass(frozen=True, slots=True)
+class EditPointField(Action):
+    """ "Sửa gì?": one field of one point."""
+
+    point_id: int
+    field: Step
+
+
+# --- reading typed answers -------------------------------------------------------------------------------
+
+
+def _rule(check: Callable[[Any], Any]) -> Callable[[Ctx, Any], Any]:
+    """A widget check from a service rule: its problem worded for the person."""
+
+    def run(_ctx: Ctx, value: Any) -> Any:
+        try:
+            return check(value)
+        except PointRuleError as err:
+            raise ValueError(view.problem_text(err.problem)) from None
+
+    return run
+
+
+def _typed(ctx: Ctx, text: str) -> str | None:
+    """A free-text answer, unless it is clearly a question of its own ("giá na hôm nay?")."""
+    return None if parse(text, ctx.today).intent == "price_query" else text
+
+
+def _read_hours(_ctx: Ctx, text: str) -> str | None:
+    try:
+        return service.clean_hours(text)
+    except PointRuleError:
         return None
-    return point
 
 
-def _details(ctx: Ctx, point: dto.CollectionPoint) -> str:
-    status = {"active": _("đang hoạt động"), "proposed": _("chờ duyệt"), "closed": _("đã đóng")}[point.status]
-    lines = [
-        f"📍 {point.name} ({status})",
-        _("Nơi: {place}").format(place=service.point_place(ctx.services.places, point)),
-        _("Địa chỉ: {address}").format(address=point.address or "—"),
-        _("Giờ mở cửa: {hours}").format(hours=point.opening_hours or "6:00-18:00"),
-        _("Mỗi khung giờ: {kg}, {trucks} xe").format(
-            kg=fmt.kg(point.slot_capacity_kg), trucks=point.slot_capacity_trucks
+def _read_kg(_ctx: Ctx, text: str) -> int | None:
+    return read_quantity_kg(text)
+
+
+_TRUCK_WORDS = frozenset({"xe", "chiec", "tai", "xe tai", "cai", "con"})
+
+
+def _read_trucks(_ctx: Ctx, text: str) -> int | None:
+    """ "3", "3 xe", "ba xe tải": a number of trucks."""
+    words = [w for w in fold(text).split() if w not in _TRUCK_WORDS]
+    if not words:
+        return None
+    rest = " ".join(words)
+    if rest.isdigit():
+        return int(rest) if len(rest) <= 4 else None
+    return read_quantity_kg(f"{rest} kg")  # number words ("ba", "mười") through the one number parser
+
+
+_COORDS = re.compile(r"(-?\d{1,2}[.,]\d{2,})\s*[,;/ ]\s*(-?\d{1,3}[.,]\d{2,})")
+
+
+def read_coordinates(text: str) -> tuple[float, float] | None:
+    """(latitude, longitude) from "21.6601, 106.6123" or a map link holding them; None otherwise."""
+    m = _COORDS.search(text)
+    if m is None:
+        return None
+    lat, lon = (float(g.replace(",", ".")) for g in m.groups())
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
+@dataclass
+class LocationStep(Widget):
+    """Where the point is on the map: the phone's location button where the messenger has one,
+    typed coordinates or a map link anywhere, or "Bỏ qua"."""
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        skip = flow.option(spec, _("Bỏ qua"), SKIP, *SKIP_WORDS)
+        if ctx.caps.location_request:
+            return Screen(
+                _("Gửi vị trí của điểm từ điện thoại (bấm «Gửi vị trí»), hoặc bấm «Bỏ qua»."),
+                (skip,),
+                request=Request.LOCATION,
+                request_label=_("📍 Gửi vị trí"),
+            )
+        return Screen(
+            _(
+                "Gõ vị trí của điểm: tọa độ (ví dụ: 21.6601, 106.6123) hoặc đường link bản đồ có tọa độ; "
+                "không có thì chọn «Bỏ qua»."
+            ),
+            (skip,),
+        )
+
+    def _again(self, ctx: Ctx) -> str:
+        if ctx.caps.location_request:
+            return _("Chưa nhận được vị trí. Bấm «Gửi vị trí» hoặc «Bỏ qua».")
+        return _("Chưa đọc được vị trí. Gõ tọa độ, ví dụ: 21.6601, 106.6123, hoặc chọn «Bỏ qua».")
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        return Accept(None) if value == SKIP else Retry()
+
+    async def on_share(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> StepResult:
+        event = ctx.event
+        if event.kind == Kind.LOCATION and event.latitude is not None and event.longitude is not None:
+            return Accept([event.latitude, event.longitude])
+        return Retry(self._again(ctx))
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        if fold(text).strip(" .!") in SKIP_WORDS:
+            return Accept(None)
+        coords = read_coordinates(text)
+        if coords is None:
+            return NotUnderstood(self._again(ctx))
+        return Accept(list(coords))
+
+
+def _location_saved(ctx: Ctx) -> list[str]:
+    return [_("Đã lưu vị trí.")] if ctx.answers.get("location") else []
+
+
+# --- the steps, declared once for both flows ------------------------------------------------------------
+
+
+def _ask_ward(ctx: Ctx) -> str:
+    return _("Điểm ở xã/phường nào của {province}? Gõ tên (ví dụ: Chi Lăng) hoặc xem danh sách.")
+
+
+def _draft(ctx: Ctx) -> PointDraft:
+    a = ctx.answers
+    location = a.get("location") or [None, None]
+    return PointDraft(
+        name=a["name"],
+        province_code=int(a["province_code"]),
+        ward_code=a.get("ward_code"),
+        address=a.get("address"),
+        latitude=location[0],
+        longitude=location[1],
+        opening_hours=a["opening_hours"],
+        slot_capacity_kg=int(a["slot_capacity_kg"]),
+        slot_capacity_trucks=int(a["slot_capacity_trucks"]),
+    )
+
+
+def _summary_rows(ctx: Ctx) -> list[tuple[str, str]]:
+    d = _draft(ctx)
+    place = ctx.services.places.ward(d.ward_code) if d.ward_code else None
+    rows = [
+        (_("Tên"), d.name),
+        (_("Nơi"), place.label if place else ctx.services.places.provinces[d.province_code].name),
+        (_("Địa chỉ"), d.address or "—"),
+        (_("Giờ mở cửa"), d.opening_hours),
+        (
+            _("Mỗi khung giờ"),
+            _("{kg}, {trucks} xe").format(kg=fmt.kg(d.slot_capacity_kg), trucks=d.slot_capacity_trucks),
         ),
     ]
-    if point.latitude is not None and point.longitude is not None:
-        lines.append(_("Vị trí: {lat:.5f}, {lon:.5f}").format(lat=point.latitude, lon=point.longitude))
-    return "\n".join(lines)
+    if d.latitude is not None and d.longitude is not None:
+        rows.append((_("Vị trí"), f"{d.latitude:.5f}, {d.longitude:.5f}"))
+    return rows
 
 
-def _next_step(step: str) -> str:
-    return STEPS[STEPS.index(step) + 1]
+def _declare(flow: Flow, *, editing: bool) -> None:
+    def when(step: Step) -> Callable[[Ctx], bool] | None:
+        return (lambda ctx: ctx.answers.get("field") == step.value) if editing else None
+
+    def label(step: Step) -> object | None:
+        return None if editing else LABELS[step]
+
+    flow.step(
+        Step.NAME,
+        TextInput(
+            lazy_gettext("Tên điểm tập kết? (ví dụ: Sân chợ Đồng Mỏ)"),
+            _typed,
+            lazy_gettext("Tên điểm tập kết cần từ 2 đến 120 ký tự."),
+            check=_rule(lambda v: service.clean_point_name(str(v))),
+        ),
+        key=KEYS[Step.NAME],
+        when=when(Step.NAME),
+        edit_label=label(Step.NAME),
+    )
+    flow.step(
+        Step.WARD,
+        WardStep(_ask_ward, province=lambda ctx: int(ctx.answers["province_code"])),
+        key=KEYS[Step.WARD],
+        when=when(Step.WARD),
+        edit_label=label(Step.WARD),
+    )
+    flow.step(
+        Step.ADDRESS,
+        TextInput(
+            lazy_gettext("Địa chỉ cụ thể? (thôn, đường, mốc dễ tìm)"),
+            _typed,
+            lazy_gettext("Địa chỉ cần từ 3 đến 200 ký tự."),
+            check=_rule(lambda v: service.clean_address(str(v))),
+        ),
+        key=KEYS[Step.ADDRESS],
+        when=when(Step.ADDRESS),
+        edit_label=label(Step.ADDRESS),
+    )
+    flow.step(
+        Step.LOCATION,
+        LocationStep(),
+        key=KEYS[Step.LOCATION],
+        when=when(Step.LOCATION),
+        edit_label=label(Step.LOCATION),
+        after=_location_saved,
+    )
+    flow.step(
+        Step.HOURS,
+        TextInput(
+            lazy_gettext("Giờ mở cửa? Gõ giờ mở - giờ đóng, ví dụ: 6:00-18:00."),
+            _read_hours,
+            lazy_gettext("Giờ mở cửa chưa đúng. Gõ theo dạng giờ mở - giờ đóng, ví dụ: 6:00-18:00."),
+            check=_rule(lambda v: service.clean_hours(str(v))),
+            extra=(Choice("6:00-18:00", "6:00-18:00"),),
+        ),
+        key=KEYS[Step.HOURS],
+        when=when(Step.HOURS),
+        edit_label=label(Step.HOURS),
+    )
+    flow.step(
+        Step.KG,
+        TextInput(
+            lazy_gettext("Mỗi khung giờ (1 tiếng) điểm nhận được bao nhiêu hàng? Ví dụ: 20 tấn, 5000 kg."),
+            _read_kg,
+            lazy_gettext("Sức chứa mỗi khung giờ phải từ 1 đến 1.000.000 kg."),
+            check=_rule(lambda v: service.check_capacity_kg(float(v))),
+            extra=lambda _ctx: (Choice(_("20 tấn"), "20000"), Choice(_("5 tấn"), "5000")),
+        ),
+        key=KEYS[Step.KG],
+        when=when(Step.KG),
+        edit_label=label(Step.KG),
+    )
+    # The options are the numbers 1..6 themselves, so a typed "2" is two trucks on every messenger
+    # (the label matches before the option's position); larger numbers are read as typed.
+    flow.step(
+        Step.TRUCKS,
+        TextInput(
+            lazy_gettext("Mỗi khung giờ có chỗ cho mấy xe tải cùng lúc?"),
+            _read_trucks,
+            lazy_gettext("Số xe mỗi khung giờ phải từ 1 đến 200."),
+            check=_rule(lambda v: service.check_capacity_trucks(int(v))),
+            extra=tuple(Choice(str(n), str(n)) for n in range(1, 7)),
+        ),
+        key=KEYS[Step.TRUCKS],
+        when=when(Step.TRUCKS),
+        edit_label=label(Step.TRUCKS),
+    )
+    if not editing:
+        flow.step(
+            Step.CONFIRM,
+            Summary(
+                lazy_gettext("Kiểm tra lại điểm tập kết mới:"),
+                _summary_rows,
+                confirm_label=lazy_gettext("✅ Lưu"),
+            ),
+            key="confirm",
+        )
 
 
-async def _store(ctx: Ctx, step: str, **values: Any) -> str:
-    """Keep an answer: saved at once when editing, remembered when adding. Returns the next step."""
-    edit_id = ctx.data.get("edit_id")
-    if edit_id is None:
-        ctx.remember(**values)
-        return _next_step(step)
+_declare(add_flow, editing=False)
+_declare(edit_flow, editing=True)
+
+
+async def _wake(ctx: Ctx) -> None:
+    services = ctx.services
+
+    async def hook() -> None:
+        services.wake_events()
+
+    ctx.on_commit(hook)
+
+
+@add_flow.committer
+async def save_new(ctx: Ctx) -> None:
     try:
-        point = await service.update_point(ctx.uow, ctx.user, edit_id, **values)
-    except RuleError as err:
-        ctx.say(err.message)
-        return STAY
+        point = await service.create_point(ctx.uow, ctx.user, _draft(ctx))
+    except PointRuleError as err:
+        ctx.leave()
+        ctx.say(view.problem_text(err.problem))
+        return
+    ctx.leave()
+    ctx.show(view.added(point))
+
+
+@edit_flow.committer
+async def save_change(ctx: Ctx) -> None:
+    a = ctx.answers
+    field = Step(a["field"])
+    if field is Step.LOCATION:
+        location = a.get("location") or [None, None]
+        changes: dict[str, Any] = {"latitude": location[0], "longitude": location[1]}
+    else:
+        changes = {KEYS[field]: a[KEYS[field]]}
+    ctx.leave()
+    try:
+        point = await service.update_point(ctx.uow, ctx.user, int(a["point_id"]), changes)
+    except PointRuleError as err:
+        ctx.say(view.problem_text(err.problem))
+        return
     if point is None:
-        ctx.say(_("Điểm tập kết này đã đóng, không sửa được nữa."))
-        return DONE
-    ctx.say(_("Đã lưu.") + "\n" + _details(ctx, point), _point_buttons(point))
-    return DONE
+        ctx.say(view.gone_while_editing())
+        return
+    ctx.show(view.saved(ctx.services, point))
 
 
-def _point_buttons(point: dto.CollectionPoint) -> list[Choice]:
-    if point.status == "proposed":
-        return [Choice(_("✅ Duyệt"), f"dtk:ok:{point.id}"), Choice(_("❌ Từ chối"), f"dtk:no:{point.id}")]
-    if point.status == "closed":
-        return [Choice(_("« Danh sách"), "dtk:list")]
-    return [
-        Choice(_("✏️ Sửa"), f"dtk:edit:{point.id}"),
-        Choice(_("🚫 Đóng điểm"), f"dtk:close:{point.id}"),
-        Choice(_("« Danh sách"), "dtk:list"),
-    ]
-
-
-# --- the list and the buttons ----------------------------------------------------------------------
+# --- the list, the card and its buttons ------------------------------------------------------------------
 
 
 async def show_list(ctx: Ctx, page: int = 0) -> None:
-    """The province's points, proposed ones first, a page at a time."""
+    """The official's province's points, proposals first, a page at a time."""
     province = ctx.user.province_code
     if province is None:
-        ctx.say(_("Tài khoản của bạn chưa có tỉnh. Gõ /start để cập nhật."))
+        ctx.say(view.no_province())
         return
-    points = await ctx.uow.points.in_province(province, statuses=("proposed", "active"))
-    points.sort(key=lambda p: (p.status != "proposed", p.name))
-    shown, page, pages = page_of(points, page)
-    name = ctx.services.places.provinces[province].name
-    if not points:
-        text = _("{province} chưa có điểm tập kết nào.").format(province=name)
-    else:
-        text = _("Điểm tập kết của {province} ({count} điểm). Chọn một điểm để xem, sửa hoặc duyệt:").format(
-            province=name, count=len(points)
-        )
-    choices = [
-        Choice(("🕓 " if p.status == "proposed" else "📍 ") + p.name[:40], f"dtk:view:{p.id}") for p in shown
-    ]
-    ctx.say(text, [*choices, *nav_buttons(page, pages, "dtk:page"), Choice(_("➕ Thêm điểm"), "dtk:add")])
+    points = await service.province_points(ctx.uow, province)
+    ctx.show(view.points_list(ctx.services, province, points, page))
 
 
 async def cmd_points(ctx: Ctx, _args: str) -> None:
     """/diemtapket."""
-    if await require_role(ctx, STAFF, "points"):
-        ctx.leave()
-        await show_list(ctx)
+    ctx.leave()
+    await show_list(ctx)
 
 
-async def on_action(ctx: Ctx, rest: str) -> None:
-    """Buttons "dtk:<what>[:<id>]" from the list, a point's card and proposal notices."""
-    if not await require_role(ctx, STAFF, "points"):
+async def on_list(ctx: Ctx, act: ShowPoints) -> None:
+    await show_list(ctx, act.page)
+
+
+async def on_add(ctx: Ctx, _act: AddPoint) -> None:
+    if ctx.user.province_code is None:
+        ctx.say(view.no_province())
         return
-    what, _sep, arg = rest.partition(":")
-    if what == "list":
-        await show_list(ctx)
+    await add_flow.start(ctx, {"province_code": ctx.user.province_code})
+
+
+async def on_view(ctx: Ctx, act: ViewPoint) -> None:
+    point = await service.managed_point(ctx.uow, ctx.user, act.point_id)
+    if point is None:
+        ctx.say(view.not_found())
         return
-    if what == "page":
-        await show_list(ctx, int(arg or 0))
+    ctx.show(view.card(ctx.services, point))
+
+
+async def on_review(ctx: Ctx, act: ReviewPoint) -> None:
+    outcome = await service.review_proposal(ctx.uow, ctx.user, act.point_id, approve=act.approve)
+    ctx.say(view.review_answer(outcome, act.approve))
+    if outcome.result is service.Review.DONE:
+        await _wake(ctx)
+
+
+async def on_edit(ctx: Ctx, act: EditPoint) -> None:
+    point = await service.managed_point(ctx.uow, ctx.user, act.point_id)
+    if point is None:
+        ctx.say(view.not_found())
         return
-    if what == "add":
-        await flow.start(ctx, {"province_code": ctx.user.province_code})
+    if point.status == "closed":
+        ctx.say(view.gone_while_editing())
         return
-    if what == "field":
-        await on_field(ctx, arg)
+    options = [Option(str(LABELS[step]), EditPointField(point.id, step)) for step in LABELS]
+    options.append(view.back_option())
+    ctx.show(view.edit_question(point, options))
+
+
+async def on_edit_field(ctx: Ctx, act: EditPointField) -> None:
+    point = await service.managed_point(ctx.uow, ctx.user, act.point_id)
+    if point is None or act.field not in LABELS:
+        ctx.say(view.not_found())
         return
-    if not arg.isdigit() or (point := await _point_of_mine(ctx, int(arg))) is None:
+    if point.status == "closed":
+        ctx.say(view.gone_while_editing())
         return
-    if what == "view":
-        ctx.say(_details(ctx, point), _point_buttons(point), columns=2)
-    elif what in ("ok", "no"):
-        reviewed = await service.review_proposal(ctx.uow, ctx.user, point.id, approve=what == "ok")
-        if reviewed is None:
-            ctx.say(_("Điểm «{name}» đã được xử lý trước đó.").format(name=point.name))
-        else:
-            done = _("Đã duyệt điểm «{name}».") if what == "ok" else _("Đã từ chối điểm «{name}».")
-            ctx.say(done.format(name=point.name) + " " + _("Người đề xuất đã được báo."))
-            ctx.on_commit(await service.after_review(ctx.uow, ctx.services, reviewed))
-    elif what == "edit":
-        fields = [
-            ("name", _("Tên")), ("ward", _("Xã/phường")), ("address", _("Địa chỉ")), ("location", _("Vị trí")),
-            ("hours", _("Giờ mở cửa")), ("kg", _("Sức chứa (kg)")), ("trucks", _("Số xe")),
-        ]  # fmt: skip
-        ctx.say(
-            _("Sửa gì ở «{name}»?").format(name=point.name),
-            [Choice(label, f"dtk:field:{point.id}:{step}") for step, label in fields],
-            columns=2,
-        )
-    elif what == "close":
-        ctx.say(
-            _("Đóng điểm «{name}»? Bà con sẽ không chọn được điểm này nữa.").format(name=point.name),
-            [Choice(_("🚫 Đóng điểm"), f"dtk:closeok:{point.id}"), Choice(_("« Danh sách"), "dtk:list")],
-        )
-    elif what == "closeok":
-        still = await service.close_point(ctx.uow, ctx.user, point.id, ctx.now)
-        if still is None:
-            ctx.say(_("Điểm «{name}» đã đóng trước đó.").format(name=point.name))
-        elif still:
-            ctx.say(
-                _("Đã đóng điểm «{name}». Lưu ý: còn {count} lượt lấy hàng đã đặt lịch ở điểm này.").format(
-                    name=point.name, count=still
-                )
-            )
-        else:
-            ctx.say(_("Đã đóng điểm «{name}».").format(name=point.name))
+    answers = {"point_id": point.id, "province_code": point.province_code, "field": act.field.value}
+    await edit_flow.start(ctx, answers)
 
 
-async def on_field(ctx: Ctx, rest: str) -> None:
-    """ "dtk:field:<id>:<step>": edit one field of a point."""
-    point_id, _sep, step = rest.partition(":")
-    if step not in STEPS[:-1] or not point_id.isdigit():
+async def on_close(ctx: Ctx, act: ClosePoint) -> None:
+    point = await service.managed_point(ctx.uow, ctx.user, act.point_id)
+    if point is None:
+        ctx.say(view.not_found())
         return
-    point = await _point_of_mine(ctx, int(point_id))
-    if point is not None:
-        await flow.start(ctx, {"edit_id": point.id, "province_code": point.province_code}, step=step)
-
-
-# --- the add / edit flow -----------------------------------------------------------------------------
-
-
-async def _store_checked(ctx: Ctx, step: str, field: str, clean: Callable[[str], str], typed: str) -> str:
-    """Clean a typed answer with ``clean``; explain and ask again when it breaks a rule."""
-    try:
-        value = clean(typed)
-    except RuleError as err:
-        ctx.say(err.message)
-        return STAY
-    return await _store(ctx, step, **{field: value})
-
-
-@flow.ask("name")
-async def ask_name(ctx: Ctx) -> None:
-    ctx.say(_("Tên điểm tập kết? (ví dụ: Sân chợ Đồng Mỏ)"))
-
-
-@flow.answer("name")
-async def on_name(ctx: Ctx) -> str:
-    return await _store_checked(ctx, "name", "name", service.clean_point_name, ctx.text)
-
-
-@flow.ask("ward")
-async def ask_ward(ctx: Ctx) -> None:
-    candidates = ctx.data.get("ward_candidates")
-    places = ctx.services.places
-    if candidates:
-        ctx.say(
-            _("Có nhiều xã/phường trùng tên. Điểm ở đâu?"),
-            [Choice(places.wards[c].name, f"ward:{c}") for c in candidates],
-            columns=2,
-        )
+    if not act.confirmed:
+        ctx.show(view.close_question(point))
         return
-    ctx.say(_("Điểm ở xã/phường nào? Gõ tên (ví dụ: Chi Lăng)."))
-
-
-@flow.answer("ward")
-async def on_ward(ctx: Ctx) -> str:
-    places, province = ctx.services.places, ctx.data["province_code"]
-    ward = read_ward(ctx, province)
-    if ward is WardAnswer.SEVERAL:
-        return STAY
-    if ward is WardAnswer.UNKNOWN:
-        ctx.say(
-            _("Không tìm thấy xã/phường «{text}» ở {province}. Vui lòng gõ lại.").format(
-                text=ctx.text[:40], province=places.provinces[province].name
-            )
-        )
-        return STAY
-    return await _store(ctx, "ward", ward_code=ward.ward_code)
-
-
-@flow.ask("address")
-async def ask_address(ctx: Ctx) -> None:
-    ctx.say(_("Địa chỉ cụ thể? (thôn, đường, mốc dễ tìm)"))
-
-
-@flow.answer("address")
-async def on_address(ctx: Ctx) -> str:
-    return await _store_checked(ctx, "address", "address", service.clean_address, ctx.text)
-
-
-@flow.ask("location")
-async def ask_location(ctx: Ctx) -> None:
-    ctx.say(
-        _("Gửi vị trí của điểm từ điện thoại (bấm «Gửi vị trí»), hoặc bấm «Bỏ qua»."),
-        [Choice(_("📍 Gửi vị trí"), ""), Choice(_("Bỏ qua"), "loc:skip")],
-        request=Request.LOCATION,
-    )
-
-
-@flow.answer("location")
-async def on_location(ctx: Ctx) -> str:
-    event = ctx.event
-    if event.kind == Kind.LOCATION and event.latitude is not None and event.longitude is not None:
-        ctx.say(_("Đã lưu vị trí."))
-        return await _store(ctx, "location", latitude=event.latitude, longitude=event.longitude)
-    if ctx.payload == "loc:skip" or fold(ctx.text) in SKIP:
-        return await _store(ctx, "location", latitude=None, longitude=None)
-    ctx.say(_("Chưa nhận được vị trí. Bấm «Gửi vị trí» hoặc «Bỏ qua»."))
-    return STAY
-
-
-@flow.ask("hours")
-async def ask_hours(ctx: Ctx) -> None:
-    ctx.say(
-        _("Giờ mở cửa? Gõ giờ mở - giờ đóng, ví dụ: 6:00-18:00."),
-        [Choice("6:00-18:00", "hours:6:00-18:00")],
-    )
-
-
-@flow.answer("hours")
-async def on_hours(ctx: Ctx) -> str:
-    typed = (ctx.payload or "").removeprefix("hours:") if ctx.payload else ctx.text
-    return await _store_checked(ctx, "hours", "opening_hours", service.clean_hours, typed)
-
-
-@flow.ask("kg")
-async def ask_kg(ctx: Ctx) -> None:
-    ctx.say(
-        _("Mỗi khung giờ (1 tiếng) điểm nhận được bao nhiêu hàng? Ví dụ: 20 tấn, 5000 kg."),
-        [Choice(_("20 tấn"), "cap:20000"), Choice(_("5 tấn"), "cap:5000")],
-        columns=2,
-    )
-
-
-@flow.answer("kg")
-async def on_kg(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    kg = float(payload.removeprefix("cap:")) if payload.startswith("cap:") else parse_quantity_kg(ctx.text)
-    try:
-        service.check_capacity(kg if kg is not None else 0, None)
-    except RuleError as err:
-        ctx.say(err.message)
-        return STAY
-    assert kg is not None
-    return await _store(ctx, "kg", slot_capacity_kg=round(kg))
-
-
-@flow.ask("trucks")
-async def ask_trucks(ctx: Ctx) -> None:
-    ctx.say(
-        _("Mỗi khung giờ có chỗ cho mấy xe tải cùng lúc?"),
-        [Choice(str(n), f"trk:{n}") for n in (2, 4, 6)],
-        columns=3,
-    )
-
-
-@flow.answer("trucks")
-async def on_trucks(ctx: Ctx) -> str:
-    raw = (
-        (ctx.payload or "").removeprefix("trk:") if ctx.payload else fold(ctx.text).removesuffix("xe").strip()
-    )
-    trucks = int(raw) if raw.isdigit() else 0
-    try:
-        service.check_capacity(None, trucks)
-    except RuleError as err:
-        ctx.say(err.message)
-        return STAY
-    return await _store(ctx, "trucks", slot_capacity_trucks=trucks)
-
-
-@flow.ask("confirm")
-async def ask_confirm(ctx: Ctx) -> None:
-    d = ctx.data
-    draft = dto.CollectionPoint(
-        id=0,
-        name=d["name"],
-        province_code=d["province_code"],
-        ward_code=d["ward_code"],
-        address=d["address"],
-        latitude=d.get("latitude"),
-        longitude=d.get("longitude"),
-        opening_hours=d["opening_hours"],
-        slot_capacity_kg=d["slot_capacity_kg"],
-        slot_capacity_trucks=d["slot_capacity_trucks"],
-        status="active",
-        proposed_by=None,
-    )
-    ctx.say(
-        _("Kiểm tra lại điểm tập kết mới:") + "\n" + _details(ctx, draft),
-        [Choice(_("✅ Lưu"), "pt:save"), Choice(_("❌ Hủy"), "pt:cancel")],
-        columns=2,
-    )
-
-
-@flow.answer("confirm")
-async def on_confirm(ctx: Ctx) -> str:
-    if ctx.payload == "pt:cancel":
-        ctx.say(_("Đã hủy. Không có gì được lưu."))
-        return DONE
-    if ctx.payload != "pt:save":
-        ctx.say(_("Bấm «Lưu» để lưu hoặc «Hủy» để bỏ."))
-        return STAY
-    if not await require_role(ctx, STAFF, "point_add"):
-        return DONE
-    d = ctx.data
-    try:
-        point = await service.create_point(
-            ctx.uow,
-            ctx.user,
-            name=d["name"],
-            province_code=d["province_code"],
-            ward_code=d["ward_code"],
-            address=d["address"],
-            latitude=d.get("latitude"),
-            longitude=d.get("longitude"),
-            opening_hours=d["opening_hours"],
-            slot_capacity_kg=d["slot_capacity_kg"],
-            slot_capacity_trucks=d["slot_capacity_trucks"],
-        )
-    except RuleError as err:
-        ctx.say(err.message)
-        return DONE
-    ctx.say(
-        _("Đã thêm điểm tập kết «{name}».").format(name=point.name), [Choice(_("« Danh sách"), "dtk:list")]
-    )
-    return DONE
+    closed = await service.close_point(ctx.uow, ctx.user, point.id, ctx.now)
+    ctx.say(view.closed_answer(point, closed))
+    if closed is not None:
+        await _wake(ctx)
 
 
 def register(router: Router) -> None:
@@ -396,8 +465,19 @@ def register(router: Router) -> None:
             cmd_points,
             lazy_gettext("Điểm tập kết"),
             roles=STAFF,
+            staff=True,
             description=lazy_gettext("quản lý điểm tập kết của tỉnh"),
         )
     )
-    router.flow(flow)
-    router.action("dtk", on_action)
+    router.flow(add_flow)
+    router.flow(edit_flow)
+    for kind, handler in (
+        (ShowPoints, on_list),
+        (AddPoint, on_add),
+        (ViewPoint, on_view),
+        (ReviewPoint, on_review),
+        (EditPoint, on_edit),
+        (EditPointField, on_edit_field),
+        (ClosePoint, on_close),
+    ):
+        router.on(kind, handler, roles=STAFF, audit_as="points")

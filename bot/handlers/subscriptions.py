@@ -1,76 +1,139 @@
-"""What a person wants to hear about (/dangky): products they follow, notice kinds they left."""
+"""What a person wants to hear about (/dangky): products they follow, notice kinds they left.
+
+One step that toggles as it goes: a tap (or its number, or its name typed) switches a topic on or
+off at once; "bỏ na", "thôi nhận giá", "nhận hồng" say which way; "Xong" ends it.
+"""
 
 from __future__ import annotations
 
-from bot.dialog import DONE, STAY, Command, Ctx, Flow, Router
-from bot.events import Choice
+import enum
+from dataclasses import dataclass
+
+from bot.engine.context import Ctx
+from bot.engine.flow import Accept, Flow, NotUnderstood, Retry, StepResult, StepSpec
+from bot.engine.menus import answer_key
+from bot.engine.router import Command, Router
+from bot.engine.screens import Screen
+from bot.engine.widgets import DONE, Widget
 from bot.handlers.common import show_menu
 from bot.i18n import _, lazy_gettext
-from bot.services.audience import NOTICE_KINDS, left_topic, notice_label
+from bot.services import subscriptions as service
+from bot.services.audience import ANNOUNCEMENTS, GOUGING, NOTICE_KINDS, PRICES, notice_label
 
 ORDER = 600
 PRODUCT_BUTTONS = ("na", "hong_vanh_khuyen", "hong_khong_hat", "quyt", "thach_den", "che")
 
-flow = Flow("subscriptions", first="choose")
+# What people type to switch something off or on ("bỏ na", "thôi nhận giá", "bật ép giá").
+_OFF = (
+    "bo theo doi",
+    "thoi nhan",
+    "khong nhan",
+    "ngung nhan",
+    "huy dang ky",
+    "thoi",
+    "bo",
+    "tat",
+    "huy",
+    "ngung",
+)
+_ON = ("theo doi", "dang ky", "nhan", "bat", "them")
+# Notice kinds by the words people use for them.
+_KIND_WORDS = {
+    ANNOUNCEMENTS: ("thong bao chung", "thong bao"),
+    PRICES: ("gia tham chieu", "ban tin gia", "ban tin", "gia"),
+    GOUGING: ("canh bao ep gia", "ep gia", "chong ep gia"),
+}
+
+
+class Step(enum.StrEnum):
+    CHOOSE = "choose"
+
+
+flow = Flow("subscriptions", Step, action_name="dangky")
+
+
+def _split(key: str) -> tuple[bool | None, str]:
+    """(on, off or toggle, what) from "bo na", "thoi nhan gia", "na"."""
+    for words, on in ((_OFF, False), (_ON, True)):
+        for w in words:
+            if key == w:
+                return on, ""
+            if key.startswith(w + " "):
+                return on, key[len(w) + 1 :]
+    return None, key
+
+
+@dataclass
+class TopicsStep(Widget):
+    """The topics as toggles (✅ on, ⬜ off), products typed by name, then "Xong"."""
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        rows = await service.topics(ctx.uow, ctx.user)
+        catalog = ctx.services.catalog
+        options = [
+            flow.option(spec, ("✅ " if service.receives(rows, k) else "⬜ ") + notice_label(k), k)
+            for k in NOTICE_KINDS
+        ]
+        followed = sorted(t for t in rows if catalog.get(t))
+        for code in dict.fromkeys([*followed, *PRODUCT_BUTTONS]):
+            product = catalog.get(code)
+            if product is not None:
+                options.append(flow.option(spec, ("✅ " if code in rows else "⬜ ") + product.name_vi, code))
+        options.append(flow.option(spec, _("Xong"), DONE, "xong", "ok", "luu"))
+        text = _(
+            "Chọn tin bạn muốn nhận (✅ đang nhận, bấm để bật/tắt). Gõ tên sản phẩm để theo dõi thêm. "
+            "Thông báo bắt buộc của cơ quan chức năng vẫn đến với mọi người."
+        )
+        return Screen(text, tuple(options), columns=2)
+
+    async def _set(self, ctx: Ctx, topic: str, on: bool | None) -> StepResult:
+        rows = await service.topics(ctx.uow, ctx.user)
+        if topic in NOTICE_KINDS:
+            turn_on = (not service.receives(rows, topic)) if on is None else on
+            await service.receive(ctx.uow, ctx.user, topic, turn_on)
+            msg = _("Đã bật: {name}.") if turn_on else _("Đã tắt: {name}.")
+            return Retry(msg.format(name=notice_label(topic)))
+        product = ctx.services.catalog.get(topic)
+        if product is None:
+            return Retry()
+        turn_on = (topic not in rows) if on is None else on
+        await service.follow(ctx.uow, ctx.user, product.code, turn_on)
+        msg = _("Đã theo dõi {name}.") if turn_on else _("Đã bỏ theo dõi {name}.")
+        return Retry(msg.format(name=product.name_vi))
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        if value == DONE:
+            return Accept(True)
+        return await self._set(ctx, value, None)
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        key = answer_key(text)
+        exact = ctx.services.catalog.find(key, cutoff=100) if key else None
+        on, what = (None, key) if exact is not None else _split(key)  # "bơ" is a product, not "bỏ"
+        for kind, words in _KIND_WORDS.items():
+            if what in words:
+                return await self._set(ctx, kind, on)
+        product = ctx.services.catalog.find(what) if what else None
+        if product is None:
+            return NotUnderstood(
+                _("Không tìm thấy sản phẩm «{text}». Bấm một nút hoặc gõ tên sản phẩm.").format(
+                    text=text[:40]
+                )
+            )
+        return await self._set(ctx, product.code, on)
+
+
+flow.step(Step.CHOOSE, TopicsStep(), key="done")
+
+
+@flow.committer
+async def save(ctx: Ctx) -> None:
+    ctx.leave()
+    show_menu(ctx, _("Đã lưu lựa chọn nhận tin của bạn."))
 
 
 async def cmd_subscriptions(ctx: Ctx, _args: str) -> None:
     await flow.start(ctx)
-
-
-@flow.ask("choose")
-async def ask_choose(ctx: Ctx) -> None:
-    topics = await ctx.uow.users.topics(ctx.user.id)
-    catalog = ctx.services.catalog
-    choices = [
-        Choice(("⬜ " if left_topic(kind) in topics else "✅ ") + notice_label(kind), f"sub:{kind}")
-        for kind in NOTICE_KINDS
-    ]
-    followed = sorted(t for t in topics if catalog.get(t))
-    for code in dict.fromkeys([*followed, *PRODUCT_BUTTONS]):
-        product = catalog.get(code)
-        if product is not None:
-            choices.append(Choice(("✅ " if code in topics else "⬜ ") + product.name_vi, f"sub:{code}"))
-    choices.append(Choice(_("Xong"), "sub:done"))
-    ctx.say(
-        _(
-            "Chọn tin bạn muốn nhận (✅ đang nhận, bấm để bật/tắt). Gõ tên sản phẩm để theo dõi thêm. "
-            "Thông báo bắt buộc của cơ quan chức năng vẫn đến với mọi người."
-        ),
-        choices,
-        columns=2,
-    )
-
-
-@flow.answer("choose")
-async def on_choose(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    catalog = ctx.services.catalog
-    topic = payload.removeprefix("sub:") if payload.startswith("sub:") else None
-    if topic == "done":
-        ctx.leave()
-        show_menu(ctx, _("Đã lưu lựa chọn nhận tin của bạn."))
-        return DONE
-    topics = await ctx.uow.users.topics(ctx.user.id)
-    if topic in NOTICE_KINDS:
-        left = left_topic(topic) in topics
-        await ctx.uow.users.set_topic(ctx.user.id, left_topic(topic), not left)
-        msg = _("Đã bật: {name}.") if left else _("Đã tắt: {name}.")
-        ctx.say(msg.format(name=notice_label(topic)))
-        return STAY
-    product = catalog.get(topic) if topic else (catalog.find(ctx.text) if ctx.text else None)
-    if product is None:
-        ctx.say(
-            _("Không tìm thấy sản phẩm «{text}». Bấm một nút hoặc gõ tên sản phẩm.").format(
-                text=ctx.text[:40]
-            )
-        )
-        return STAY
-    on = product.code not in topics
-    await ctx.uow.users.set_topic(ctx.user.id, product.code, on)
-    msg = _("Đã theo dõi {name}.") if on else _("Đã bỏ theo dõi {name}.")
-    ctx.say(msg.format(name=product.name_vi))
-    return STAY
 
 
 def register(router: Router) -> None:

@@ -12,7 +12,7 @@ from bot import formatting as fmt
 from bot.catalog import ProductCatalog
 from bot.i18n import _
 from bot.places import Gazetteer
-from bot.services.points import notify_point_proposed
+from bot.services.points import propose_point
 from bot.services.quantities import RuleError, check_price, check_quantity, check_window
 from bot.services.trade import expire_past, withdraw
 from storage import dto
@@ -138,21 +138,18 @@ async def create_lot(
     """
     validate_lot(draft, catalog, today)
     point_id = draft.point_id
-    proposed: dto.CollectionPoint | None = None
     if draft.new_point is not None:
         np = draft.new_point
-        point = await uow.points.add(
+        # The officials are asked once this commits, when the lot below is there to show its volume.
+        point = await propose_point(
+            uow,
+            owner,
             name=np.name,
             address=np.address,
             province_code=np.province_code,
             ward_code=np.ward_code,
-            status="proposed",
-            proposed_by=owner.id,
         )
-        await uow.events.record(
-            "point", point.id, owner.id, "propose", {"name": np.name, "address": np.address}
-        )
-        point_id, proposed = point.id, point
+        point_id = point.id
     else:
         chosen = await uow.points.get(point_id or 0)
         if chosen is None or chosen.status != "active":
@@ -191,8 +188,6 @@ async def create_lot(
             "shares": [asdict(s) for s in draft.shares],
         },
     )
-    if proposed is not None:  # after the lot, so the officials see the volume waiting for the point
-        await notify_point_proposed(uow, places, proposed)
     return lot
 
 

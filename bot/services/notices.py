@@ -1,32 +1,24 @@
 """The weekly anti-price-gouging notice (thông báo chống ép giá) of each province: its settings,
-its text, and the job that sends it to every trader and coop rep of the province in season."""
+the rules for changing them (audited), and when it is due and for whom. The notice's words and
+the job that queues it live in :mod:`bot.presentation.prices`."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from typing import TYPE_CHECKING, Any
+import enum
+from typing import Any
 
-from bot import formatting as fmt
-from bot.events import Reply
-from bot.i18n import _, use_locale
 from bot.services.audience import GOUGING as GOUGING_TOPIC
 from bot.services.audience import left_topic
-from bot.services.quantities import RuleError, parse_window
-from bot.textnorm import fold
+from storage import dto
 from storage.repositories.notices import NoticeInfo
 from storage.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from bot.services.container import Services
-    from storage import dto
 
 GOUGING = "gouging"
 AUDIENCE = ("trader", "coop_rep")  # people who left the "notice:gouging" topic (/dangky) are skipped
 # A notice whose time passed while the bot was down still goes out within this window, never later.
 NOTICE_GRACE = dt.timedelta(hours=6)
-MAX_TEXT = 800
-_CHUNK = 200
+MIN_TEXT, MAX_TEXT = 10, 800
 DEFAULTS: dict[str, Any] = {
     "text": None,
     "weekday": 0,
@@ -36,52 +28,32 @@ DEFAULTS: dict[str, Any] = {
     "season_to": None,
     "enabled": False,
 }
-
-_WEEKDAYS = {
-    "thu 2": 0, "thu hai": 0, "t2": 0, "mon": 0, "monday": 0,
-    "thu 3": 1, "thu ba": 1, "t3": 1, "tue": 1, "tuesday": 1,
-    "thu 4": 2, "thu tu": 2, "t4": 2, "wed": 2, "wednesday": 2,
-    "thu 5": 3, "thu nam": 3, "t5": 3, "thursday": 3,
-    "thu 6": 4, "thu sau": 4, "t6": 4, "fri": 4, "friday": 4,
-    "thu 7": 5, "thu bay": 5, "t7": 5, "sat": 5, "saturday": 5,
-    "chu nhat": 6, "cn": 6, "sun": 6, "sunday": 6,
-}  # fmt: skip
-_WHEN = re.compile(r"^(?P<day>[a-z ]*?\d?)\s*(?:luc\s+)?(?P<h>\d{1,2})\s*(?:[:h]\s*(?P<m>\d{2})?)?\s*h?$")
+CHANGEABLE = frozenset(DEFAULTS)
 
 
-def weekday_label(weekday: int) -> str:
-    """Thứ Hai ... Chủ nhật."""
-    labels = (_("Thứ Hai"), _("Thứ Ba"), _("Thứ Tư"), _("Thứ Năm"), _("Thứ Sáu"), _("Thứ Bảy"), _("Chủ nhật"))
-    return labels[weekday]
+class NoticeProblem(enum.StrEnum):
+    TEXT_LENGTH = "text_length"
+    SEASON = "season"
 
 
-def parse_when(text: str) -> tuple[int, int, int] | None:
-    """(weekday, hour, minute) from "thứ 2 7:00", "T6 16h30", "chủ nhật 8h"; None if unreadable."""
-    m = _WHEN.match(fold(text).replace(",", " "))
-    if not m:
-        return None
-    day = _WEEKDAYS.get(" ".join(m["day"].split()))
-    hour, minute = int(m["h"]), int(m["m"] or 0)
-    if day is None or hour > 23 or minute > 59:
-        return None
-    return day, hour, minute
-
-
-def parse_season(text: str, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The harvest season from "15/8 - 31/10"; raises :class:`RuleError` if unreadable."""
-    window = parse_window(text, today)
-    if window is None or window[0] == window[1]:
-        raise RuleError(
-            _("Chưa hiểu mùa vụ. Gõ theo dạng ngày bắt đầu - ngày kết thúc, ví dụ: 15/8 - 31/10.")
-        )
-    return window
+class NoticeRuleError(ValueError):
+    def __init__(self, problem: NoticeProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
 
 
 def clean_text(text: str) -> str:
     body = text.strip()
-    if not 10 <= len(body) <= MAX_TEXT:
-        raise RuleError(_("Nội dung thông báo cần từ 10 đến 800 ký tự."))
+    if not MIN_TEXT <= len(body) <= MAX_TEXT:
+        raise NoticeRuleError(NoticeProblem.TEXT_LENGTH)
     return body
+
+
+def check_season(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    """A season needs two different days (it may run over New Year)."""
+    if start is None or end is None or (start.month, start.day) == (end.month, end.day):
+        raise NoticeRuleError(NoticeProblem.SEASON)
+    return start, end
 
 
 def in_season(notice: NoticeInfo, day: dt.date) -> bool:
@@ -107,12 +79,6 @@ def last_occurrence(notice: NoticeInfo, local_now: dt.datetime) -> dt.datetime:
     return moment
 
 
-def season_text(notice: NoticeInfo) -> str:
-    if notice.season_from is None or notice.season_to is None:
-        return _("cả năm")
-    return f"{notice.season_from:%d/%m} – {notice.season_to:%d/%m}"
-
-
 async def get_notice(uow: UnitOfWork, province_code: int, kind: str = GOUGING) -> NoticeInfo:
     """The province's notice, or the defaults (disabled) when none was saved yet."""
     found = await uow.notices.get(province_code, kind)
@@ -122,82 +88,46 @@ async def get_notice(uow: UnitOfWork, province_code: int, kind: str = GOUGING) -
 
 
 async def change_notice(
-    uow: UnitOfWork, official: dto.User, province_code: int, kind: str = GOUGING, **changes: Any
+    uow: UnitOfWork, official: dto.User, province_code: int, changes: dict[str, Any], kind: str = GOUGING
 ) -> NoticeInfo:
     """Save some settings of the province's notice, audited."""
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        raise ValueError(f"not changeable: {sorted(unknown)}")
+    if changes.get("text") is not None:
+        changes = {**changes, "text": clean_text(changes["text"])}
     notice = await uow.notices.save(province_code, kind, DEFAULTS, updated_by=official.id, **changes)
     details = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in changes.items()}
     await uow.audit.add(official.id, "notice_change", f"{kind}:{province_code}", details=details)
     return notice
 
 
-async def gouging_text(services: Services, uow: UnitOfWork, notice: NoticeInfo) -> str:
-    """The notice as a trader or rep reads it, in the current locale: the rule, the province's
-    reference prices and the officials to call (their phones are public for this purpose)."""
-    province = services.places.provinces[notice.province_code].name
-    body = notice.text or _(
-        "Nghiêm cấm ép giá nông sản. Thương lái không được ép bà con bán thấp hơn giá tham chiếu; "
-        "đơn mua thấp hơn giá tham chiếu quá {margin}% sẽ không được ghép tự động. "
-        "Bà con gặp trường hợp ép giá hãy báo ngay cho cán bộ."
-    ).format(margin=fmt.number(services.settings.gouging_margin * 100))
-    lines = [_("📢 THÔNG BÁO CHỐNG ÉP GIÁ – {province}").format(province=province), body, ""]
-    prices = await uow.prices.in_province(notice.province_code, services.clock.today())
-    if prices:
-        lines.append(_("Giá tham chiếu hiện nay:"))
-        for p in prices:
-            product = services.catalog.get(p.product_code)
-            name = product.name_vi if product else p.product_code
-            lines.append(f"• {name}: {fmt.price_per_kg(p.price)}")
-    else:
-        lines.append(_("Chưa có giá tham chiếu nào trong tỉnh."))
-    officials = [o for o in await uow.users.with_role(("official",), notice.province_code) if o.registered]
-    if officials:
-        lines += ["", _("Liên hệ cán bộ khi bị ép giá:")]
-        lines += [f"• {o.name} – {o.phone}" for o in officials]
-    return "\n".join(lines)
+async def due_notices(
+    uow: UnitOfWork, local_now: dt.datetime, kind: str = GOUGING
+) -> list[tuple[NoticeInfo, dt.datetime]]:
+    """Enabled notices whose weekly time has come (in season, within the grace window), with that time."""
+    due = []
+    for notice in await uow.notices.enabled(kind):
+        moment = last_occurrence(notice, local_now)
+        if local_now - moment <= NOTICE_GRACE and in_season(notice, moment.date()):
+            due.append((notice, moment))
+    return due
 
 
-async def send_due_notices(services: Services, kind: str = GOUGING) -> int:
-    """Queue every enabled notice whose weekly time has come (in season, within the grace window)
-    for the traders and reps of its province; a second run queues nothing new. Returns messages queued."""
-    local_now = services.clock.local_now()
-    queued = 0
-    async with services.db.reader() as uow:
-        notices = await uow.notices.enabled(kind)
-    for notice in notices:
-        due = last_occurrence(notice, local_now)
-        if local_now - due > NOTICE_GRACE or not in_season(notice, due.date()):
-            continue
-        texts: dict[str, dict[str, Any]] = {}
-        after_id = 0
-        while True:
-            # A page a transaction: a province of thousands never holds the writer for long.
-            async with services.db.uow() as uow:
-                page = await uow.users.audience_page(
-                    after_id=after_id,
-                    limit=_CHUNK,
-                    roles=AUDIENCE,
-                    province_code=notice.province_code,
-                    muted_topic=left_topic(GOUGING_TOPIC),
-                )
-                if not page:
-                    break
-                rows = []
-                for user_id, channel, chat_id, locale in page:
-                    if locale not in texts:
-                        with use_locale(locale):
-                            texts[locale] = Reply(await gouging_text(services, uow, notice)).to_json()
-                    rows.append(
-                        {
-                            "channel": channel,
-                            "chat_id": chat_id,
-                            "user_id": user_id,
-                            "payload": texts[locale],
-                            "dedupe_key": f"notice:{kind}:{notice.province_code}:{due.date().isoformat()}:{user_id}",
-                        }
-                    )
-                queued += await uow.outbox.enqueue_many(rows)
-            after_id = page[-1][0]
-    if queued:
-        services.wake_outbox()
-    return queued
+async def audience_page(
+    uow: UnitOfWork, notice: NoticeInfo, *, after_id: int, limit: int
+) -> list[tuple[int, str, str, str]]:
+    """(id, channel, chat_id, locale) of the province's traders and reps who did not switch the
+    notice off, the next ``limit`` after ``after_id``."""
+    return await uow.users.audience_page(
+        after_id=after_id,
+        limit=limit,
+        roles=AUDIENCE,
+        province_code=notice.province_code,
+        muted_topic=left_topic(GOUGING_TOPIC),
+    )
+
+
+async def contacts(uow: UnitOfWork, province_code: int) -> list[dto.User]:
+    """The province's registered officials, whose phones the notice gives for reporting gouging."""
+    return [o for o in await uow.users.with_role(("official",), province_code) if o.registered]

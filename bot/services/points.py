@@ -1,68 +1,130 @@
-"""Collection points (điểm tập kết): the rules officials follow to add, change, close and approve them."""
+"""Collection points (điểm tập kết): the rules officials follow to add, change, close and approve
+them, and the proposal a rep makes while reporting a lot.
+
+Typed inputs in, outcomes out; what the matcher and people must learn goes out as domain events
+(:class:`PointProposed`, :class:`PointReviewed`, :class:`LotChanged` for the lots a decision frees
+or holds back). Nothing here words a message.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+import enum
+from dataclasses import dataclass
 from typing import Any
 
-from bot import formatting as fmt
-from bot.domain_events import LotChanged, emit
-from bot.events import Choice, Reply
-from bot.i18n import _, use_locale
-from bot.places import Gazetteer
-from bot.services.container import Services
-from bot.services.notify import notify
-from bot.services.quantities import RuleError
+from bot.domain_events import LotChanged, PointProposed, PointReviewed, emit
 from bot.services.slots import hours_text, parse_hours
 from storage import dto
 from storage.uow import UnitOfWork
 
+ADMIN = "admin"
 MAX_SLOT_KG = 1_000_000  # 1.000 tấn in one hour is a typing slip
 MAX_SLOT_TRUCKS = 200
-EDITABLE = (
-    "name",
-    "ward_code",
-    "address",
-    "latitude",
-    "longitude",
-    "opening_hours",
-    "slot_capacity_kg",
-    "slot_capacity_trucks",
+LISTED = ("proposed", "active")
+EDITABLE = frozenset(
+    {
+        "name",
+        "ward_code",
+        "address",
+        "latitude",
+        "longitude",
+        "opening_hours",
+        "slot_capacity_kg",
+        "slot_capacity_trucks",
+    }
 )
 
 
+class PointProblem(enum.StrEnum):
+    """Why a value was refused (presentation words it)."""
+
+    NAME = "name"
+    ADDRESS = "address"
+    HOURS = "hours"
+    CAPACITY_KG = "kg"
+    CAPACITY_TRUCKS = "trucks"
+
+
+class PointRuleError(ValueError):
+    """A value breaks one of the point rules; ``problem`` says which."""
+
+    def __init__(self, problem: PointProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class PointDraft:
+    """A new point as the official described it."""
+
+    name: str
+    province_code: int
+    ward_code: int | None
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    opening_hours: str
+    slot_capacity_kg: int
+    slot_capacity_trucks: int
+
+
+class Review(enum.Enum):
+    DONE = "done"
+    ALREADY = "already"  # someone decided it first (or the button was pressed twice)
+    NOT_FOUND = "not_found"  # gone, or in another province
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    result: Review
+    point: dto.CollectionPoint | None
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """A point closed; ``booked`` pickups there are still on the calendar."""
+
+    point: dto.CollectionPoint
+    booked: int
+
+
+# --- rules -------------------------------------------------------------------------------------------
+
+
 def clean_point_name(text: str) -> str:
-    """A point's name, tidied; raises :class:`RuleError` when too short or too long."""
+    """A point's name, tidied; 2 to 120 characters."""
     name = " ".join(text.split())
     if not 2 <= len(name) <= 120:
-        raise RuleError(_("Tên điểm tập kết cần từ 2 đến 120 ký tự."), "name")
+        raise PointRuleError(PointProblem.NAME)
     return name
 
 
 def clean_address(text: str) -> str:
     address = " ".join(text.split())
     if not 3 <= len(address) <= 200:
-        raise RuleError(_("Địa chỉ cần từ 3 đến 200 ký tự."), "address")
+        raise PointRuleError(PointProblem.ADDRESS)
     return address
 
 
 def clean_hours(text: str) -> str:
-    """Opening hours as stored ("6:00-18:00"); raises :class:`RuleError` with an example."""
+    """Opening hours as stored ("6:00-18:00") from "6h-18h", "6 - 18", "từ 6h30 đến 17h"."""
     hours = parse_hours(text)
     if hours is None:
-        raise RuleError(
-            _("Giờ mở cửa chưa đúng. Gõ theo dạng giờ mở - giờ đóng, ví dụ: 6:00-18:00."), "opening_hours"
-        )
+        raise PointRuleError(PointProblem.HOURS)
     return hours_text(*hours)
 
 
-def check_capacity(kg: float | None, trucks: float | None) -> None:
-    """Capacities per slot must be positive and plausible."""
-    if kg is not None and not 1 <= kg <= MAX_SLOT_KG:
-        raise RuleError(_("Sức chứa mỗi khung giờ phải từ 1 đến 1.000.000 kg."), "slot_capacity_kg")
-    if trucks is not None and not 1 <= trucks <= MAX_SLOT_TRUCKS:
-        raise RuleError(_("Số xe mỗi khung giờ phải từ 1 đến 200."), "slot_capacity_trucks")
+def check_capacity_kg(kg: float) -> int:
+    if not 1 <= kg <= MAX_SLOT_KG:
+        raise PointRuleError(PointProblem.CAPACITY_KG)
+    return round(kg)
+
+
+def check_capacity_trucks(trucks: int) -> int:
+    if not 1 <= trucks <= MAX_SLOT_TRUCKS:
+        raise PointRuleError(PointProblem.CAPACITY_TRUCKS)
+    return trucks
 
 
 def matchable(point: dto.CollectionPoint | None, unapproved: str) -> bool:
@@ -75,29 +137,84 @@ def matchable(point: dto.CollectionPoint | None, unapproved: str) -> bool:
     return point.status == "active" or (point.status == "proposed" and unapproved == "warn")
 
 
-def point_place(places: Gazetteer, point: dto.CollectionPoint) -> str:
-    """ "Xã Chi Lăng, Tỉnh Lạng Sơn" (or the province alone)."""
-    place = places.ward(point.ward_code) if point.ward_code else places.province(point.province_code)
-    return place.label if place else ""
+def may_manage(official: dto.User, point: dto.CollectionPoint) -> bool:
+    """Officials manage the points of their province; admins every province's."""
+    return official.role == ADMIN or point.province_code == official.province_code
 
 
-async def create_point(uow: UnitOfWork, official: dto.User, **values: Any) -> dto.CollectionPoint:
-    """Save a new active point in the official's province, audited."""
-    check_capacity(values.get("slot_capacity_kg"), values.get("slot_capacity_trucks"))
-    point = await uow.points.add(status="active", **values)
+# --- reading -------------------------------------------------------------------------------------------
+
+
+async def province_points(uow: UnitOfWork, province_code: int) -> list[dto.CollectionPoint]:
+    """The province's open and proposed points, proposals first (they wait for a decision)."""
+    points = await uow.points.in_province(province_code, statuses=LISTED)
+    return sorted(points, key=lambda p: (p.status != "proposed", p.name))
+
+
+async def managed_point(uow: UnitOfWork, official: dto.User, point_id: int) -> dto.CollectionPoint | None:
+    """The point if this official manages it, else None."""
+    point = await uow.points.get(point_id)
+    return point if point is not None and may_manage(official, point) else None
+
+
+async def waiting_kg(uow: UnitOfWork, point_id: int) -> int:
+    """Volume of open lots at a point (what waits for its approval)."""
+    return sum(lot.remaining_kg for lot in await uow.lots.open_at_point(point_id))
+
+
+async def approvers(uow: UnitOfWork, point: dto.CollectionPoint) -> list[dto.User]:
+    """Who decides on a proposed point: the province's officials, or the admins when it has none."""
+    return await uow.users.with_role(("official",), point.province_code) or await uow.users.with_role(
+        (ADMIN,)
+    )
+
+
+async def proposer(uow: UnitOfWork, point: dto.CollectionPoint) -> dto.User | None:
+    return await uow.users.get(point.proposed_by) if point.proposed_by else None
+
+
+async def has_waiting_lots(uow: UnitOfWork, point_id: int) -> bool:
+    return bool(await uow.lots.open_at_point(point_id))
+
+
+# --- changing ------------------------------------------------------------------------------------------
+
+
+async def create_point(uow: UnitOfWork, official: dto.User, draft: PointDraft) -> dto.CollectionPoint:
+    """Save a new active point, audited."""
+    check_capacity_kg(draft.slot_capacity_kg)
+    check_capacity_trucks(draft.slot_capacity_trucks)
+    point = await uow.points.add(
+        name=clean_point_name(draft.name),
+        province_code=draft.province_code,
+        ward_code=draft.ward_code,
+        address=draft.address,
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        opening_hours=draft.opening_hours,
+        slot_capacity_kg=draft.slot_capacity_kg,
+        slot_capacity_trucks=draft.slot_capacity_trucks,
+        status="active",
+    )
     await uow.audit.add(official.id, "point_add", f"point:{point.id}", details={"name": point.name})
     return point
 
 
 async def update_point(
-    uow: UnitOfWork, official: dto.User, point_id: int, **changes: Any
+    uow: UnitOfWork, official: dto.User, point_id: int, changes: dict[str, Any]
 ) -> dto.CollectionPoint | None:
-    """Change some fields of a point still open; None if it is gone or closed."""
-    unknown = set(changes) - set(EDITABLE)
+    """Change some fields of a point the official manages, while it is open; None if it is gone,
+    closed or elsewhere."""
+    unknown = set(changes) - EDITABLE
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
-    check_capacity(changes.get("slot_capacity_kg"), changes.get("slot_capacity_trucks"))
-    if not await uow.points.change_if(point_id, ("active", "proposed"), **changes):
+    if "slot_capacity_kg" in changes:
+        check_capacity_kg(changes["slot_capacity_kg"])
+    if "slot_capacity_trucks" in changes:
+        check_capacity_trucks(changes["slot_capacity_trucks"])
+    if await managed_point(uow, official, point_id) is None:
+        return None
+    if not await uow.points.change_if(point_id, LISTED, **changes):
         return None
     await uow.audit.add(
         official.id, "point_edit", f"point:{point_id}", details={k: str(v) for k, v in changes.items()}
@@ -105,108 +222,63 @@ async def update_point(
     return await uow.points.get(point_id)
 
 
-async def close_point(uow: UnitOfWork, official: dto.User, point_id: int, now: dt.datetime) -> int | None:
-    """Close a point (no new lots or bookings); returns how many pickups are still booked there, None if already closed."""
-    if not await uow.points.change_if(point_id, ("active",), status="closed"):
+async def close_point(uow: UnitOfWork, official: dto.User, point_id: int, now: dt.datetime) -> Closed | None:
+    """Close a point (no new lots or bookings); None if it was closed already (or is not theirs).
+
+    Its open lots are announced to the matcher again, which now holds them back.
+    """
+    point = await managed_point(uow, official, point_id)
+    if point is None or not await uow.points.change_if(point_id, ("active",), status="closed"):
         return None
     await uow.audit.add(official.id, "point_close", f"point:{point_id}")
+    for lot in await uow.lots.open_at_point(point_id):
+        await emit(uow, LotChanged(lot.id))
     upcoming = await uow.slots.pickups(now, now + dt.timedelta(days=366), point_id=point_id)
-    return len(upcoming)
+    closed = await uow.points.get(point_id)
+    assert closed is not None
+    return Closed(closed, len(upcoming))
 
 
-async def after_review(
-    uow: UnitOfWork, services: Services, point: dto.CollectionPoint
-) -> Callable[[], Awaitable[None]]:
-    """The matcher hears of the lots that waited for an approved point (they are matched at once);
-    returns what to run once the review is committed (wake the workers)."""
-    if point.status == "active":
-        for lot in await uow.lots.open_at_point(point.id):
-            await emit(uow, LotChanged(lot.id))
-
-    async def hook() -> None:
-        services.wake_events()
-        services.wake_outbox()
-
-    return hook
+async def propose_point(
+    uow: UnitOfWork,
+    rep: dto.User,
+    *,
+    name: str,
+    address: str | None,
+    province_code: int,
+    ward_code: int | None,
+) -> dto.CollectionPoint:
+    """A rep proposes a new point (while reporting a lot); the province's officials are asked to
+    approve it once the transaction commits (:class:`PointProposed`)."""
+    point = await uow.points.add(
+        name=name,
+        address=address,
+        province_code=province_code,
+        ward_code=ward_code,
+        status="proposed",
+        proposed_by=rep.id,
+    )
+    await uow.events.record("point", point.id, rep.id, "propose", {"name": name, "address": address})
+    await emit(uow, PointProposed(point.id))
+    return point
 
 
 async def review_proposal(
     uow: UnitOfWork, official: dto.User, point_id: int, *, approve: bool
-) -> dto.CollectionPoint | None:
-    """Approve or reject a rep's proposed point and tell the rep; None if someone reviewed it already.
-
-    Lots waiting at the point are matched once the transaction commits (see :func:`after_review`).
-    """
-    point = await uow.points.get(point_id)
-    if point is None or (point.province_code != official.province_code and official.role != "admin"):
-        return None
+) -> ReviewOutcome:
+    """Approve or reject a proposed point, audited; the rep is told (:class:`PointReviewed`) and,
+    once approved, the lots that waited for it go to the matcher (:class:`LotChanged`)."""
+    point = await managed_point(uow, official, point_id)
+    if point is None:
+        return ReviewOutcome(Review.NOT_FOUND, None)
     status = "active" if approve else "closed"
     if not await uow.points.change_if(point_id, ("proposed",), status=status):
-        return None
+        return ReviewOutcome(Review.ALREADY, point)
     action = "point_approve" if approve else "point_reject"
     await uow.audit.add(official.id, action, f"point:{point_id}", details={"name": point.name})
     await uow.events.record("point", point_id, official.id, "approve" if approve else "reject")
-    owner = await uow.users.get(point.proposed_by) if point.proposed_by else None
-    if owner is not None:
-        with use_locale(owner.locale):
-            if approve:
-                text = _(
-                    "Điểm tập kết «{name}» bạn đề xuất đã được cán bộ duyệt. Từ nay bà con có thể chọn điểm này."
-                )
-            else:
-                text = _(
-                    "Điểm tập kết «{name}» bạn đề xuất chưa được duyệt. Vui lòng chọn điểm khác hoặc liên hệ cán bộ."
-                )
-            text = text.format(name=point.name)
-            if not approve and await uow.lots.open_at_point(point_id):
-                text += "\n" + _(
-                    "Lô hàng ở điểm này sẽ không được giới thiệu cho thương lái: hãy hủy lô trong /cuatoi rồi báo "
-                    "lại với điểm khác."
-                )
-            await notify(uow, owner, Reply(text), dedupe_key=f"point:review:{point_id}")
-    return await uow.points.get(point_id)
-
-
-async def notify_point_proposed(uow: UnitOfWork, places: Gazetteer, point: dto.CollectionPoint) -> int:
-    """Ask the province's officials (the admins if it has none) to approve a proposed point, with the
-    Duyệt / Từ chối buttons and the volume waiting for it; how many were asked.
-
-    Called in the transaction that saves the rep's lot at that point.
-    """
-    officials = await uow.users.with_role(("official",), point.province_code) or await uow.users.with_role(
-        ("admin",)
-    )
-    waiting = sum(lot.remaining_kg for lot in await uow.lots.open_at_point(point.id))
-    proposer = await uow.users.get(point.proposed_by) if point.proposed_by else None
-    told = 0
-    for official in officials:
-        with use_locale(official.locale):
-            lines = [
-                _("Có điểm tập kết mới được đề xuất: «{name}», {address}, {place}. Duyệt điểm này?").format(
-                    name=point.name, address=point.address or "—", place=point_place(places, point)
-                )
-            ]
-            if proposer is not None:
-                lines.append(
-                    _("Người đề xuất: {name} ({phone}).").format(
-                        name=proposer.name or proposer.key, phone=proposer.phone or "—"
-                    )
-                )
-            if waiting:
-                lines.append(
-                    _("{kg} hàng đang chờ điểm này được duyệt mới được giới thiệu cho thương lái.").format(
-                        kg=fmt.kg(waiting)
-                    )
-                )
-            choices = (
-                Choice(_("✅ Duyệt"), f"dtk:ok:{point.id}"),
-                Choice(_("❌ Từ chối"), f"dtk:no:{point.id}"),
-            )
-        if await notify(
-            uow,
-            official,
-            Reply("\n".join(lines), choices, columns=2),
-            dedupe_key=f"point:proposed:{point.id}:{official.id}",
-        ):
-            told += 1
-    return told
+    if approve:
+        for lot in await uow.lots.open_at_point(point_id):
+            await emit(uow, LotChanged(lot.id))
+    await emit(uow, PointReviewed(point_id, approve, official.id))
+    return ReviewOutcome(Review.DONE, await uow.points.get(point_id))
