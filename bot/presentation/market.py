@@ -198,13 +198,9 @@ def unknown_code_text(match_id: int) -> str:
     return _("Không tìm thấy đề xuất #{id} của bạn.").format(id=match_id)
 
 
-async def _deal(uow: UnitOfWork, match_id: int) -> Deal | None:
-    return await load_deal(uow, match_id)
-
-
 @renders(MatchProposed)
 async def on_proposed(uow: UnitOfWork, services: Services, ev: MatchProposed) -> None:
-    deal = await _deal(uow, ev.match_id)
+    deal = await load_deal(uow, ev.match_id)
     if deal is None or deal.match.status != "proposed":
         return  # answered, expired or withdrawn before this was rendered: nothing to ask
     reference = await deal_reference_price(uow, deal, services.clock.today())
@@ -216,7 +212,7 @@ async def on_proposed(uow: UnitOfWork, services: Services, ev: MatchProposed) ->
 
 @renders(MatchWaiting)
 async def on_waiting(uow: UnitOfWork, services: Services, ev: MatchWaiting) -> None:
-    deal = await _deal(uow, ev.match_id)
+    deal = await load_deal(uow, ev.match_id)
     if deal is None or deal.match.status != "proposed" or deal.side_of(ev.by) is None:
         return
     who, other = deal.rep if ev.by == deal.rep.id else deal.trader, deal.other(ev.by)
@@ -230,7 +226,7 @@ async def on_waiting(uow: UnitOfWork, services: Services, ev: MatchWaiting) -> N
 
 @renders(MatchAccepted)
 async def on_accepted(uow: UnitOfWork, services: Services, ev: MatchAccepted) -> None:
-    deal = await _deal(uow, ev.match_id)
+    deal = await load_deal(uow, ev.match_id)
     if deal is None or deal.match.status not in MADE:
         return
     shares = await household_split(uow, deal)
@@ -247,7 +243,7 @@ async def on_accepted(uow: UnitOfWork, services: Services, ev: MatchAccepted) ->
 
 @renders(MatchDeclined)
 async def on_declined(uow: UnitOfWork, services: Services, ev: MatchDeclined) -> None:
-    deal = await _deal(uow, ev.match_id)
+    deal = await load_deal(uow, ev.match_id)
     if deal is None or deal.side_of(ev.by) is None:
         return
     other = deal.other(ev.by)
@@ -260,7 +256,7 @@ async def on_declined(uow: UnitOfWork, services: Services, ev: MatchDeclined) ->
 
 @renders(MatchCancelled)
 async def on_cancelled(uow: UnitOfWork, services: Services, ev: MatchCancelled) -> None:
-    deal = await _deal(uow, ev.match_id)
+    deal = await load_deal(uow, ev.match_id)
     if deal is None:
         return
     rep = deal.rep
@@ -273,7 +269,7 @@ async def on_cancelled(uow: UnitOfWork, services: Services, ev: MatchCancelled) 
 
 @renders(MatchExpired)
 async def on_expired(uow: UnitOfWork, services: Services, ev: MatchExpired) -> None:
-    deal = await _deal(uow, ev.match_id)
+    deal = await load_deal(uow, ev.match_id)
     if deal is None:
         return
     for person in (deal.rep, deal.trader):
@@ -399,7 +395,7 @@ def booking_text(services: Services, outcome: Booked | Booking, match_id: int) -
 @renders(SlotBooked)
 async def on_slot_booked(uow: UnitOfWork, services: Services, ev: SlotBooked) -> None:
     """The rep learns who comes when, with how many kilograms."""
-    deal = await _deal(uow, ev.match_id)
+    deal = await load_deal(uow, ev.match_id)
     slot = await uow.slots.get(ev.slot_id)
     if deal is None or slot is None or deal.match.slot_id != ev.slot_id:
         return  # moved again since: the later booking tells
