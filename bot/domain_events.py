@@ -210,6 +210,76 @@ class ReferencePriceSet(DomainEvent):
     province_code: int
     price: int
     valid_from: str  # ISO date
+# Market after matching: proposals, the parties' answers, pickup slots. The volume a decline,
+# a cancellation or an expiry gives back reaches the matcher as LotChanged/OrderChanged; these
+# tell the people concerned (``by`` is the user whose action it was: they get a reply instead).
+
+
+@event("match_proposed", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class MatchProposed(DomainEvent):
+    match_id: int
+
+
+@event("match_waiting", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class MatchWaiting(DomainEvent):
+    """One side accepted; the other is still to answer."""
+
+    match_id: int
+    by: int
+
+
+@event("match_accepted", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class MatchAccepted(DomainEvent):
+    """Both sides accepted: the deal is made (``by`` answered last)."""
+
+    match_id: int
+    by: int
+
+
+@event("match_declined", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class MatchDeclined(DomainEvent):
+    match_id: int
+    by: int
+
+
+@event("match_cancelled", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class MatchCancelled(DomainEvent):
+    """The trader backed out of a made deal."""
+
+    match_id: int
+    by: int
+
+
+@event("match_expired", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class MatchExpired(DomainEvent):
+    match_id: int
+
+
+@event("slot_booked", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class SlotBooked(DomainEvent):
+    """A made deal was booked (or moved) into a pickup slot."""
+
+    match_id: int
+    slot_id: int
+
+
+@event("order_held_below_floor", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class OrderHeldBelowFloor(DomainEvent):
+    """The matcher keeps an order away from a province's lots: its price is below the gouging floor."""
+
+    order_id: int
+    province_code: int
+    price: int
+    floor: int
+    reference: int
 
 
 # --- the bus -----------------------------------------------------------------------------------

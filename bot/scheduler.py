@@ -27,9 +27,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.presentation.market import send_morning_schedules, send_pickup_reminders
 from bot.presentation.prices import send_due_notices, send_price_bulletins
 from bot.services.prices import BULLETIN_JOB
-from bot.services.reminders import send_morning_schedules, send_pickup_reminders
 
 if TYPE_CHECKING:
     from bot.services.container import Services

@@ -7,20 +7,16 @@ import datetime as dt
 
 import pytest
 
+from bot.domain_events import LotChanged, OrderChanged, emit
 from bot.events import Reply
-from bot.matching.service import Matcher
-from bot.services.reminders import send_pickup_reminders
+from bot.presentation.market import send_pickup_reminders
 from storage.uow import Database
 from tests.harness import TZ, BotHarness, Person
 
 
 @pytest.fixture
 async def bot(database: Database) -> BotHarness:
-    harness = BotHarness(database)
-    matcher = Matcher(harness.services)
-    harness.services.market_changed = matcher.notify
-    harness.services.extras["matcher"] = matcher
-    return harness
+    return BotHarness(database, matcher=True)  # the matcher runs on the domain events
 
 
 async def outbox_replies(bot: BotHarness, person: Person) -> list[Reply]:
@@ -41,7 +37,6 @@ async def press_in_notification(bot: BotHarness, person: Person, label: str) -> 
 async def test_one_typed_line_each_becomes_a_lot_and_orders_that_meet_and_get_a_pickup_slot(
     bot: BotHarness,
 ) -> None:
-    matcher: Matcher = bot.services.extras["matcher"]
     await bot.add_point("Chợ Đồng Mỏ")
     rep, lai1, lai2 = bot.person("801"), bot.person("802"), bot.person("803")
     await bot.register(rep, role_label="Đại diện HTX", name="HTX Na Chi Lăng", phone="0912000801")
@@ -66,13 +61,11 @@ async def test_one_typed_line_each_becomes_a_lot_and_orders_that_meet_and_get_a_
         await lai.says(line)
         assert "Đơn đặt mua của bạn" in lai.plain, lai.plain
         await lai.presses("Xác nhận")
-    await matcher.drain()
     proposal = (await bot.outbox_texts(rep))[-1].replace("\xa0", " ")
     assert "Đề xuất ghép đơn" in proposal and "Người mua: Lái Một" in proposal and "30.000 ₫/kg" in proposal
 
     # The first trader declines: the lot goes to the second at once.
     await press_in_notification(bot, lai1, "Từ chối")
-    await matcher.drain()
     proposal = (await bot.outbox_texts(rep))[-1].replace("\xa0", " ")
     assert "Người mua: Lái Hai" in proposal and "28.000 ₫/kg" in proposal
 
@@ -103,7 +96,7 @@ async def test_one_typed_line_each_becomes_a_lot_and_orders_that_meet_and_get_a_
 
 async def test_a_price_question_typed_freely_is_answered(bot: BotHarness) -> None:
     nong = bot.person("810")
-    await bot.register(nong, role_label="Nông dân", name="Nông Dân", phone="0912000810")
+    await bot.register(nong, role_label="Nông dân", name="Nông Văn Dân", phone="0912000810")
     await nong.says("gia na hom nay bn")
     assert "chưa có giá tham chiếu" in nong.plain.lower()
     async with bot.db.uow() as uow:
@@ -115,7 +108,6 @@ async def test_a_price_question_typed_freely_is_answered(bot: BotHarness) -> Non
 
 
 async def test_on_zalo_a_typed_number_answers_the_latest_proposal(bot: BotHarness) -> None:
-    matcher: Matcher = bot.services.extras["matcher"]
     point = await bot.add_point("Chợ Đồng Mỏ")
     rep, lai = bot.person("zr1", channel="zalo"), bot.person("820")
     await bot.register(rep, role_label="Đại diện HTX", name="HTX Zalo", phone="0912000820")
@@ -147,9 +139,9 @@ async def test_on_zalo_a_typed_number_answers_the_latest_proposal(bot: BotHarnes
             grades=[],
             required_certs=[],
         )
-    matcher.notify("lot", lot.id)
-    matcher.notify("order", order.id)
-    await matcher.drain()
+        await emit(uow, LotChanged(lot.id))
+        await emit(uow, OrderChanged(order.id))
+    await bot.settle()
     assert "Đề xuất ghép đơn" in (await bot.outbox_texts(rep))[-1]
     await rep.says("1")  # "1. ✅ Đồng ý" as Zalo shows it
     assert "Đang chờ bên kia" in rep.plain

@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.matching.service import Matcher
-from bot.services.matches import decide, expire_proposals, trader_cancels
+from bot.services.matches import Decision, decide, expire_proposals
 from storage import models
 from storage.uow import Database
 from tests.harness import BotHarness
@@ -53,9 +52,9 @@ async def scenario(
         path = Path(tmp) / "bot.db"
         shutil.copy(template, path)
         db = Database(f"sqlite+aiosqlite:///{path}")
-        bot = BotHarness(db)
-        matcher = Matcher(bot.services)
-        bot.services.market_changed = matcher.notify
+        bot = BotHarness(db, matcher=True)
+        matcher = bot.matcher
+        assert matcher is not None
         async with db.uow() as uow:
             rep = await uow.users.ensure("telegram", "1", "1", "vi")
             await uow.users.register(
@@ -116,21 +115,19 @@ async def scenario(
                 bot.clock.advance(dt.timedelta(hours=30))
                 await expire_proposals(bot.services)
             elif kind == "match":
-                await matcher.drain()
+                await bot.settle()
             elif ids:
                 match_id = ids[index % len(ids)]
                 async with db.uow() as uow:
                     m = await uow.matches.get(match_id)
                     lot, order = await uow.lots.get(m.lot_id), await uow.orders.get(m.order_id)
                     who = await uow.users.get(lot.owner_id if kind == "rep" else order.trader_id)
-                    if kind == "cancel":
-                        await trader_cancels(uow, bot.services, match_id, who)
-                    else:
-                        await decide(uow, bot.services, match_id, who, accept=yes)
-                for entity, entity_id in (("lot", m.lot_id), ("order", m.order_id)):
-                    matcher.notify(entity, entity_id)
+                    decision = (
+                        Decision.CANCEL if kind == "cancel" else Decision.ACCEPT if yes else Decision.DECLINE
+                    )
+                    await decide(uow, match_id, who, decision, now=bot.clock.now())
             await check_conservation(db)
-        await matcher.drain()
+        await bot.settle()
         await check_conservation(db)
         await db.dispose()
 

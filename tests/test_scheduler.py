@@ -9,8 +9,8 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.presentation.market import send_morning_schedules, send_pickup_reminders
 from bot.scheduler import LEASE_NAME, BotScheduler, JobSpec, missed_run, start_scheduler
-from bot.services.reminders import send_morning_schedules, send_pickup_reminders
 from storage.uow import Database
 from tests.harness import TZ, BotHarness
 from tests.test_slots import add_match, add_point, add_user, schedule
@@ -174,7 +174,7 @@ async def test_start_and_shutdown_with_the_real_apscheduler(bot: BotHarness) -> 
 
     scheduler = await start_scheduler(bot.services, expiry=[expire_due])
     try:
-        assert scheduler.leading and bot.services.extras["scheduler"] is scheduler
+        assert scheduler.leading
         jobs = {job.id: job for job in scheduler.aps.get_jobs()}
         assert set(jobs) == {
             "expire",

@@ -1,5 +1,9 @@
-"""The matcher as a running task: keeps an order book in memory, fed by market events, and turns
-allocations into proposals stored in the database and announced through the outbox.
+"""The matcher as a domain-event subscriber: keeps an order book in memory, fed by LotChanged and
+OrderChanged, and turns allocations into proposals stored in the database (MatchProposed tells
+the parties; OrderHeldBelowFloor tells a trader and the officials of an order held back).
+
+Events come at least once: handling one re-reads the lot or the order and matches only the
+volume still free, so a repeated event proposes nothing twice.
 
 The database is the arbiter: every allocation first reserves volume with conditional
 UPDATEs on the lot and the order, so several matcher instances (or processes on one
@@ -14,15 +18,20 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
-from bot.domain_events import MATCHER, DomainEvent, LotChanged, OrderChanged, Subscriber
-from bot.events import Choice, Reply
-from bot.formatting import date_range, kg, money, price_per_kg
-from bot.i18n import _, use_locale
+from bot.domain_events import (
+    MATCHER,
+    DomainEvent,
+    LotChanged,
+    MatchProposed,
+    OrderChanged,
+    OrderHeldBelowFloor,
+    Subscriber,
+    emit,
+)
 from bot.matching.allocator import match_incremental, plan_book
 from bot.matching.book import OrderBook
 from bot.matching.model import Allocation, LotView, OrderView, PriceFloors
 from bot.services.container import Services
-from bot.services.notify import notify
 from bot.services.points import matchable
 from storage import dto
 from storage.uow import UnitOfWork
@@ -73,18 +82,6 @@ async def price_floors(
     """(floors, reference prices) per (product, province) in force today."""
     refs = {key: p.price for key, p in (await uow.prices.all_current(today)).items()}
     return {key: int(price * (1 - margin)) for key, price in refs.items()}, refs
-
-
-def split_shares(shares: list[dto.LotShare], total_kg: int, matched_kg: int) -> list[tuple[str, int]]:
-    """Each household's part of ``matched_kg``, in proportion to its share (largest remainder)."""
-    if not shares or total_kg <= 0:
-        return []
-    exact = [s.kg * matched_kg / total_kg for s in shares]
-    parts = [int(x) for x in exact]
-    rest = matched_kg - sum(parts)
-    for i in sorted(range(len(exact)), key=lambda i: exact[i] - parts[i], reverse=True)[:rest]:
-        parts[i] += 1
-    return [(s.household, n) for s, n in zip(shares, parts, strict=True)]
 
 
 class Matcher:
@@ -175,6 +172,7 @@ class Matcher:
 
     async def handle(self, kind: str, entity_id: int) -> None:
         """Re-read one lot or order, put it back in the book with its current volume, match it."""
+        held = False
         async with self.services.db.uow() as uow:
             floors, refs = await self._context(uow)
             view: LotView | OrderView | None
@@ -193,7 +191,9 @@ class Matcher:
                 if entity_id in self.book._orders:
                     self.book.remove_order(entity_id)
                 if view is not None and view.remaining_kg > 0:
-                    await self._warn_below_floor(uow, order, refs)  # type: ignore[arg-type]
+                    held = await self._warn_below_floor(uow, order, refs)  # type: ignore[arg-type]
+        if held:
+            self.services.wake_events()
         if view is None or view.remaining_kg <= 0:
             if view is not None:
                 (self.book.add_lot if isinstance(view, LotView) else self.book.add_order)(view)  # type: ignore[arg-type]
@@ -257,16 +257,17 @@ class Matcher:
                     "proposed",
                     {"lot": alloc.lot_id, "order": alloc.order_id, "kg": alloc.kg},
                 )
-                await announce_proposal(uow, s, match)
+                await emit(uow, MatchProposed(match.id))  # both parties are asked
         except _Lost:
             return False
-        s.wake_outbox()
+        s.wake_events()
         return True
 
     async def _warn_below_floor(
         self, uow: UnitOfWork, order: dto.Order, refs: dict[tuple[str, int], int]
-    ) -> None:
-        """Tell the trader and the province's officials when an order is held back as below the floor."""
+    ) -> bool:
+        """Record (once per province and price) that an order is held back as below the gouging
+        floor; the event tells the trader and the province's officials."""
         margin = self.services.settings.gouging_margin
         held = sorted(
             (prov, ref)
@@ -276,51 +277,20 @@ class Matcher:
             and order.price < int(ref * (1 - margin))
         )
         if not held:
-            return
-        trader = await uow.users.get(order.trader_id)
-        product = self.services.catalog.get(order.product_code)
-        name = product.name_vi if product else order.product_code
+            return False
+        # Events come at least once and an order is looked at again after every change: only a
+        # new (province, price) is news.
+        known = {
+            (e.details.get("province"), e.details.get("price"))
+            for e in await uow.events.history("order", order.id)
+            if e.action == "held_below_floor"
+        }
+        told = False
         for prov, ref in held:
+            if (prov, order.price) in known:
+                continue
+            told = True
             floor = int(ref * (1 - margin))
-            place = (
-                self.services.places.provinces[prov].name
-                if prov in self.services.places.provinces
-                else str(prov)
-            )
-            if trader is not None:
-                with use_locale(trader.locale):
-                    text = _(
-                        "Đơn mua {product} giá {price} thấp hơn giá sàn ở {place} ({floor}; giá tham chiếu "
-                        "{ref}). Đơn chưa được ghép với hàng ở đó. Ép giá nông dân là không được phép."
-                    ).format(
-                        product=name,
-                        price=price_per_kg(order.price),
-                        place=place,
-                        floor=price_per_kg(floor),
-                        ref=price_per_kg(ref),
-                    )
-                await notify(
-                    uow, trader, Reply(text), dedupe_key=f"floor:trader:{order.id}:{prov}:{order.price}"
-                )
-            for official in await uow.users.with_role(("official",), prov):
-                with use_locale(official.locale):
-                    text = _(
-                        "Cảnh báo ép giá: thương lái {trader} đặt mua {product} giá {price}, dưới giá sàn "
-                        "{floor} (tham chiếu {ref}) ở {place}."
-                    ).format(
-                        trader=trader.name if trader else "?",
-                        product=name,
-                        price=price_per_kg(order.price),
-                        floor=price_per_kg(floor),
-                        ref=price_per_kg(ref),
-                        place=place,
-                    )
-                await notify(
-                    uow,
-                    official,
-                    Reply(text),
-                    dedupe_key=f"floor:official:{official.id}:{order.id}:{order.price}",
-                )
             await uow.events.record(
                 "order",
                 order.id,
@@ -328,60 +298,9 @@ class Matcher:
                 "held_below_floor",
                 {"province": prov, "price": order.price, "floor": floor},
             )
+            await emit(uow, OrderHeldBelowFloor(order.id, prov, order.price, floor, ref))
+        return told
 
 
 class _Lost(Exception):
     """The reservation lost a race; the transaction is rolled back."""
-
-
-async def announce_proposal(uow: UnitOfWork, services: Services, match: dto.Match) -> None:
-    """Send the proposal with its key facts and Đồng ý / Từ chối buttons to the rep and the trader."""
-    lot = await uow.lots.get(match.lot_id)
-    order = await uow.orders.get(match.order_id)
-    assert lot is not None and order is not None
-    rep, trader = await uow.users.get(lot.owner_id), await uow.users.get(order.trader_id)
-    point = await uow.points.get(lot.collection_point_id) if lot.collection_point_id else None
-    product = services.catalog.get(lot.product_code)
-    ref = (
-        await uow.prices.current(lot.product_code, point.province_code, services.clock.today())
-        if point
-        else None
-    )
-    start, end = max(lot.ready_from, order.pickup_from), min(lot.ready_to, order.pickup_to)
-    for person, other in ((rep, trader), (trader, rep)):
-        if person is None:
-            continue
-        with use_locale(person.locale):
-            lines = [
-                _("🤝 Đề xuất ghép đơn #{id}").format(id=match.id),
-                _("{product}: {kg}, giá {price} (tổng {total})").format(
-                    product=product.name_vi if product else lot.product_code,
-                    kg=kg(match.kg),
-                    price=price_per_kg(match.price),
-                    total=money(match.kg * match.price),
-                ),
-                _("Điểm tập kết: {point}").format(point=point.name if point else "—"),
-                *(
-                    [_("⚠️ Lưu ý: điểm tập kết này do bên bán đề xuất, CHƯA được cán bộ duyệt.")]
-                    if point is not None and point.status != "active"
-                    else []
-                ),
-                _("Thời gian lấy hàng: {window}").format(window=date_range(start, end)),
-                _("Giá tham chiếu: {ref}").format(ref=price_per_kg(ref.price))
-                if ref
-                else _("Chưa có giá tham chiếu."),
-                (_("Người mua: {name}") if person is rep else _("Người bán: {name}")).format(
-                    name=other.name if other else "—"
-                ),
-                _("Bấm Đồng ý nếu bạn nhận. Cả hai bên đồng ý thì đơn được chốt."),
-            ]
-            choices = (
-                Choice(_("✅ Đồng ý"), f"mt:a:{match.id}"),
-                Choice(_("❌ Từ chối"), f"mt:d:{match.id}"),
-            )
-        await notify(
-            uow,
-            person,
-            Reply("\n".join(lines), choices, columns=2),
-            dedupe_key=f"proposal:{match.id}:{person.id}",
-        )

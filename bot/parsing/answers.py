@@ -106,7 +106,12 @@ def read_product(text: str) -> str | None:
 
 
 def read_yes_no(text: str) -> bool | None:
-    """True for "ok", "ừ", "uk", "đồng ý", "có"; False for "ko", "không có", "k", "thôi", "hủy"; None otherwise."""
+    """True for "ok", "ừ", "uk", "đồng ý", "có"; False for "ko", "không có", "k", "thôi", "hủy"; None otherwise.
+
+    A number makes it something else: "có 2" is a quantity, "đồng ý 12" answers proposal #12.
+    """
+    if any(ch.isdigit() for ch in text):
+        return None
     words = _CUT.sub(" ", fold(text)).split()
     while words and words[-1] in _PARTICLES and len(words) > 1:
         words.pop()

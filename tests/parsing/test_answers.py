@@ -138,7 +138,7 @@ def test_products(typed: str, code: str | None) -> None:
     [("ok", True), ("ừ", True), ("uk", True), ("dong y", True), ("Đồng ý", True), ("co", True), ("có", True),
      ("ok nhé", True), ("dạ", True), ("vâng ạ", True), ("ko", False), ("ko co", False), ("khong", False),
      ("k", False), ("thôi", False), ("không ạ", False), ("dạ không", False), ("hủy", False),
-     ("để mai tính", None), ("", None), ("???", None)],
+     ("để mai tính", None), ("", None), ("???", None), ("dong y 12", None), ("có 2", None), ("tu choi #3", None)],
 )  # fmt: skip
 def test_yes_no(typed: str, answer: bool | None) -> None:
     assert read_yes_no(typed) is answer
