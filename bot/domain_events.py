@@ -85,6 +85,36 @@ class OrderChanged(DomainEvent):
     order_id: int
 
 
+# --- trade: lots and orders -----------------------------------------------------------------------
+# Saved and expired, for the notifications (and reports); every change of a lot's or an order's
+# volume, window, price or status also emits LotChanged / OrderChanged above, for the matcher.
+
+
+@event("lot_saved", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class LotSaved(DomainEvent):
+    lot_id: int
+    proposed_point_id: int | None = None  # a new collection point the officials must approve
+
+
+@event("order_saved", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class OrderSaved(DomainEvent):
+    order_id: int
+
+
+@event("lot_expired", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class LotExpired(DomainEvent):
+    lot_id: int
+
+
+@event("order_expired", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class OrderExpired(DomainEvent):
+    order_id: int
+
+
 # --- the bus -----------------------------------------------------------------------------------
 
 Handler = Callable[["Services", DomainEvent], Awaitable[None]]
