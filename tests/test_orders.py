@@ -7,11 +7,13 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.dialog import Command, Ctx
+from bot.engine.context import Ctx
+from bot.engine.router import Command
 from bot.handlers.orders import start_order_flow
 from storage import models
 from storage.uow import Database
 from tests.harness import BotHarness, Person
+from tests.test_lots import market_events
 
 
 @pytest.fixture
@@ -99,7 +101,7 @@ async def test_trader_posts_an_order_with_buttons(bot: BotHarness) -> None:
     ]
     assert order.grades == ["1", "2"] and order.required_certs == ["vietgap", "growing_area_code"]
     assert order.status == "open"
-    assert bot.market_events == [("order", order.id)]
+    assert await market_events(bot) == [("order", order.id)]
     async with bot.db.uow() as uow:
         [event] = await uow.events.history("order", order.id)
     assert (event.action, event.actor_id, event.details["price"]) == ("create", user.id, 18_000)
@@ -234,20 +236,23 @@ async def test_prefill_goes_straight_to_the_summary(bot: BotHarness) -> None:
         '"ward_code": 6154, "grade": "1"}'
     )
     assert "Đơn đặt mua của bạn" in binh.plain
+    # The ward the sentence named is kept: the region is its collection point, not the whole province.
     for text in (
         "10.000 kg",
         "18.000 ₫/kg",
         "15/09/2026 – 20/09/2026",
-        "Khu vực: Tỉnh Lạng Sơn",
+        "Khu vực: Điểm tập kết UBND Văn Lãng (Xã Văn Lãng)",
         "Loại nhận: Loại 1",
     ):
         assert text in binh.plain, text
     await binh.presses("Xác nhận")
     [order] = await order_rows(bot)
-    assert (order.product_code, order.grades, order.provinces, order.min_lot_kg) == (
+    point = bot.points["Điểm tập kết UBND Văn Lãng"].id
+    assert (order.product_code, order.grades, order.provinces, order.collection_points, order.min_lot_kg) == (
         "hong_vanh_khuyen",
         ["1"],
-        [20],
+        [],
+        [point],
         0,
     )
 
