@@ -401,3 +401,54 @@ async def test_pooled_lot_and_matching_order_end_to_end(bot: BotHarness) -> None
     assert [e.action for e in await history(bot, "lot", 1)] == ["create"]
     assert [e.action for e in await history(bot, "order", 1)] == ["create"]
     assert await market_events(bot) == [("lot", 1), ("order", 1)]
+
+
+async def test_an_offer_typed_in_the_list_starts_a_new_lot(bot: BotHarness) -> None:
+    an, user = await register(bot, "812", "Nông dân", "Nguyễn Văn An")
+    await add_lot(bot, user)
+    await an.says("/cuatoi")
+    assert "Lô hàng đang mở của bạn (1)" in an.plain
+    await an.says("nhà em có 3 tạ na, mai thu")  # not about the list: a new request, understood
+    assert "loại mấy" in an.plain and "chọn một nút" not in an.plain
+    await an.says("loai 1")
+    await an.says("1")
+    assert "Lô hàng của bạn" in an.plain and "300 kg" in an.plain
+    await an.says("luu")
+    await an.says("/cuatoi")
+    assert "Lô hàng đang mở của bạn (2)" in an.plain
+
+
+async def test_gia_han_typed(bot: BotHarness) -> None:
+    an, user = await register(bot, "813", "Nông dân", "Nguyễn Văn An")
+    lot = await add_lot(bot, user, days=2)
+    await an.says("/cuatoi")
+    await an.says("gia han")  # the only lot: no number needed
+    assert "Gia hạn đến ngày nào" in an.plain
+    await an.says("them 1 ngay")
+    assert f"Đã gia hạn #{lot.id} đến 13/09/2026" in an.plain
+    other = await add_lot(bot, user, days=1)
+    await an.says("/cuatoi")
+    await an.says("gia hạn")  # two lots now: which one?
+    assert "Gõ kèm số" in an.plain
+    await an.says(f"gia hạn {other.id}")
+    await an.says("14/9")
+    assert f"Đã gia hạn #{other.id} đến 14/09/2026" in an.plain
+    assert await market_events(bot) == [("lot", lot.id), ("lot", other.id)]
+
+
+async def test_the_list_on_zalo_is_answered_by_number(bot: BotHarness) -> None:
+    binh = bot.person("814", channel="zalo")
+    await bot.register(
+        binh, role_label="Thương lái", name="Trần Thị Bình", phone="0912000814", ward="Văn Lãng"
+    )
+    order = await add_order(bot, await bot.user(binh), kg=5000)
+    await binh.says("/cuatoi")
+    assert "Đơn đặt mua đang mở của bạn (1)" in binh.plain
+    await binh.says("1")  # #1 Đổi KL
+    assert "Khối lượng mới" in binh.plain
+    await binh.says("4 tấn")
+    assert "Đã đổi khối lượng #1 từ 5.000 kg thành 4.000 kg" in binh.plain
+    await binh.says("3")  # #1 Hủy
+    await binh.says("2")  # Đổi kế hoạch
+    assert "Đã hủy #1. Lý do: Đổi kế hoạch." in binh.plain
+    assert (await order_row(bot, order.id)).status == "cancelled"

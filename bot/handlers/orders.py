@@ -237,8 +237,10 @@ class Grades(Widget):
 
     async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
         draft = self._draft(ctx)
+        # Pressed (or typed as labelled) a grade is ticked; typed otherwise ("loai1", "loai 1, loai 2")
+        # the grades named are the answer.
         options = [
-            flow.option(spec, ts.toggle_label(c.label, c.value in draft), c.value, *c.synonyms)
+            flow.option(spec, ts.toggle_label(c.label, c.value in draft), c.value)
             for c in ts.grade_choices(ctx)
         ]
         options.append(
@@ -339,7 +341,7 @@ flow.step(
     Step.MIN_LOT,
     TextInput(
         lazy_gettext("Lô nhỏ nhất bạn chịu đến lấy? Ví dụ: 500 kg · 1 tấn."),
-        lambda _ctx, text: answers.read_amount_kg(text),
+        ts.read_kg,
         lazy_gettext("Tôi chưa hiểu khối lượng. Ví dụ: 2,5 tấn · 3 tạ · 1500 kg."),
         check=_check_min_lot,
         extra=lambda _ctx: [Choice(_("Không yêu cầu"), SKIP, ("khong", "khong yeu cau", "ko"))],

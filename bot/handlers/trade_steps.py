@@ -33,7 +33,7 @@ from bot.engine.widgets import (
     text_of,
 )
 from bot.i18n import _, lazy_gettext
-from bot.parsing import answers
+from bot.parsing import answers, parse
 from bot.presentation.labels import AREA, CERT_ORDER, cert_label, certs_text, grade_label
 from bot.services import lots as lot_service
 from bot.services import trade
@@ -97,6 +97,22 @@ def product_step(question: Text, home_province: Callable[[Ctx], int | None]) -> 
     )
 
 
+def new_request(ctx: Ctx, text: str) -> bool:
+    """Whether ``text`` is a sentence about another product ("bán 2 tấn quýt"): not an answer here,
+    but a new request (the sentence handler then starts it)."""
+    result = parse(text, ctx.today)
+    return (
+        result.intent in ("offer", "order")
+        and result.product is not None
+        and result.product != ctx.answers.get("product")
+    )
+
+
+def read_kg(ctx: Ctx, text: str) -> float | None:
+    """The amount typed, sign and size unchecked (the rule check says what is wrong with it)."""
+    return None if new_request(ctx, text) else answers.read_amount_kg(text)
+
+
 def _check_quantity(_ctx: Ctx, value: Any) -> int:
     return check_quantity(value)
 
@@ -105,7 +121,7 @@ def quantity_step(question: Text) -> TextInput:
     """Kilograms from "2,5 tấn", "1 tan ruoi", "1t5", "hai tấn rưỡi", "1500" (kg)."""
     return TextInput(
         question,
-        lambda _ctx, text: answers.read_amount_kg(text),
+        read_kg,
         lazy_gettext("Tôi chưa hiểu khối lượng. Ví dụ: 2,5 tấn · 3 tạ · 1500 kg."),
         check=_check_quantity,
     )
@@ -128,7 +144,11 @@ def price_step(question: Text, home_province: Callable[[Ctx], int | None], *, op
 
     return TextInput(
         ask,
-        lambda ctx, text: answers.read_amount_vnd_per_kg(text, ctx.answers.get("product")),
+        lambda ctx, text: (
+            None
+            if new_request(ctx, text)
+            else answers.read_amount_vnd_per_kg(text, ctx.answers.get("product"))
+        ),
         lazy_gettext("Tôi chưa hiểu giá. Ví dụ: 25k · 25.000 · 25000đ."),
         check=lambda ctx, value: check_price(product_of(ctx), value),
         extra=extra,
