@@ -579,3 +579,39 @@ async def test_saving_a_lot_tells_the_matcher_which_proposes_it_to_a_waiting_ord
     async with bot.db.uow() as uow:
         [match] = list(await uow.session.scalars(select(models.Match)))
     assert (match.lot_id, match.order_id, match.kg) == (1, 1, 500)
+
+
+async def test_a_new_point_asks_its_ward_and_the_officials_are_asked_to_approve_it(bot: BotHarness) -> None:
+    cuong = bot.person("614")
+    await bot.register(cuong, role_label="Nông dân", name="Lê Văn Cường", phone="0912000614")
+    official = await bot.user(cuong)
+    async with bot.db.uow() as uow:  # made an official by an admin
+        await uow.users.update(official.id, role="official")
+    hung = await rep(bot)
+    await hung.says("/thuhoach")
+    await hung.says("na")
+    await hung.says("500")
+    await hung.says("1")
+    await hung.says("ko co")
+    await hung.presses("Đề xuất điểm mới")
+    await hung.says("Sân kho HTX, thôn Nà Lầy")  # no ward named: it is asked, the rep's own one tap away
+    assert "xã/phường nào của Tỉnh Lạng Sơn" in hung.plain and hung.buttons[0] == "Xã Văn Lãng"
+    await hung.says("chi lang")
+    assert "Khi nào hàng sẵn sàng" in hung.plain
+    await hung.presses("Hôm nay")
+    await hung.presses("Bỏ qua")
+    await hung.presses("Không chia theo hộ")
+    assert "Sân kho HTX, thôn Nà Lầy (điểm mới, chờ cán bộ duyệt)" in hung.plain
+    await hung.says("xac nhan")
+    assert "cần cán bộ duyệt trước" in hung.plain
+    [lot] = await lot_rows(bot)
+    async with bot.db.uow() as uow:
+        point = await uow.points.get(lot.collection_point_id or 0)
+    assert point is not None and (point.name, point.ward_code, point.status) == (
+        "Sân kho HTX",
+        6463,
+        "proposed",
+    )
+    [request] = await bot.notifications(cuong)
+    assert "Có điểm tập kết mới được đề xuất: «Sân kho HTX»" in request.text
+    assert "500 kg hàng đang chờ điểm này được duyệt" in request.text.replace("\xa0", " ")
