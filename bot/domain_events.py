@@ -280,6 +280,21 @@ class OrderHeldBelowFloor(DomainEvent):
     price: int
     floor: int
     reference: int
+# --- trade: lots and orders -----------------------------------------------------------------------
+# Expired, for the notifications; every change of a lot's or an order's
+# volume, window, price or status also emits LotChanged / OrderChanged above, for the matcher.
+
+
+@event("lot_expired", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class LotExpired(DomainEvent):
+    lot_id: int
+
+
+@event("order_expired", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class OrderExpired(DomainEvent):
+    order_id: int
 
 
 # --- the bus -----------------------------------------------------------------------------------

@@ -70,7 +70,8 @@ async def test_a_message_that_fails_every_time_is_answered_once_and_the_chat_goe
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A bug on one message: retried, then the person is told, and their next message works."""
-    from bot.dialog import Command, Ctx
+    from bot.engine.context import Ctx
+    from bot.engine.router import Command
 
     async def broken(ctx: Ctx, _args: str) -> None:
         raise RuntimeError("a bug")

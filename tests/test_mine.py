@@ -8,10 +8,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from bot.handlers.mine import Do, MineItem
 from bot.services.expiry import expire_due
 from storage import dto, models
 from storage.uow import Database
 from tests.harness import BotHarness, Person
+from tests.test_lots import market_events
 
 TODAY = dt.date(2026, 9, 10)
 
@@ -135,7 +137,7 @@ async def test_lot_volume_cannot_drop_below_what_is_promised(bot: BotHarness) ->
         user.id,
         {"old": 1000, "new": 1500},
     )
-    assert bot.market_events == [("lot", lot.id)]
+    assert await market_events(bot) == [("lot", lot.id)]
 
 
 async def test_extend_and_cancel_a_lot(bot: BotHarness) -> None:
@@ -156,8 +158,9 @@ async def test_extend_and_cancel_a_lot(bot: BotHarness) -> None:
     assert "Chọn hoặc gõ lý do" in an.plain
     await an.presses("Quay lại")
     assert "Lô hàng đang mở" in an.plain
+    [listed] = an.replies
     await an.says("/menu")  # moves on; the list's buttons are still in the chat above
-    await an.sends_payload(f"m:del:{lot.id}")
+    await an.presses_in(listed, f"#{lot.id} Hủy")
     assert "Chọn hoặc gõ lý do" in an.plain
     await an.presses("Đã bán nơi khác")
     assert "Đã hủy #1. Lý do: Đã bán nơi khác." in an.plain and "chưa có lô hàng nào đang mở" in an.plain
@@ -168,7 +171,7 @@ async def test_extend_and_cancel_a_lot(bot: BotHarness) -> None:
         ("extend", {"old": "2026-09-12", "new": "2026-09-15"}),
         ("cancel", {"old": "open", "new": "cancelled", "reason": "Đã bán nơi khác"}),
     ]
-    assert bot.market_events == [("lot", lot.id), ("lot", lot.id)]
+    assert await market_events(bot) == [("lot", lot.id), ("lot", lot.id)]
 
 
 async def test_pooled_lot_volume_change_asks_the_shares_again(bot: BotHarness) -> None:
@@ -237,7 +240,8 @@ async def test_someone_elses_or_a_closed_lot_cannot_be_changed(bot: BotHarness) 
     theirs = await add_lot(bot, other_user)
     mine = await add_lot(bot, user)
     await an.says("/cuatoi")
-    await an.sends_payload(f"m:del:{theirs.id}")  # a forged button
+    # A button for someone else's lot (signed: as if the list had been forwarded, or the id guessed).
+    await an.sends_payload(bot.services.codec.encode(MineItem(Do.CANCEL, theirs.id, 0)))
     assert "Không tìm thấy lô hàng này" in an.plain
     await an.presses(f"#{mine.id} Đổi KL")
     async with bot.db.uow() as uow:  # the scheduler expires it meanwhile
@@ -261,6 +265,7 @@ async def test_lots_and_orders_expire_when_their_window_passes(bot: BotHarness) 
     assert (await lot_row(bot, short.id)).status == "expired"
     assert (await lot_row(bot, long.id)).status == "open"
     assert (await order_row(bot, order.id)).status == "expired"
+    await bot.settle()  # the notifications of LotExpired / OrderExpired
     [expired] = await history(bot, "lot", short.id)
     assert (expired.action, expired.actor_id, expired.details["old"], expired.details["new"]) == (
         "expire",
@@ -273,7 +278,7 @@ async def test_lots_and_orders_expire_when_their_window_passes(bot: BotHarness) 
     assert "Lô #1 (Na, còn 800 kg) đã hết hạn" in to_farmer and "11/09/2026" in to_farmer
     [to_trader] = await bot.outbox_texts(binh)
     assert "Đơn #1 (Na, còn 5.000 kg) đã hết hạn" in to_trader
-    assert bot.market_events == [("lot", short.id), ("order", order.id)]
+    assert await market_events(bot) == [("lot", short.id), ("order", order.id)]
     assert await expire_due(bot.services) == 0  # nothing twice
 
     await an.says("/cuatoi")
@@ -395,4 +400,55 @@ async def test_pooled_lot_and_matching_order_end_to_end(bot: BotHarness) -> None
     }
     assert [e.action for e in await history(bot, "lot", 1)] == ["create"]
     assert [e.action for e in await history(bot, "order", 1)] == ["create"]
-    assert bot.market_events == [("lot", 1), ("order", 1)]
+    assert await market_events(bot) == [("lot", 1), ("order", 1)]
+
+
+async def test_an_offer_typed_in_the_list_starts_a_new_lot(bot: BotHarness) -> None:
+    an, user = await register(bot, "812", "Nông dân", "Nguyễn Văn An")
+    await add_lot(bot, user)
+    await an.says("/cuatoi")
+    assert "Lô hàng đang mở của bạn (1)" in an.plain
+    await an.says("nhà em có 3 tạ na, mai thu")  # not about the list: a new request, understood
+    assert "loại mấy" in an.plain and "chọn một nút" not in an.plain
+    await an.says("loai 1")
+    await an.says("1")
+    assert "Lô hàng của bạn" in an.plain and "300 kg" in an.plain
+    await an.says("luu")
+    await an.says("/cuatoi")
+    assert "Lô hàng đang mở của bạn (2)" in an.plain
+
+
+async def test_gia_han_typed(bot: BotHarness) -> None:
+    an, user = await register(bot, "813", "Nông dân", "Nguyễn Văn An")
+    lot = await add_lot(bot, user, days=2)
+    await an.says("/cuatoi")
+    await an.says("gia han")  # the only lot: no number needed
+    assert "Gia hạn đến ngày nào" in an.plain
+    await an.says("them 1 ngay")
+    assert f"Đã gia hạn #{lot.id} đến 13/09/2026" in an.plain
+    other = await add_lot(bot, user, days=1)
+    await an.says("/cuatoi")
+    await an.says("gia hạn")  # two lots now: which one?
+    assert "Gõ kèm số" in an.plain
+    await an.says(f"gia hạn {other.id}")
+    await an.says("14/9")
+    assert f"Đã gia hạn #{other.id} đến 14/09/2026" in an.plain
+    assert await market_events(bot) == [("lot", lot.id), ("lot", other.id)]
+
+
+async def test_the_list_on_zalo_is_answered_by_number(bot: BotHarness) -> None:
+    binh = bot.person("814", channel="zalo")
+    await bot.register(
+        binh, role_label="Thương lái", name="Trần Thị Bình", phone="0912000814", ward="Văn Lãng"
+    )
+    order = await add_order(bot, await bot.user(binh), kg=5000)
+    await binh.says("/cuatoi")
+    assert "Đơn đặt mua đang mở của bạn (1)" in binh.plain
+    await binh.says("1")  # #1 Đổi KL
+    assert "Khối lượng mới" in binh.plain
+    await binh.says("4 tấn")
+    assert "Đã đổi khối lượng #1 từ 5.000 kg thành 4.000 kg" in binh.plain
+    await binh.says("3")  # #1 Hủy
+    await binh.says("2")  # Đổi kế hoạch
+    assert "Đã hủy #1. Lý do: Đổi kế hoạch." in binh.plain
+    assert (await order_row(bot, order.id)).status == "cancelled"

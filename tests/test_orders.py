@@ -7,11 +7,13 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.dialog import Command, Ctx
+from bot.engine.context import Ctx
+from bot.engine.router import Command
 from bot.handlers.orders import start_order_flow
 from storage import models
 from storage.uow import Database
 from tests.harness import BotHarness, Person
+from tests.test_lots import market_events
 
 
 @pytest.fixture
@@ -99,7 +101,7 @@ async def test_trader_posts_an_order_with_buttons(bot: BotHarness) -> None:
     ]
     assert order.grades == ["1", "2"] and order.required_certs == ["vietgap", "growing_area_code"]
     assert order.status == "open"
-    assert bot.market_events == [("order", order.id)]
+    assert await market_events(bot) == [("order", order.id)]
     async with bot.db.uow() as uow:
         [event] = await uow.events.history("order", order.id)
     assert (event.action, event.actor_id, event.details["price"]) == ("create", user.id, 18_000)
@@ -234,20 +236,23 @@ async def test_prefill_goes_straight_to_the_summary(bot: BotHarness) -> None:
         '"ward_code": 6154, "grade": "1"}'
     )
     assert "Đơn đặt mua của bạn" in binh.plain
+    # The ward the sentence named is kept: the region is its collection point, not the whole province.
     for text in (
         "10.000 kg",
         "18.000 ₫/kg",
         "15/09/2026 – 20/09/2026",
-        "Khu vực: Tỉnh Lạng Sơn",
+        "Khu vực: Điểm tập kết UBND Văn Lãng (Xã Văn Lãng)",
         "Loại nhận: Loại 1",
     ):
         assert text in binh.plain, text
     await binh.presses("Xác nhận")
     [order] = await order_rows(bot)
-    assert (order.product_code, order.grades, order.provinces, order.min_lot_kg) == (
+    point = bot.points["Điểm tập kết UBND Văn Lãng"].id
+    assert (order.product_code, order.grades, order.provinces, order.collection_points, order.min_lot_kg) == (
         "hong_vanh_khuyen",
         ["1"],
-        [20],
+        [],
+        [point],
         0,
     )
 
@@ -281,3 +286,107 @@ async def test_only_traders_post_orders(bot: BotHarness) -> None:
     await admin.says("/cuatoi")
     assert "chỉ dành cho" in admin.plain
     assert await order_rows(bot) == []
+
+
+async def set_role(bot: BotHarness, person: Person, role: str) -> None:
+    """An admin changes the person's role meanwhile (straight in the database)."""
+    user = await bot.user(person)
+    async with bot.db.uow() as uow:
+        await uow.users.update(user.id, role=role)
+
+
+async def test_a_trader_demoted_mid_flow_is_refused_at_the_next_step_and_nothing_is_saved(
+    bot: BotHarness,
+) -> None:
+    binh = await trader(bot)
+    await binh.says("/dathang")
+    await binh.says("na")
+    await binh.says("2 tấn")
+    assert "Giá bạn trả" in binh.plain
+    await set_role(bot, binh, "farmer")
+    await binh.says("30k")
+    assert "chỉ dành cho: Thương lái" in binh.plain and "Lô nhỏ nhất" not in binh.plain
+    await binh.says("1 tấn")  # the flow is over: this answers nothing
+    assert "Lô nhỏ nhất" not in binh.plain and "Khung ngày" not in binh.plain
+
+    # Demoted while the summary is on screen: "Xác nhận" saves nothing either.
+    await set_role(bot, binh, "trader")
+    await binh.says(
+        '/prefill_order {"product": "na", "quantity_kg": 3000, "price_vnd_per_kg": 30000, '
+        '"date_from": "2026-09-12", "province_code": 20}'
+    )
+    assert "Đơn đặt mua của bạn" in binh.plain
+    await set_role(bot, binh, "farmer")
+    await binh.presses("Xác nhận")
+    assert "chỉ dành cho: Thương lái" in binh.plain and "Đã lưu" not in binh.plain
+    assert await order_rows(bot) == []
+    assert await market_events(bot) == []
+    async with bot.db.uow() as uow:  # and the flow is closed
+        assert await uow.conversations.get("telegram", binh.user_id) is None
+
+
+@pytest.mark.parametrize("channel", ["telegram", "zalo"])
+async def test_an_order_typed_the_short_way(bot: BotHarness, channel: str) -> None:
+    """ "1t5", "tuan sau", a ward typed by name (kept: its collection point), "loai1", "ko co", "ok"."""
+    binh = bot.person("705", channel=channel)
+    await bot.register(binh, role_label="Thương lái", name="Trần Thị Bình", phone="0912000705")
+    await binh.says("/dathang")
+    await binh.says("hong vanh khuyen")
+    await binh.says("1t5")
+    assert "Giá bạn trả" in binh.plain
+    await binh.says("22k")
+    await binh.says("khong yeu cau")
+    assert "Khung ngày lấy hàng" in binh.plain
+    await binh.says("tuan sau")
+    assert "Bạn mua ở đâu" in binh.plain
+    await binh.says("xa van lang")
+    assert "Điểm tập kết: Điểm tập kết UBND Văn Lãng" in binh.plain
+    await binh.says("xong")
+    assert "loại nào" in binh.plain
+    await binh.says("loai1")
+    assert "yêu cầu chứng nhận" in binh.plain
+    await binh.says("ko co")
+    assert "Đơn đặt mua của bạn" in binh.plain
+    for text in (
+        "1.500 kg",
+        "22.000 ₫/kg",
+        "14/09/2026 – 20/09/2026",
+        "Điểm tập kết UBND Văn Lãng (Xã Văn Lãng)",
+    ):
+        assert text in binh.plain, text
+    await binh.says("ok")
+    assert "Đã lưu đơn #1" in binh.plain
+    [order] = await order_rows(bot)
+    assert (order.quantity_kg, order.price, order.provinces, order.collection_points, order.grades) == (
+        1500,
+        22_000,
+        [],
+        [bot.points["Điểm tập kết UBND Văn Lãng"].id],
+        ["1"],
+    )
+    assert await market_events(bot) == [("order", order.id)]
+
+
+async def test_numbered_answers_on_zalo(bot: BotHarness) -> None:
+    binh = bot.person("706", channel="zalo")
+    await bot.register(binh, role_label="Thương lái", name="Trần Thị Bình", phone="0912000706")
+    await binh.says("/dathang")
+    await binh.says("2")  # Hồng vành khuyên, the second of the popular products
+    await binh.says("3 tấn")
+    await binh.says("20k")
+    await binh.says("1")  # Không yêu cầu
+    await binh.says("2")  # Ngày mai
+    await binh.says("1")  # Tỉnh Lạng Sơn (ticked)
+    assert "✅ Tỉnh Lạng Sơn" in binh.buttons
+    await binh.says("3")  # Xong
+    await binh.says("4")  # Nhận mọi loại
+    await binh.says("8")  # Không yêu cầu
+    assert "Đơn đặt mua của bạn" in binh.plain and "Hồng vành khuyên" in binh.plain
+    await binh.says("1")  # Xác nhận
+    [order] = await order_rows(bot)
+    assert (order.quantity_kg, order.provinces, order.grades, order.min_lot_kg) == (
+        3000,
+        [20],
+        ["1", "2", "xo"],
+        0,
+    )

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.domain_events import LotChanged, OrderChanged, emit
+from bot.domain_events import OrderChanged, emit
 from bot.events import Kind
 from bot.presentation.points import ReviewPoint
 from bot.services import lots, points
@@ -306,10 +306,9 @@ async def lot_at_new_point(bot: BotHarness, rep: Person) -> dto.Lot:
         asking_price=None,
     )
     async with bot.db.uow() as uow:
-        lot = await lots.create_lot(uow, owner, draft, bot.services.catalog, SEPT, places=bot.services.places)
-        await emit(uow, LotChanged(lot.id))
+        saved = await lots.create_lot(uow, owner, draft, bot.services.catalog, SEPT)
     await bot.settle()
-    return lot
+    return saved.lot
 
 
 async def live_matches(bot: BotHarness) -> list[models.Match]:

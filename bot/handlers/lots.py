@@ -1,61 +1,96 @@
-"""Reporting a harvest lot (/thuhoach): product, quantity, grade, certificates, collection point,
-ready window, asking price, household shares, then a summary to confirm, edit or cancel."""
+"""Reporting a harvest lot (/thuhoach): product, quantity, grade, certificates, collection point
+(or a new one: its name, its ward), ready window, asking price, household shares (coop reps),
+then a summary to confirm, edit or cancel."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
-from bot import formatting as fmt
-from bot.dialog import STAY, Command, Ctx, Flow, Router
-from bot.events import Choice
+from bot.engine.context import Ctx
+from bot.engine.flow import Flow, Jump, StepResult, StepSpec
+from bot.engine.router import Command, Router
+from bot.engine.screens import Screen
+from bot.engine.widgets import BACK, Choice, Select, TextInput
 from bot.handlers import trade_steps as ts
-from bot.handlers.roles import COOP_REP, SUPPLIERS, require_role
-from bot.handlers.trade_flow import TradeFlow, prefill_answers, prefill_place
+from bot.handlers.common import show_menu
+from bot.handlers.place_steps import WardStep
+from bot.handlers.roles import COOP_REP, SUPPLIERS, refuse
+from bot.handlers.trade_flow import mentioned, prefill_answers, prefill_place
 from bot.i18n import _, lazy_gettext
+from bot.parsing import answers
+from bot.presentation import trade as show
+from bot.presentation.labels import point_label
 from bot.services import lots as service
-from bot.services.quantities import RuleError, check_price, parse_grade
+from bot.services import trade
+from bot.services.quantities import RuleError, check_window
 from bot.textnorm import fold
-from storage import dto
 
 ORDER = 10  # menu position: report a lot, post an order, then "mine"
-flow = Flow("lot", first="product")
-
-# (step, the data key that says it is answered), in the order they are asked.
-STEPS = (
-    ("product", "product"), ("quantity", "quantity_kg"), ("grade", "grade"), ("certs", "certs"),
-    ("point", "point"), ("window", "date_from"), ("price", "price"), ("shares", "shares"),
-)  # fmt: skip
 MAX_POINT_BUTTONS = 8
+NEW_POINT = "new"
 
 
-# --- entry points ------------------------------------------------------------------------------
+class Step(enum.StrEnum):
+    PRODUCT = "product"
+    QUANTITY = "quantity"
+    GRADE = "grade"
+    CERTS = "certs"
+    POINT = "point"
+    POINT_NAME = "point_name"
+    POINT_WARD = "point_ward"
+    WINDOW = "window"
+    PRICE = "price"
+    SHARES = "shares"
+    SUMMARY = "summary"
 
 
-async def start_lot_flow(ctx: Ctx, prefill: dict[str, Any]) -> None:
-    """Start /thuhoach with answers already known (from free text); known steps are skipped.
+flow = Flow("lot", Step, roles=SUPPLIERS, action_name="thuhoach")
+
+
+def _province(ctx: Ctx) -> int | None:
+    """Where the lot is: the place a sentence named, else the person's own."""
+    return ctx.answers.get("province_code")
+
+
+def _check_window(ctx: Ctx, start: dt.date, end: dt.date) -> None:
+    service.check_lot_window(ctx.services.catalog, ctx.answers["product"], start, end, ctx.today)
+
+
+def _prefill_window(ctx: Ctx, product: str | None, start: dt.date, end: dt.date) -> None:
+    if product is None:
+        check_window(start, end, ctx.today)
+    else:
+        service.check_lot_window(ctx.services.catalog, product, start, end, ctx.today)
+
+
+# --- entry points ----------------------------------------------------------------------------------
+
+
+async def start_lot_flow(ctx: Ctx, prefill: dict[str, Any], *, action: str = "thuhoach") -> None:
+    """Start /thuhoach with what a sentence already said; known steps are skipped.
 
     ``prefill`` may hold product, quantity_kg, price_vnd_per_kg, date_from, date_to (ISO),
-    province_code, ward_code, grade. Each is checked by the step's own rules; a wrong one is
-    explained and asked again. With a prefill, optional steps take their defaults.
+    province_code, ward_code, grade. With a prefill, the optional steps take their defaults.
     """
-    if not await require_role(ctx, SUPPLIERS, "thuhoach"):
+    if ctx.user.role not in SUPPLIERS:
+        await refuse(ctx, SUPPLIERS, action)
         return
     data: dict[str, Any] = {"province_code": ctx.user.province_code, "ward_code": ctx.user.ward_code}
     province, ward = prefill_place(ctx, prefill)
     if province is not None:
         data.update(province_code=province, ward_code=ward)
-    problems = prefill_answers(ctx, prefill, data)
+    found, problems = prefill_answers(ctx, prefill, _prefill_window)
+    data.update(found)
     if prefill.get("grade") in service.GRADES:
         data["grade"] = prefill["grade"]
-    if prefill:  # free text gave the essentials: the optional steps keep their defaults
-        data.setdefault("certs", [])
-        data.setdefault("area_code", None)
-        data.setdefault("price", None)
+    if prefill:  # a sentence gave the essentials: the optional steps keep their defaults
+        data.setdefault("certs", {"certs": [], "area": None})
+        if not mentioned(prefill, "price_vnd_per_kg"):
+            data["price"] = None
         data.setdefault("shares", [])
-    if ctx.user.role != COOP_REP:  # households pool only through a cooperative
-        data["shares"] = []
-    await trade.begin(ctx, data, problems)
+    await flow.start(ctx, data, problems)
 
 
 async def cmd_lot(ctx: Ctx, _args: str) -> None:
@@ -63,289 +98,283 @@ async def cmd_lot(ctx: Ctx, _args: str) -> None:
     await start_lot_flow(ctx, {})
 
 
-def _recheck(ctx: Ctx) -> list[str]:
-    """Drop answers the (new) product makes wrong: price range, how long it keeps; say why."""
-    d, problems = ctx.data, list[str]()
-    if "product" not in d:
-        return problems
-    product = ts.product_of(ctx)
-    if d.get("price") is not None:
-        try:
-            d["price"] = check_price(product, float(d["price"]))
-        except (RuleError, ValueError, TypeError) as e:
-            problems.append(e.message if isinstance(e, RuleError) else _("Giá không hợp lệ."))
-            d.pop("price")
-    if "date_from" in d:
-        try:
-            start, end = ts.window_of(d)
-            service.check_lot_window(ctx.services.catalog, product.code, start, end, ctx.today)
-        except (RuleError, ValueError) as e:
-            problems.append(e.message if isinstance(e, RuleError) else _("Ngày không hợp lệ."))
-            d.pop("date_from", None)
-            d.pop("date_to", None)
-    ctx.state_changed = True
-    return problems
+# --- collection point ----------------------------------------------------------------------------
 
 
-def _quantity_changed(ctx: Ctx) -> list[str]:
-    shares = ctx.data.get("shares")
-    if shares and sum(s[2] for s in shares) != ctx.data["quantity_kg"]:
+async def _points(ctx: Ctx) -> list[Any]:
+    points = await service.points_near(ctx.uow, _province(ctx), ctx.answers.get("ward_code"))
+    return points[:MAX_POINT_BUTTONS]
+
+
+async def _point_choices(ctx: Ctx) -> list[Choice]:
+    choices = [Choice(point_label(ctx.services, p), str(p.id)) for p in await _points(ctx)]
+    choices.append(Choice(_("Đề xuất điểm mới"), NEW_POINT, ("de xuat", "diem moi", "de xuat diem moi")))
+    return choices
+
+
+async def _point_question(ctx: Ctx) -> str:
+    if await _points(ctx):
+        return _("Bạn giao hàng ở điểm tập kết nào?")
+    return _("Chưa có điểm tập kết nào đang hoạt động gần bạn. Bạn có thể đề xuất điểm mới.")
+
+
+async def _read_point(ctx: Ctx, text: str) -> str | None:
+    """A point by (part of) its name, or by its place in the list ("1") where buttons hide the numbers."""
+    points = await _points(ctx)
+    key = fold(text)
+    if key.isdigit() and 1 <= int(key) <= len(points):
+        return str(points[int(key) - 1].id)
+    return next((str(p.id) for p in points if key and key in fold(p.name)), None)
+
+
+def _point_not_found(ctx: Ctx) -> str:
+    return _(
+        "Không tìm thấy điểm tập kết «{text}». Vui lòng chọn trong danh sách hoặc đề xuất điểm mới."
+    ).format(text=ctx.text[:40])
+
+
+async def _check_point(ctx: Ctx, value: Any) -> str:
+    if value == NEW_POINT:
+        return NEW_POINT
+    point = await trade.point(ctx.uow, int(value)) if str(value).isdigit() else None
+    if point is None or point.status != "active":
+        raise RuleError(_("Điểm tập kết này không còn hoạt động. Vui lòng chọn điểm khác."), "point")
+    return str(point.id)
+
+
+def _after_point(ctx: Ctx) -> list[str]:
+    ctx.forget("point_name", "point_ward")  # a new point is described anew; a chosen one needs nothing
+    return []
+
+
+def _new_point(ctx: Ctx) -> bool:
+    return ctx.answers.get("point") == NEW_POINT
+
+
+class NewPointName(TextInput):
+    """The new point's name and address, typed; "« Quay lại" returns to the list of points."""
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        screen = await super().ask(ctx, flow, spec)
+        back = flow.option(spec, _("« Quay lại"), BACK, "quay lai")
+        return Screen(screen.text, (*screen.options, back), columns=screen.columns)
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        if value == BACK:
+            return Jump(Step.POINT)
+        return await super().on_choice(ctx, flow, spec, value)
+
+
+def _read_point_name(_ctx: Ctx, text: str) -> dict[str, str] | None:
+    text = " ".join(text.split())
+    if not 3 <= len(text) <= 200:
+        return None
+    name, _sep, _rest = text.partition(",")
+    return {"name": name.strip()[:120] or text[:120], "address": text}
+
+
+def _after_point_name(ctx: Ctx) -> list[str]:
+    """A ward named with the address ("…, xã Văn Lãng") answers the next question too."""
+    province, ward = answers.read_place(ctx.answers["point_name"]["address"])
+    if ward is not None and province == _province(ctx):
+        ctx.remember(point_ward=ward)
+    return []
+
+
+class NewPointWard(WardStep):
+    """The new point's ward; the person's own ward is one tap away."""
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        screen = await super().ask(ctx, flow, spec)
+        ward = ctx.services.places.ward(ctx.answers.get("ward_code") or 0)
+        if ctx.screen.get("candidates") or ctx.screen.get("page") is not None or ward is None:
+            return screen
+        if ward.province_code != self.province(ctx):
+            return screen
+        mine = flow.option(spec, ward.ward_name or "", str(ward.ward_code))
+        return Screen(screen.text, (mine, *screen.options), columns=screen.columns)
+
+
+# --- the flow ----------------------------------------------------------------------------------------
+
+
+def _after_product(ctx: Ctx) -> list[str]:
+    return ts.recheck_price(ctx) + ts.recheck_window(ctx, _check_window)
+
+
+def _after_quantity(ctx: Ctx) -> list[str]:
+    shares = ctx.answers.get("shares")
+    if shares and sum(s[2] for s in shares) != ctx.answers["quantity_kg"]:
         # The households' parts no longer add up: ask for them again rather than guess.
-        ctx.data.pop("shares")
-        ctx.remember(shares_draft=[])
+        ctx.forget("shares")
         return [_("Khối lượng đã đổi, vui lòng nhập lại phần của các hộ.")]
     return []
 
 
-def _check_window(ctx: Ctx, start: dt.date, end: dt.date) -> None:
-    service.check_lot_window(ctx.services.catalog, ctx.data["product"], start, end, ctx.today)
-
-
-# --- grade -------------------------------------------------------------------------------------------
-
-
-@flow.ask("grade")
-async def ask_grade(ctx: Ctx) -> None:
-    choices = [Choice(ts.grade_label(g), f"grade:{g}") for g in service.GRADES]
-    ctx.say(_("Hàng loại mấy?"), choices, columns=3)
-
-
-@flow.answer("grade")
-async def on_grade(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    grade = payload.removeprefix("grade:") if payload.startswith("grade:") else parse_grade(ctx.text)
-    if grade not in service.GRADES:
-        ctx.say(_("Vui lòng chọn Loại 1, Loại 2 hoặc Xô."))
-        return STAY
-    return trade.keep(ctx, grade=grade)
-
-
-# --- certificates --------------------------------------------------------------------------------
-
-
-@flow.ask("certs")
-async def ask_certs(ctx: Ctx) -> None:
-    ts.ask_certs(
-        ctx,
-        _("Lô có chứng nhận nào? Chọn (có thể nhiều) rồi bấm «Xong»."),
-        _("Không có chứng nhận"),
+flow.step(
+    Step.PRODUCT,
+    ts.product_step(lazy_gettext("Bạn báo thu hoạch sản phẩm gì? Chọn hoặc gõ tên."), _province),
+    key="product",
+    edit_label=lazy_gettext("Sản phẩm"),
+    after=_after_product,
+)
+flow.step(
+    Step.QUANTITY,
+    ts.quantity_step(lazy_gettext("Khối lượng bao nhiêu? Ví dụ: 2,5 tấn · 3 tạ · 1500 kg.")),
+    key="quantity_kg",
+    edit_label=lazy_gettext("Khối lượng"),
+    after=_after_quantity,
+)
+flow.step(Step.GRADE, ts.grade_step(), key="grade", edit_label=lazy_gettext("Loại"))
+flow.step(
+    Step.CERTS,
+    ts.Certificates(
+        lazy_gettext("Lô có chứng nhận nào? Chọn (có thể nhiều) rồi chọn «Xong»."),
+        lazy_gettext("Không có chứng nhận"),
         typed_area=True,
-    )
-
-
-@flow.answer("certs")
-async def on_certs(ctx: Ctx) -> str:
-    result = ts.answer_certs(ctx, typed_area=True)
-    if result is None:
-        return STAY
-    certs, area = result
-    return trade.keep(ctx, certs=certs, area_code=area)
-
-
-# --- collection point ----------------------------------------------------------------------------
-
-
-async def _points(ctx: Ctx) -> list[dto.CollectionPoint]:
-    points = await service.points_near(ctx.uow, ctx.data.get("province_code"), ctx.data.get("ward_code"))
-    return points[:MAX_POINT_BUTTONS]
-
-
-@flow.ask("point")
-async def ask_point(ctx: Ctx) -> None:
-    if ctx.data.get("awaiting_point"):
-        ctx.say(
-            _(
-                "Gõ tên và địa chỉ điểm tập kết mới, ví dụ: Sân UBND xã Văn Lãng, thôn Nà Lầy. "
-                "Cán bộ sẽ duyệt điểm này."
-            ),
-            [Choice(_("« Quay lại"), "pt:back")],
-        )
-        return
-    points = await _points(ctx)
-    choices = [Choice(ts.point_label(ctx, p), f"pt:{p.id}") for p in points]
-    choices.append(Choice(_("Đề xuất điểm mới"), "pt:new"))
-    text = (
-        _("Bạn giao hàng ở điểm tập kết nào?")
-        if points
-        else _("Chưa có điểm tập kết nào đang hoạt động gần bạn. Bạn có thể đề xuất điểm mới.")
-    )
-    ctx.say(text, choices)
-
-
-@flow.answer("point")
-async def on_point(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    if ctx.data.get("awaiting_point"):
-        if payload == "pt:back":
-            ctx.remember(awaiting_point=False)
-            return STAY
-        text = " ".join(ctx.text.split())
-        if not 3 <= len(text) <= 200:
-            ctx.say(_("Vui lòng gõ tên và địa chỉ điểm tập kết (3–200 ký tự)."))
-            return STAY
-        name, _sep, _rest = text.partition(",")
-        return trade.keep(ctx, point={"name": name.strip()[:120], "address": text}, awaiting_point=False)
-    if payload == "pt:new":
-        ctx.remember(awaiting_point=True)
-        return STAY
-    points = await _points(ctx)
-    chosen = None
-    if payload.startswith("pt:"):
-        chosen = next((p for p in points if str(p.id) == payload.removeprefix("pt:")), None)
-    elif ctx.text:
-        key = fold(ctx.text)
-        chosen = next((p for p in points if key in fold(p.name)), None)
-    if chosen is None:
-        ctx.say(
-            _(
-                "Không tìm thấy điểm tập kết «{text}». Vui lòng chọn trong danh sách hoặc đề xuất điểm mới."
-            ).format(text=ctx.text[:40])
-        )
-        return STAY
-    return trade.keep(ctx, point={"id": chosen.id})
-
-
-# --- household shares ------------------------------------------------------------------------------
-
-
-@flow.ask("shares")
-async def ask_shares(ctx: Ctx) -> None:
-    ts.ask_shares(ctx, ctx.data["quantity_kg"])
-
-
-@flow.answer("shares")
-async def on_shares(ctx: Ctx) -> str:
-    shares = ts.answer_shares(ctx, ctx.data["quantity_kg"])
-    if shares is None:
-        return STAY
-    return trade.keep(ctx, shares=[[s.household, s.phone, s.kg] for s in shares])
-
-
-# --- summary, edit, save -------------------------------------------------------------------------
+    ),
+    key="certs",
+    edit_label=lazy_gettext("Chứng nhận"),
+)
+flow.step(
+    Step.POINT,
+    Select(
+        _point_question,
+        _point_choices,
+        read=_read_point,
+        invalid=_point_not_found,
+        check=_check_point,
+        columns=1,
+    ),
+    key="point",
+    edit_label=lazy_gettext("Điểm tập kết"),
+    after=_after_point,
+)
+flow.step(
+    Step.POINT_NAME,
+    NewPointName(
+        lazy_gettext(
+            "Gõ tên và địa chỉ điểm tập kết mới, ví dụ: Sân UBND xã Văn Lãng, thôn Nà Lầy. "
+            "Cán bộ sẽ duyệt điểm này."
+        ),
+        _read_point_name,
+        lazy_gettext("Vui lòng gõ tên và địa chỉ điểm tập kết (3–200 ký tự)."),
+    ),
+    key="point_name",
+    when=_new_point,
+    after=_after_point_name,
+)
+flow.step(
+    Step.POINT_WARD,
+    NewPointWard(
+        lazy_gettext("Điểm tập kết mới ở xã/phường nào của {province}? Chọn, gõ tên hoặc xem danh sách."),
+        province=lambda ctx: int(_province(ctx) or 0),
+    ),
+    key="point_ward",
+    when=_new_point,
+)
+flow.step(
+    Step.WINDOW,
+    ts.window_step(
+        lazy_gettext("Khi nào hàng sẵn sàng? Chọn hoặc gõ ngày (ví dụ: 15/9 · 15-20/9 · từ 15 đến 20/9)."),
+        _check_window,
+    ),
+    key="window",
+    edit_label=lazy_gettext("Ngày sẵn sàng"),
+)
+flow.step(
+    Step.PRICE,
+    ts.price_step(
+        lazy_gettext("Giá bạn mong muốn (₫/kg)? Ví dụ: 25k · 25.000. Không bắt buộc."),
+        _province,
+        optional=True,
+    ),
+    key="price",
+    edit_label=lazy_gettext("Giá"),
+)
+# Households pool their harvest only through a cooperative.
+flow.step(
+    Step.SHARES,
+    ts.HouseholdShares(lambda ctx: int(ctx.answers["quantity_kg"])),
+    key="shares",
+    when=lambda ctx: ctx.user.role == COOP_REP,
+    edit_label=lazy_gettext("Các hộ góp"),
+)
 
 
 def _draft(ctx: Ctx) -> service.LotDraft:
-    d = ctx.data
-    point = d["point"]
-    start, end = ts.window_of(d)
+    a = ctx.answers
+    start, end = ts.window_of(ctx)
     new_point = None
-    if "id" not in point:
+    if a["point"] == NEW_POINT:
         new_point = service.NewPoint(
-            point["name"], point.get("address"), d["province_code"], d.get("ward_code")
+            a["point_name"]["name"], a["point_name"]["address"], int(a["province_code"]), a.get("point_ward")
         )
     return service.LotDraft(
-        product_code=d["product"],
-        quantity_kg=d["quantity_kg"],
-        grade=d["grade"],
-        certifications=tuple(d["certs"]),
-        growing_area_code=d.get("area_code"),
-        point_id=point.get("id"),
+        product_code=a["product"],
+        quantity_kg=int(a["quantity_kg"]),
+        grade=a["grade"],
+        certifications=tuple(a["certs"]["certs"]),
+        growing_area_code=a["certs"].get("area"),
+        point_id=None if new_point else int(a["point"]),
         new_point=new_point,
         ready_from=start,
         ready_to=end,
-        asking_price=d.get("price"),
-        shares=tuple(dto.LotShare(h, p, kg) for h, p, kg in d["shares"]),
+        asking_price=a.get("price"),
+        shares=ts.shares_of(a.get("shares") or []) if ctx.user.role == COOP_REP else (),
     )
 
 
-async def _point_text(ctx: Ctx) -> str:
-    point = ctx.data["point"]
-    if "id" in point:
-        found = await ctx.uow.points.get(point["id"])
-        return ts.point_label(ctx, found) if found else "?"
-    return _("{address} (điểm mới, chờ cán bộ duyệt)").format(address=point["address"])
-
-
-@flow.ask("summary")
-async def ask_summary(ctx: Ctx) -> None:
-    d = ctx.data
-    start, end = ts.window_of(d)
-    rows = [
-        (_("Sản phẩm"), ts.product_of(ctx).name_vi),
-        (_("Khối lượng"), fmt.kg(d["quantity_kg"])),
-        (_("Loại"), ts.grade_label(d["grade"])),
-        (_("Chứng nhận"), ts.certs_text(d["certs"], d.get("area_code"))),
-        (_("Điểm tập kết"), await _point_text(ctx)),
-        (_("Sẵn sàng"), fmt.date_range(start, end)),
-        (_("Giá mong muốn"), fmt.price_per_kg(d["price"]) if d.get("price") else _("chưa đặt")),
-    ]
-    if d["shares"]:
-        rows.append((_("Các hộ góp"), "; ".join(f"{h} {fmt.kg(kg)}" for h, _p, kg in d["shares"])))
-    ts.ask_summary(ctx, _("Lô hàng của bạn:"), rows)
-
-
-async def _save(ctx: Ctx) -> tuple[int, str]:
+async def _rows(ctx: Ctx) -> list[tuple[str, str]]:
     draft = _draft(ctx)
-    s = ctx.services
-    lot = await service.create_lot(ctx.uow, ctx.user, draft, s.catalog, ctx.today, places=s.places)
-    text = _("Đã lưu lô #{id}: {product}, {quantity}. Khi có thương lái phù hợp, bot sẽ báo bạn.").format(
-        id=lot.id, product=ts.product_name(ctx, lot.product_code), quantity=fmt.kg(lot.quantity_kg)
-    )
-    if draft.new_point is not None:
-        if ctx.settings.unapproved_points == "warn":
-            text += "\n" + _("Điểm tập kết mới chưa được cán bộ duyệt; thương lái sẽ được báo điều này.")
-        else:
-            text += "\n" + _(
-                "Điểm tập kết mới cần cán bộ duyệt trước: lô sẽ được giới thiệu cho thương lái ngay khi điểm được duyệt."
-            )
-
-        async def wake() -> None:  # the officials' approval request is in the outbox
-            s.wake_outbox()
-
-        ctx.on_commit(wake)
-    return lot.id, text
+    point = await trade.point(ctx.uow, draft.point_id) if draft.point_id else None
+    return show.lot_summary(ctx.services, draft, point)
 
 
-def _edit_fields(ctx: Ctx) -> list[tuple[str, str]]:
-    fields = [
-        ("product", _("Sản phẩm")), ("quantity", _("Khối lượng")), ("grade", _("Loại")),
-        ("certs", _("Chứng nhận")), ("point", _("Điểm tập kết")), ("window", _("Ngày sẵn sàng")),
-        ("price", _("Giá")),
-    ]  # fmt: skip
-    if ctx.user.role == COOP_REP:
-        fields.append(("shares", _("Các hộ góp")))
-    return fields
+async def _check(ctx: Ctx) -> None:
+    await service.check_lot(ctx.uow, _draft(ctx), ctx.services.catalog, ctx.today)
 
 
-def _prepare(ctx: Ctx, step: str) -> str:
-    """Get ``step`` ready to be answered again, starting from its current answer."""
-    d = ctx.data
-    if step == "certs":
-        ctx.remember(certs_draft=list(d.get("certs", [])), area_draft=d.get("area_code"), awaiting_area=False)
-    elif step == "shares":
-        ctx.remember(shares_draft=list(d.get("shares", [])))
-    elif step == "point":
-        ctx.remember(awaiting_point=False)
-    return step if step in dict(STEPS) else "summary"
-
-
-# Last, as it names the functions above; the steps above reach it only when they run.
-trade = TradeFlow(
-    flow=flow,
-    kind="lot",
-    command="thuhoach",
-    roles=SUPPLIERS,
-    steps=STEPS,
-    product_question=lazy_gettext("Bạn báo thu hoạch sản phẩm gì? Chọn hoặc gõ tên."),
-    quantity_question=lazy_gettext("Khối lượng bao nhiêu? Ví dụ: 2,5 tấn · 3 tạ · 1500 kg."),
-    price_question=lazy_gettext("Giá bạn mong muốn (₫/kg)? Ví dụ: 25k · 25.000. Không bắt buộc."),
-    window_question=lazy_gettext(
-        "Khi nào hàng sẵn sàng? Chọn hoặc gõ ngày (ví dụ: 15/9 · 15-20/9 · từ 15 đến 20/9)."
+flow.step(
+    Step.SUMMARY,
+    ts.TradeSummary(
+        lazy_gettext("Lô hàng của bạn:"),
+        _rows,
+        check=_check,
+        steps={
+            "product": Step.PRODUCT,
+            "quantity": Step.QUANTITY,
+            "grade": Step.GRADE,
+            "point": Step.POINT,
+            "window": Step.WINDOW,
+            "price": Step.PRICE,
+            "shares": Step.SHARES,
+        },
     ),
-    price_optional=True,
-    home_province=lambda ctx: ctx.data.get("province_code"),
-    recheck=_recheck,
-    quantity_changed=_quantity_changed,
-    check_window=_check_window,
-    edit_fields=_edit_fields,
-    prepare=_prepare,
-    save=_save,
+    key="confirm",
 )
-trade.register_steps()
+
+
+@flow.committer
+async def save(ctx: Ctx) -> None:
+    s = ctx.services
+    try:
+        saved = await service.create_lot(ctx.uow, ctx.user, _draft(ctx), s.catalog, ctx.today)
+    except RuleError as e:  # the summary checked every rule a moment ago: only a race gets here
+        ctx.leave()
+        show_menu(ctx, e.message)
+        return
+    ctx.leave()
+    show_menu(ctx, show.lot_saved(s, saved))
+
+    async def wake() -> None:  # the matcher and the officials' approval request
+        s.wake_events()
+
+    ctx.on_commit(wake)
 
 
 def register(router: Router) -> None:
-    # The roles here decide who sees the menu button; the flow checks them again itself.
+    # The roles here decide who sees the menu button; the engine checks the flow's at every step.
     router.command(
         Command(
             "thuhoach",
@@ -356,3 +385,4 @@ def register(router: Router) -> None:
         )
     )
     router.flow(flow)
+    router.keeps_flow_quiet.add("thuhoach")

@@ -1,275 +1,295 @@
 """/cuatoi: a person's open lots (farmers, coop reps) or orders (traders), five a page, each with
-buttons to change the volume, extend the window or cancel it."""
+buttons to change the volume, extend the window or cancel it (with a reason).
+
+The list is the one step of the flow ``mine``: a sentence typed there that is not about the
+list ("bán 3 tạ na mai thu") is read as the new request it is. Its buttons are typed actions,
+so a list still in the chat above keeps working after the person has moved on. A change is the
+flow ``mine_change`` (the new volume and, for a pooled lot, the households' parts; the new end
+date; the reason), after which the list is shown again.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import Any
 
 from bot import formatting as fmt
-from bot.dialog import STAY, Command, Ctx, Flow, Router
-from bot.events import Choice
+from bot.engine.actions import Action, action
+from bot.engine.context import Ctx
+from bot.engine.flow import Accept, Flow, NotUnderstood, Retry, StepResult, StepSpec
+from bot.engine.router import Command, Router
+from bot.engine.screens import Option, Screen
+from bot.engine.widgets import Choice, Select, TextInput, Widget, problem
 from bot.handlers import trade_steps as ts
 from bot.handlers.common import show_menu
-from bot.handlers.paging import nav_buttons
-from bot.handlers.roles import SUPPLIERS, TRADER, require_role
+from bot.handlers.roles import SUPPLIERS, TRADER
 from bot.i18n import _, lazy_gettext
-from bot.services import lots, orders
-from bot.services.quantities import RuleError, parse_quantity_kg, parse_window
+from bot.parsing import answers
+from bot.presentation import trade as show
+from bot.presentation.labels import product_name
+from bot.services import lots, orders, trade
+from bot.services.quantities import RuleError
+from bot.textnorm import fold
 from storage import dto
 
 ORDER = 30  # menu position: report a lot, post an order, then "mine"
-flow = Flow("mine", first="list")
 OWNERS = SUPPLIERS | {TRADER}
 PAGE_SIZE = 5
-BACK = "mine_back"
 EXTEND_DAYS = (1, 3, 7)
 
-Item = dto.Lot | dto.Order
+
+class Do(enum.StrEnum):
+    VOLUME = "v"
+    EXTEND = "x"
+    CANCEL = "c"
+
+
+@action("mi")
+@dataclass(frozen=True, slots=True)
+class MineItem(Action):
+    """A button of the list: do something to one of the person's lots or orders."""
+
+    do: Do
+    item: int
+    page: int
+
+
+@action("mp")
+@dataclass(frozen=True, slots=True)
+class MinePage(Action):
+    """A page of the list (also "« Quay lại" from a change)."""
+
+    page: int
+
+
+class ListStep(enum.StrEnum):
+    LIST = "list"
+
+
+class ChangeStep(enum.StrEnum):
+    VOLUME = "volume"
+    RESHARE = "reshare"
+    EXTEND = "extend"
+    REASON = "reason"
+
+
+mine = Flow("mine", ListStep, roles=OWNERS, action_name="cuatoi")
+change = Flow("mine_change", ChangeStep, roles=OWNERS, action_name="cuatoi")
 
 
 def _trader(ctx: Ctx) -> bool:
     return ctx.user.role == TRADER
 
 
-def _window(item: Item) -> tuple[dt.date, dt.date]:
-    if isinstance(item, dto.Lot):
-        return item.ready_from, item.ready_to
-    return item.pickup_from, item.pickup_to
-
-
-def _describe(ctx: Ctx, item: Item) -> str:
-    """One line: number, product, what is left, price or grade, window, status."""
-    detail = ts.grade_label(item.grade) if isinstance(item, dto.Lot) else fmt.price_per_kg(item.price)
-    return _("#{id} {product} – còn {left}/{total} · {detail} · {window} · {status}").format(
-        id=item.id,
-        product=ts.product_name(ctx, item.product_code),
-        left=fmt.kg(item.remaining_kg),
-        total=fmt.kg(item.quantity_kg),
-        detail=detail,
-        window=fmt.date_range(*_window(item)),
-        status=ts.status_label(item.status),
-    )
-
-
-async def _own(ctx: Ctx, item_id: int) -> Item:
+async def _own(ctx: Ctx, item_id: int) -> trade.Item:
     """The person's own open lot or order (RuleError otherwise)."""
     if _trader(ctx):
         return await orders.own_open_order(ctx.uow, ctx.user, item_id)
     return await lots.own_open_lot(ctx.uow, ctx.user, item_id)
 
 
+def _empty_text(ctx: Ctx) -> str:
+    if _trader(ctx):
+        return _("Bạn chưa có đơn đặt mua nào đang mở. Gõ /dathang để đặt mua.")
+    return _("Bạn chưa có lô hàng nào đang mở. Gõ /thuhoach để báo thu hoạch.")
+
+
+async def show_list(ctx: Ctx, page: int) -> None:
+    """The list (as the open question of the flow ``mine``), or the menu when nothing is open."""
+    found = await trade.my_open_items(ctx.uow, ctx.user, orders=_trader(ctx), page=page, size=PAGE_SIZE)
+    if found.total == 0:
+        ctx.leave()
+        show_menu(ctx, _empty_text(ctx))
+        return
+    await mine.start(ctx, {"page": found.page})
+
+
 async def cmd_mine(ctx: Ctx, _args: str) -> None:
     """/cuatoi: list my open lots or orders."""
-    if not await require_role(ctx, OWNERS, "cuatoi"):
-        return
-    await flow.start(ctx, {"page": 0})
+    await show_list(ctx, 0)
 
 
-# --- the list ----------------------------------------------------------------------------------
+# --- the list ------------------------------------------------------------------------------------------
 
 
-@flow.ask("list")
-async def ask_list(ctx: Ctx) -> None:
-    uid = ctx.user.id
-    if _trader(ctx):
-        total = await ctx.uow.orders.count_of_trader(uid)
-    else:
-        total = await ctx.uow.lots.count_of_owner(uid)
-    if total == 0:
-        ctx.leave()
-        show_menu(
-            ctx,
-            _("Bạn chưa có đơn đặt mua nào đang mở. Gõ /dathang để đặt mua.")
-            if _trader(ctx)
-            else _("Bạn chưa có lô hàng nào đang mở. Gõ /thuhoach để báo thu hoạch."),
+def _item_options(item: trade.Item, page: int, alone: bool) -> list[Option]:
+    """Đổi KL / Gia hạn / Hủy for one item; typed "gia han 7" (or "gia han" when it is the only one) too."""
+    n = item.id
+    volume = [f"doi kl {n}", f"doi khoi luong {n}", f"{n} doi kl"]
+    extend = [f"gia han {n}", f"{n} gia han"]
+    cancel = [f"huy {n}", f"{n} huy"]
+    if alone:
+        volume += ["doi kl", "doi khoi luong"]
+        extend += ["gia han"]
+    return [
+        Option(_("#{id} Đổi KL").format(id=n), MineItem(Do.VOLUME, n, page), tuple(volume)),
+        Option(_("#{id} Gia hạn").format(id=n), MineItem(Do.EXTEND, n, page), tuple(extend)),
+        Option(_("#{id} Hủy").format(id=n), MineItem(Do.CANCEL, n, page), tuple(cancel)),
+    ]
+
+
+@dataclass
+class ItemList(Widget):
+    """The person's open lots or orders, a page at a time, with their buttons."""
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        found = await trade.my_open_items(
+            ctx.uow, ctx.user, orders=_trader(ctx), page=int(ctx.answers.get("page", 0)), size=PAGE_SIZE
         )
+        if found.total == 0:
+            return Screen(_empty_text(ctx))
+        title = (
+            _("Đơn đặt mua đang mở của bạn ({total}), trang {page}/{pages}:")
+            if _trader(ctx)
+            else _("Lô hàng đang mở của bạn ({total}), trang {page}/{pages}:")
+        )
+        lines = [title.format(total=found.total, page=found.page + 1, pages=found.pages)]
+        lines += [show.item_line(ctx.services, i) for i in found.items]
+        options: list[Option] = []
+        for item in found.items:
+            options += _item_options(item, found.page, alone=len(found.items) == 1)
+        if found.page > 0:
+            options.append(Option(_("« Trước"), MinePage(found.page - 1), ("truoc",)))
+        if found.page < found.pages - 1:
+            options.append(Option(_("Sau »"), MinePage(found.page + 1), ("sau", "tiep")))
+        return Screen("\n".join(lines), tuple(options), columns=3)
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        key = fold(text)
+        if key.startswith(("gia han", "doi kl", "doi khoi luong", "huy lo", "huy don")):
+            return Retry(_("Gõ kèm số của lô hoặc đơn, ví dụ: gia hạn 7."))
+        if ctx.caps.buttons:
+            return NotUnderstood(_("Vui lòng chọn một nút bên dưới, hoặc gõ /huy để thoát."))
+        return NotUnderstood(_("Vui lòng gõ số của một mục bên dưới, hoặc gõ /huy để thoát."))
+
+
+mine.step(ListStep.LIST, ItemList(), key="list")
+
+
+@mine.committer
+async def _never(ctx: Ctx) -> None:  # the list answers with actions; it has nothing to save
+    ctx.leave()
+
+
+async def on_page(ctx: Ctx, act: MinePage) -> None:
+    if ctx.flow == mine.name:
+        ctx.remember(page=act.page)  # the engine shows the list again: the open question
         return
-    pages = -(-total // PAGE_SIZE)
-    page = min(max(int(ctx.data.get("page", 0)), 0), pages - 1)
-    offset = page * PAGE_SIZE
-    items: list[Item] = list(
-        await ctx.uow.orders.of_trader(uid, limit=PAGE_SIZE, offset=offset)
-        if _trader(ctx)
-        else await ctx.uow.lots.of_owner(uid, limit=PAGE_SIZE, offset=offset)
-    )
-    title = (
-        _("Đơn đặt mua đang mở của bạn ({total}), trang {page}/{pages}:")
-        if _trader(ctx)
-        else _("Lô hàng đang mở của bạn ({total}), trang {page}/{pages}:")
-    )
-    lines = [title.format(total=total, page=page + 1, pages=pages), *(_describe(ctx, i) for i in items)]
-    choices = []
-    for item in items:
-        choices += [
-            Choice(_("#{id} Đổi KL").format(id=item.id), f"m:vol:{item.id}"),
-            Choice(_("#{id} Gia hạn").format(id=item.id), f"m:ext:{item.id}"),
-            Choice(_("#{id} Hủy").format(id=item.id), f"m:del:{item.id}"),
-        ]
-    ctx.say("\n".join(lines), choices + nav_buttons(page, pages, "mpage"), columns=3)
+    await show_list(ctx, act.page)
 
 
-@flow.answer("list")
-async def on_list(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    if payload.startswith("mpage:"):
-        ctx.remember(page=int(payload.removeprefix("mpage:")))
-        return STAY
-    action, _sep, raw_id = payload.removeprefix("m:").partition(":")
-    step = {"vol": "volume", "ext": "extend", "del": "cancel"}.get(action)
-    if not payload.startswith("m:") or step is None or not raw_id.isdigit():
-        ctx.say(_("Vui lòng chọn một nút bên dưới, hoặc gõ /huy để thoát."))
-        return STAY
+async def on_item(ctx: Ctx, act: MineItem) -> None:
+    """A button of a list, maybe one shown long ago: the item must still be the person's and open."""
     try:
-        await _own(ctx, int(raw_id))
+        item = await _own(ctx, act.item)
     except RuleError as e:
         ctx.say(e.message)
-        return STAY
-    ctx.remember(target=int(raw_id), shares_draft=[], new_kg=None)
-    return step
-
-
-async def _target(ctx: Ctx) -> Item | None:
-    """The lot or order being changed; None (and back to the list) if it closed meanwhile."""
-    try:
-        return await _own(ctx, ctx.data["target"])
-    except RuleError as e:
-        ctx.say(e.message)
-        await flow.goto(ctx, "list")
-        return None
-
-
-def _back() -> list[Choice]:
-    return [Choice(_("« Quay lại"), BACK)]
-
-
-# --- change the volume ----------------------------------------------------------------------------
-
-
-@flow.ask("volume")
-async def ask_volume(ctx: Ctx) -> None:
-    item = await _target(ctx)
-    if item is None:
         return
     promised = item.quantity_kg - item.remaining_kg
-    ctx.say(
-        _("#{id} {product}: hiện {total}, đã hứa bán {promised}. Khối lượng mới là bao nhiêu?").format(
-            id=item.id,
-            product=ts.product_name(ctx, item.product_code),
-            total=fmt.kg(item.quantity_kg),
-            promised=fmt.kg(promised),
-        ),
-        _back(),
-    )
-
-
-@flow.answer("volume")
-async def on_volume(ctx: Ctx) -> str:
-    if ctx.payload == BACK:
-        return "list"
-    new_kg = parse_quantity_kg(ctx.text) if ctx.text else None
-    target = ctx.data["target"]
-    try:
-        item = await _own(ctx, target)
-        kg = lots.check_new_volume(item.quantity_kg - item.remaining_kg, new_kg)
-        if isinstance(item, dto.Lot) and await ctx.uow.lots.shares(item.id) and kg != item.quantity_kg:
-            # A pooled lot: the households' parts must be given again for the new total.
-            ctx.remember(new_kg=kg, shares_draft=[])
-            return "reshare"
-        if isinstance(item, dto.Lot):
-            changed: Item = await lots.change_lot_volume(ctx.uow, ctx.user, target, kg)
-        else:
-            changed = await orders.change_order_volume(ctx.uow, ctx.user, target, kg)
-    except RuleError as e:
-        ctx.say(e.message)
-        return STAY
-    return _changed(
+    pooled = isinstance(item, dto.Lot) and await lots.has_shares(ctx.uow, item.id)
+    await change.start(
         ctx,
-        changed,
-        _("Đã đổi khối lượng #{id} từ {old} thành {new}.").format(
-            id=target, old=fmt.kg(item.quantity_kg), new=fmt.kg(changed.quantity_kg)
-        ),
+        {
+            "do": act.do.value,
+            "id": item.id,
+            "page": act.page,
+            "product": item.product_code,
+            "quantity": item.quantity_kg,
+            "promised": promised,
+            "until": trade.window_of(item)[1].isoformat(),
+            "pooled": pooled,
+        },
     )
 
 
-@flow.ask("reshare")
-async def ask_reshare(ctx: Ctx) -> None:
-    ts.ask_shares(ctx, ctx.data["new_kg"], skippable=False)
+# --- the changes -----------------------------------------------------------------------------------------
 
 
-@flow.answer("reshare")
-async def on_reshare(ctx: Ctx) -> str:
-    shares = ts.answer_shares(ctx, ctx.data["new_kg"])
-    if shares is None:
-        return STAY
-    target = ctx.data["target"]
-    try:
-        old = await lots.own_open_lot(ctx.uow, ctx.user, target)
-        changed = await lots.change_lot_volume(ctx.uow, ctx.user, target, ctx.data["new_kg"], tuple(shares))
-    except RuleError as e:
-        ctx.say(e.message)
-        return "volume" if e.field == "volume" else "list"
-    return _changed(
-        ctx,
-        changed,
-        _("Đã đổi khối lượng #{id} từ {old} thành {new}.").format(
-            id=target, old=fmt.kg(old.quantity_kg), new=fmt.kg(changed.quantity_kg)
-        ),
+@dataclass
+class WithBack(Widget):
+    """A widget with "« Quay lại" to the list added under its question."""
+
+    inner: Widget
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        screen = await self.inner.ask(ctx, flow, spec)
+        back = Option(_("« Quay lại"), MinePage(int(ctx.answers.get("page", 0))), ("quay lai",))
+        return dataclasses.replace(screen, options=(*screen.options, back))
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        return await self.inner.on_choice(ctx, flow, spec, value)
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        return await self.inner.on_text(ctx, flow, spec, text)
+
+    async def on_share(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> StepResult:
+        return await self.inner.on_share(ctx, flow, spec)
+
+
+def _doing(do: Do) -> Any:
+    return lambda ctx: ctx.answers.get("do") == do.value
+
+
+def _volume_question(ctx: Ctx) -> str:
+    a = ctx.answers
+    return _("#{id} {product}: hiện {total}, đã hứa bán {promised}. Khối lượng mới là bao nhiêu?").format(
+        id=a["id"],
+        product=product_name(ctx.services, a["product"]),
+        total=fmt.kg(a["quantity"]),
+        promised=fmt.kg(a["promised"]),
     )
 
 
-def _changed(ctx: Ctx, item: Item, message: str) -> str:
-    """Confirm a change, tell the market after commit, and show the list again."""
-    ts.announce(ctx, "order" if isinstance(item, dto.Order) else "lot", item.id)
-    ctx.say(message)
-    return "list"
+async def _check_volume(ctx: Ctx, value: Any) -> int:
+    item = await _own(ctx, int(ctx.answers["id"]))
+    return lots.check_new_volume(item.quantity_kg - item.remaining_kg, value)
 
 
-# --- extend the window ---------------------------------------------------------------------------
+@dataclass
+class NewEnd(Widget):
+    """A later end date: "Thêm 1/3/7 ngày", or typed ("25/9", "tuần sau")."""
 
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        a = ctx.answers
+        options = [
+            flow.option(spec, _("Thêm {n} ngày").format(n=n), f"+{n}", f"them {n} ngay", f"{n} ngay")
+            for n in EXTEND_DAYS
+        ]
+        text = _(
+            "#{id} {product}: đang đến {day}. Gia hạn đến ngày nào? Chọn hoặc gõ ngày (ví dụ: 25/9)."
+        ).format(
+            id=a["id"],
+            product=product_name(ctx.services, a["product"]),
+            day=fmt.date(dt.date.fromisoformat(a["until"])),
+        )
+        return Screen(text, tuple(options), columns=3)
 
-@flow.ask("extend")
-async def ask_extend(ctx: Ctx) -> None:
-    item = await _target(ctx)
-    if item is None:
-        return
-    choices = [Choice(_("Thêm {n} ngày").format(n=n), f"ext:{n}") for n in EXTEND_DAYS]
-    ctx.say(
-        _("#{id} {product}: đang đến {day}. Gia hạn đến ngày nào? Chọn hoặc gõ ngày (ví dụ: 25/9).").format(
-            id=item.id, product=ts.product_name(ctx, item.product_code), day=fmt.date(_window(item)[1])
-        ),
-        choices + _back(),
-        columns=3,
-    )
+    async def _accept(self, ctx: Ctx, new_to: dt.date) -> StepResult:
+        try:
+            item = await _own(ctx, int(ctx.answers["id"]))
+            if isinstance(item, dto.Lot):
+                lots.check_extension(item, new_to, ctx.services.catalog, ctx.today)
+            else:
+                orders.check_extension(item, new_to, ctx.today)
+        except RuleError as e:
+            return Retry(problem(e))
+        return Accept(new_to.isoformat())
 
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        if not value.startswith("+") or not value[1:].isdigit():
+            return Retry()
+        until = dt.date.fromisoformat(ctx.answers["until"])
+        return await self._accept(ctx, until + dt.timedelta(days=int(value[1:])))
 
-@flow.answer("extend")
-async def on_extend(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    if payload == BACK:
-        return "list"
-    target = ctx.data["target"]
-    try:
-        item = await _own(ctx, target)
-        if payload.startswith("ext:"):
-            new_to = _window(item)[1] + dt.timedelta(days=int(payload.removeprefix("ext:")))
-        else:
-            window = parse_window(ctx.text, ctx.today) if ctx.text else None
-            if window is None:
-                raise RuleError(_("Tôi chưa hiểu ngày. Ví dụ: 25/9."), "extend")
-            new_to = window[1]
-        if isinstance(item, dto.Lot):
-            changed: Item = await lots.extend_lot(
-                ctx.uow, ctx.user, target, new_to, ctx.services.catalog, ctx.today
-            )
-        else:
-            changed = await orders.extend_order(ctx.uow, ctx.user, target, new_to, ctx.today)
-    except RuleError as e:
-        ctx.say(e.message)
-        return STAY
-    return _changed(ctx, changed, _("Đã gia hạn #{id} đến {day}.").format(id=target, day=fmt.date(new_to)))
-
-
-# --- cancel ----------------------------------------------------------------------------------------
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        period = answers.read_period(text, ctx.today)
+        if period is None or (period[0] is None and period[1] is None):
+            return NotUnderstood(_("Tôi chưa hiểu ngày. Ví dụ: 25/9."))
+        start, end = period
+        return await self._accept(ctx, end or start)  # type: ignore[arg-type]
 
 
 def _reasons(ctx: Ctx) -> list[str]:
@@ -278,57 +298,113 @@ def _reasons(ctx: Ctx) -> list[str]:
     return [_("Đã bán nơi khác"), _("Hàng hỏng, mất mùa"), _("Báo nhầm")]
 
 
-@flow.ask("cancel")
-async def ask_cancel(ctx: Ctx) -> None:
-    item = await _target(ctx)
-    if item is None:
-        return
-    choices = [Choice(reason, f"why:{i}") for i, reason in enumerate(_reasons(ctx))]
-    ctx.say(
-        _("Hủy #{id} {product}? Chọn hoặc gõ lý do:").format(
-            id=item.id, product=ts.product_name(ctx, item.product_code)
-        ),
-        choices + _back(),
+def _reason_question(ctx: Ctx) -> str:
+    a = ctx.answers
+    return _("Hủy #{id} {product}? Chọn hoặc gõ lý do:").format(
+        id=a["id"], product=product_name(ctx.services, a["product"])
     )
 
 
-@flow.answer("cancel")
-async def on_cancel(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    if payload == BACK:
-        return "list"
-    reasons = _reasons(ctx)
-    if payload.startswith("why:") and payload.removeprefix("why:").isdigit():
-        reason = reasons[min(int(payload.removeprefix("why:")), len(reasons) - 1)]
-    else:
-        reason = " ".join(ctx.text.split())
-    if len(reason) < 2:
-        ctx.say(_("Vui lòng chọn hoặc gõ lý do hủy."))
-        return STAY
-    target = ctx.data["target"]
+def _read_reason(_ctx: Ctx, text: str) -> str | None:
+    reason = " ".join(text.split())
+    return reason if len(reason) >= 2 else None
+
+
+def _check_reason(ctx: Ctx, value: Any) -> str:
+    value = str(value)
+    if value.startswith("why:") and value[4:].isdigit():
+        reasons = _reasons(ctx)
+        return reasons[min(int(value[4:]), len(reasons) - 1)]
+    return value[:200]
+
+
+change.step(
+    ChangeStep.VOLUME,
+    WithBack(
+        TextInput(
+            _volume_question,
+            lambda _ctx, text: answers.read_amount_kg(text),
+            lazy_gettext("Tôi chưa hiểu khối lượng. Ví dụ: 2,5 tấn · 3 tạ · 1500 kg."),
+            check=_check_volume,
+        )
+    ),
+    key="volume",
+    when=_doing(Do.VOLUME),
+)
+# A pooled lot whose total changes: the households' parts are given again for the new total.
+change.step(
+    ChangeStep.RESHARE,
+    WithBack(ts.HouseholdShares(lambda ctx: int(ctx.answers["volume"]), skippable=False)),
+    key="shares",
+    when=lambda ctx: (
+        _doing(Do.VOLUME)(ctx)
+        and bool(ctx.answers.get("pooled"))
+        and ctx.answers.get("volume") != ctx.answers.get("quantity")
+    ),
+)
+change.step(ChangeStep.EXTEND, WithBack(NewEnd()), key="until_new", when=_doing(Do.EXTEND))
+change.step(
+    ChangeStep.REASON,
+    WithBack(
+        Select(
+            _reason_question,
+            lambda ctx: [Choice(r, f"why:{i}") for i, r in enumerate(_reasons(ctx))],
+            read=_read_reason,
+            invalid=lazy_gettext("Vui lòng chọn hoặc gõ lý do hủy."),
+            check=_check_reason,
+            columns=1,
+        )
+    ),
+    key="reason",
+    when=_doing(Do.CANCEL),
+)
+
+
+@change.committer
+async def apply(ctx: Ctx) -> None:
+    """Make the change, say so, and show the list again."""
+    a = ctx.answers
+    item_id, page = int(a["id"]), int(a.get("page", 0))
     try:
-        if _trader(ctx):
-            changed: Item = await orders.cancel_order(ctx.uow, ctx.user, target, reason)
-        else:
-            changed = await lots.cancel_lot(ctx.uow, ctx.user, target, reason)
+        message = await _apply(ctx, item_id, a)
     except RuleError as e:
-        ctx.say(e.message)
-        return "list"
-    return _changed(ctx, changed, _("Đã hủy #{id}. Lý do: {reason}.").format(id=target, reason=reason[:200]))
+        message = e.message
+    ctx.say(message)
+    await show_list(ctx, page)
+
+    async def wake() -> None:  # the matcher
+        ctx.services.wake_events()
+
+    ctx.on_commit(wake)
 
 
-async def on_list_button(ctx: Ctx, _rest: str) -> None:
-    """A button of a list shown earlier: it still works after the person has moved on."""
-    if not await require_role(ctx, OWNERS, "cuatoi"):
-        return
-    if ctx.flow != flow.name:
-        ctx.enter(flow.name, "list", {"page": 0})
-    ctx.step = "list"
-    await flow.handle(ctx)
+async def _apply(ctx: Ctx, item_id: int, a: dict[str, Any]) -> str:
+    do = Do(a["do"])
+    if do is Do.VOLUME:
+        if _trader(ctx):
+            changed: trade.Item = await orders.change_order_volume(ctx.uow, ctx.user, item_id, a["volume"])
+        else:
+            shares = ts.shares_of(a["shares"]) if "shares" in a else None
+            changed = await lots.change_lot_volume(ctx.uow, ctx.user, item_id, a["volume"], shares)
+        return show.volume_changed(item_id, int(a["quantity"]), changed.quantity_kg)
+    if do is Do.EXTEND:
+        new_to = dt.date.fromisoformat(a["until_new"])
+        if _trader(ctx):
+            changed = await orders.extend_order(ctx.uow, ctx.user, item_id, new_to, ctx.today)
+        else:
+            changed = await lots.extend_lot(
+                ctx.uow, ctx.user, item_id, new_to, ctx.services.catalog, ctx.today
+            )
+        return show.extended(changed)
+    if _trader(ctx):
+        await orders.cancel_order(ctx.uow, ctx.user, item_id, a["reason"])
+    else:
+        await lots.cancel_lot(ctx.uow, ctx.user, item_id, a["reason"])
+    return show.cancelled(item_id, a["reason"])
 
 
 def register(router: Router) -> None:
-    # The roles here decide who sees the menu button; the handler checks them again itself.
+    # The roles here decide who sees the menu button; the engine checks them at every use.
     router.command(
         Command(
             "cuatoi",
@@ -338,6 +414,8 @@ def register(router: Router) -> None:
             description=lazy_gettext("xem, đổi, gia hạn hoặc hủy lô hàng/đơn của bạn"),
         )
     )
-    router.flow(flow)
-    router.action("m", on_list_button)
-    router.action("mpage", on_list_button)
+    router.flow(mine)
+    router.flow(change)
+    router.on(MineItem, on_item, roles=OWNERS, audit_as="cuatoi")
+    router.on(MinePage, on_page, roles=OWNERS, audit_as="cuatoi")
+    router.keeps_flow_quiet.add("cuatoi")

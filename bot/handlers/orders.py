@@ -1,59 +1,301 @@
 """Posting a purchase order (/dathang): product, quantity, price, minimum lot, pickup window, region
-(provinces and/or collection points), grades and certificates, then a summary to confirm."""
+(provinces, collection points, or a ward typed by name), grades and certificates, then a summary
+to confirm, edit or cancel."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+from dataclasses import dataclass
 from typing import Any
 
-from bot import formatting as fmt
-from bot.dialog import STAY, Command, Ctx, Flow, Router
-from bot.events import Choice
+from bot.engine.context import Ctx
+from bot.engine.flow import Accept, Flow, NotUnderstood, Retry, StepResult, StepSpec
+from bot.engine.router import Command, Router
+from bot.engine.screens import Screen
+from bot.engine.widgets import DONE, NONE, SKIP, Choice, Text, TextInput, Widget, text_of
 from bot.handlers import trade_steps as ts
-from bot.handlers.roles import TRADER, require_role
-from bot.handlers.trade_flow import TradeFlow, prefill_answers, prefill_place
+from bot.handlers.common import show_menu
+from bot.handlers.roles import TRADER, refuse
+from bot.handlers.trade_flow import prefill_answers, prefill_place
 from bot.i18n import _, lazy_gettext
+from bot.parsing import answers
+from bot.presentation import trade as show
+from bot.presentation.labels import point_label
 from bot.services import orders as service
+from bot.services import trade
 from bot.services.lots import GRADES
-from bot.services.quantities import RuleError, check_price, check_window, parse_grade, parse_quantity_kg
+from bot.services.quantities import RuleError, check_window
 from bot.textnorm import fold
 from storage import dto
 
 ORDER = 20  # menu position: report a lot, post an order, then "mine"
-flow = Flow("order", first="product")
 TRADERS = frozenset({TRADER})
-
-STEPS = (
-    ("product", "product"), ("quantity", "quantity_kg"), ("price", "price"), ("min_lot", "min_lot_kg"),
-    ("window", "date_from"), ("provinces", "provinces"), ("grades", "grades"), ("certs", "certs"),
-)  # fmt: skip
 MAX_POINT_BUTTONS = 8
 
 
-# --- entry points ------------------------------------------------------------------------------
+class Step(enum.StrEnum):
+    PRODUCT = "product"
+    QUANTITY = "quantity"
+    PRICE = "price"
+    MIN_LOT = "min_lot"
+    WINDOW = "window"
+    REGION = "region"
+    GRADES = "grades"
+    CERTS = "certs"
+    SUMMARY = "summary"
 
 
-async def start_order_flow(ctx: Ctx, prefill: dict[str, Any]) -> None:
-    """Start /dathang with answers already known (from free text); known steps are skipped.
+flow = Flow("order", Step, roles=TRADERS, action_name="dathang")
+
+
+def _home(ctx: Ctx) -> int | None:
+    return ctx.user.province_code
+
+
+def _check_window(ctx: Ctx, start: dt.date, end: dt.date) -> None:
+    check_window(start, end, ctx.today)
+
+
+def _prefill_window(ctx: Ctx, _product: str | None, start: dt.date, end: dt.date) -> None:
+    check_window(start, end, ctx.today)
+
+
+# --- the region: provinces, collection points, a ward typed by name -----------------------------------
+
+
+async def ward_region(ctx: Ctx, ward_code: int) -> tuple[dict[str, list[int]], str]:
+    """A ward as a region: its collection points, or its whole province when it has none; and a note."""
+    places = ctx.services.places
+    ward = places.ward(ward_code)
+    assert ward is not None
+    points = await service.points_in_ward(ctx.uow, ward_code)
+    if points:
+        note = _("Khu vực {ward}: các điểm tập kết {points}.").format(
+            ward=ward.ward_name, points=", ".join(p.name for p in points)
+        )
+        return {"provinces": [], "points": [p.id for p in points]}, note
+    note = _("{ward} chưa có điểm tập kết nào đang hoạt động: đã chọn cả {province}.").format(
+        ward=ward.ward_name, province=ward.province_name
+    )
+    return {"provinces": [ward.province_code], "points": []}, note
+
+
+@dataclass
+class Region(Widget):
+    """Provinces toggled (the trader's own first, more typed by name) and/or collection points
+    (a second screen), then "Xong". A ward typed by name keeps the ward: its collection points
+    (or, where it has none yet, its province). The answer is ``{"provinces": [...], "points": [...]}``."""
+
+    question: Text
+
+    def _draft(self, ctx: Ctx) -> tuple[list[int], list[int]]:
+        if "provinces" in ctx.screen:
+            return list(ctx.screen["provinces"]), list(ctx.screen["points"])
+        previous = ctx.screen.get("previous") or {}
+        return list(previous.get("provinces", [])), list(previous.get("points", []))
+
+    def _keep(self, ctx: Ctx, provinces: list[int], points: list[int], mode: str = "provinces") -> None:
+        ctx.keep(provinces=provinces, points=points, mode=mode)
+
+    async def _options(self, ctx: Ctx, provinces: list[int]) -> list[dto.CollectionPoint]:
+        return await service.point_options(ctx.uow, [*provinces, ctx.user.province_code])
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        provinces, points = self._draft(ctx)
+        places = ctx.services.places
+        if ctx.screen.get("mode") == "points":
+            shown = (await self._options(ctx, provinces))[:MAX_POINT_BUTTONS]
+            extra = [i for i in points if i not in {p.id for p in shown}]
+            shown += await trade.points_by_ids(ctx.uow, extra)  # chosen by typing: keep them untickable
+            options = [
+                flow.option(spec, ts.toggle_label(point_label(ctx.services, p), p.id in points), f"t{p.id}")
+                for p in shown
+            ]
+            options.append(flow.option(spec, _("Xong"), "~pdone", "xong", "ok", "roi"))
+            text = (
+                _("Chọn điểm tập kết (có thể nhiều, hoặc gõ tên điểm), rồi chọn «Xong».")
+                if shown
+                else _("Chưa có điểm tập kết nào đang hoạt động.")
+            )
+            return Screen(text, tuple(options))
+        home = [c for c in [ctx.user.province_code, *provinces] if c is not None]
+        options = [
+            flow.option(spec, ts.toggle_label(places.provinces[c].name, c in provinces), f"p{c}")
+            for c in dict.fromkeys(home)
+            if c in places.provinces
+        ]
+        options.append(flow.option(spec, _("Chọn điểm tập kết cụ thể"), "~points", "diem tap ket"))
+        options.append(flow.option(spec, _("Xong"), DONE, "xong", "ok", "roi"))
+        lines = [await text_of(ctx, self.question)]
+        if provinces:
+            names = ", ".join(places.provinces[c].name for c in provinces if c in places.provinces)
+            lines.append(_("Tỉnh: {names}").format(names=names))
+        if points:
+            found = await trade.points_by_ids(ctx.uow, points)
+            lines.append(_("Điểm tập kết: {names}").format(names=", ".join(p.name for p in found)))
+        return Screen("\n".join(lines), tuple(options), columns=2)
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        provinces, points = self._draft(ctx)
+        places = ctx.services.places
+        if value == "~points":
+            self._keep(ctx, provinces, points, "points")
+        elif value == "~pdone":
+            self._keep(ctx, provinces, points)
+        elif value == DONE:
+            try:
+                await service.check_region_ids(ctx.uow, tuple(provinces), tuple(points), places)
+            except RuleError as e:
+                self._keep(ctx, provinces, points, "points" if e.field == "points" else "provinces")
+                return Retry(e.message)
+            return Accept({"provinces": provinces, "points": points})
+        elif value.startswith("p") and value[1:].isdigit() and int(value[1:]) in places.provinces:
+            code = int(value[1:])
+            self._keep(
+                ctx, [c for c in provinces if c != code] if code in provinces else [*provinces, code], points
+            )
+        elif value.startswith("t") and value[1:].isdigit():
+            return await self._toggle_point(ctx, provinces, points, int(value[1:]))
+        return Retry()
+
+    async def _toggle_point(
+        self, ctx: Ctx, provinces: list[int], points: list[int], point_id: int
+    ) -> StepResult:
+        if point_id in points:
+            self._keep(ctx, provinces, [p for p in points if p != point_id], "points")
+            return Retry()
+        try:
+            await service.check_region_ids(ctx.uow, tuple(provinces), (point_id,), ctx.services.places)
+        except RuleError as e:
+            return Retry(e.message)
+        self._keep(ctx, provinces, [*points, point_id], "points")
+        return Retry()
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        provinces, points = self._draft(ctx)
+        places = ctx.services.places
+        if ctx.screen.get("mode") == "points":
+            key = fold(text)
+            options = await self._options(ctx, provinces)
+            point = next((p for p in options if key and key in fold(p.name)), None)
+            if point is None:
+                return NotUnderstood(_("Không tìm thấy điểm tập kết «{text}».").format(text=text[:40]))
+            return await self._toggle_point(ctx, provinces, points, point.id)
+        found = places.find_province(text)
+        if found is not None:
+            code = found.province_code
+            self._keep(ctx, provinces if code in provinces else [*provinces, code], points)
+            return Retry()
+        ward = self._ward(ctx, text, provinces)
+        if ward is not None:
+            region, note = await ward_region(ctx, ward)
+            try:
+                await service.check_region_ids(
+                    ctx.uow, tuple(provinces), tuple(region["points"]), ctx.services.places
+                )
+            except RuleError as e:
+                return Retry(e.message)
+            self._keep(
+                ctx,
+                [*provinces, *(c for c in region["provinces"] if c not in provinces)],
+                [*points, *(p for p in region["points"] if p not in points)],
+            )
+            return Retry(note)
+        province, ward_code = answers.read_place(text)  # an abbreviation or an old name ("BG")
+        if province in places.provinces and ward_code is None:
+            self._keep(ctx, provinces if province in provinces else [*provinces, province], points)
+            return Retry()
+        return NotUnderstood(
+            _("Không tìm thấy tỉnh «{text}». Vui lòng gõ lại tên tỉnh.").format(text=text[:40])
+        )
+
+    @staticmethod
+    def _ward(ctx: Ctx, text: str, provinces: list[int]) -> int | None:
+        """A ward of the trader's own or a chosen province named in ``text`` (one, not several)."""
+        places = ctx.services.places
+        for code in dict.fromkeys([*provinces, ctx.user.province_code]):
+            if code is None:
+                continue
+            found = places.find_wards(text, code)
+            if len(found) == 1 and found[0].ward_code is not None:
+                return found[0].ward_code
+        return None
+
+
+# --- grades -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Grades(Widget):
+    """The grades the trader takes: toggled then "Xong", "Nhận mọi loại", or typed ("loai 1, loai 2")."""
+
+    question: Text
+
+    def _draft(self, ctx: Ctx) -> list[str]:
+        return list(ctx.screen.get("draft", ctx.screen.get("previous") or []))
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        draft = self._draft(ctx)
+        # Pressed (or typed as labelled) a grade is ticked; typed otherwise ("loai1", "loai 1, loai 2")
+        # the grades named are the answer.
+        options = [
+            flow.option(spec, ts.toggle_label(c.label, c.value in draft), c.value)
+            for c in ts.grade_choices(ctx)
+        ]
+        options.append(
+            flow.option(spec, _("Nhận mọi loại"), NONE, "tat ca", "moi loai", "loai nao cung duoc")
+        )
+        options.append(flow.option(spec, _("Xong"), DONE, "xong", "ok", "roi"))
+        return Screen(await text_of(ctx, self.question), tuple(options), columns=3)
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        draft = self._draft(ctx)
+        if value == NONE:
+            return Accept(list(GRADES))
+        if value == DONE:
+            if not draft:
+                return Retry(_("Vui lòng chọn ít nhất một loại."))
+            return Accept([g for g in GRADES if g in draft])
+        if value in GRADES:
+            ctx.keep(draft=[g for g in draft if g != value] if value in draft else [*draft, value])
+        return Retry()
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        parts = [p for p in fold(text).replace(" va ", ",").replace(";", ",").split(",") if p.strip()]
+        typed = [answers.read_grade(p) for p in parts]
+        if typed and all(typed):
+            return Accept([g for g in GRADES if g in typed])
+        return NotUnderstood(_("Vui lòng chọn Loại 1, Loại 2 hoặc Xô."))
+
+
+# --- entry points -----------------------------------------------------------------------------------
+
+
+async def start_order_flow(ctx: Ctx, prefill: dict[str, Any], *, action: str = "dathang") -> None:
+    """Start /dathang with what a sentence already said; known steps are skipped.
 
     ``prefill`` may hold product, quantity_kg, price_vnd_per_kg, date_from, date_to (ISO),
-    province_code, ward_code, grade. Each is checked by the step's own rules; a wrong one is
-    explained and asked again. With a prefill, optional steps take their defaults.
+    province_code, ward_code, grade. A ward is kept as the region (its collection points).
+    With a prefill, the optional steps take their defaults.
     """
-    if not await require_role(ctx, TRADERS, "dathang"):
+    if ctx.user.role not in TRADERS:
+        await refuse(ctx, TRADERS, action)
         return
-    data: dict[str, Any] = {}
-    problems = prefill_answers(ctx, prefill, data)
-    province, _ward = prefill_place(ctx, prefill)
-    if province is not None:
-        data.update(provinces=[province], points=[])
+    data, notes = prefill_answers(ctx, prefill, _prefill_window)
+    province, ward = prefill_place(ctx, prefill)
+    if ward is not None:
+        data["region"], note = await ward_region(ctx, ward)
+        notes.append(note)
+    elif province is not None:
+        data["region"] = {"provinces": [province], "points": []}
     if prefill.get("grade") in GRADES:
         data["grades"] = [prefill["grade"]]
-    if prefill:  # free text gave the essentials: the optional steps keep their defaults
+    if prefill:  # a sentence gave the essentials: the optional steps keep their defaults
         data.setdefault("min_lot_kg", 0)
         data.setdefault("grades", list(GRADES))
-        data.setdefault("certs", [])
-    await trade.begin(ctx, data, problems)
+        data.setdefault("certs", {"certs": [], "area": None})
+    await flow.start(ctx, data, notes)
 
 
 async def cmd_order(ctx: Ctx, _args: str) -> None:
@@ -61,335 +303,161 @@ async def cmd_order(ctx: Ctx, _args: str) -> None:
     await start_order_flow(ctx, {})
 
 
-def _recheck(ctx: Ctx) -> list[str]:
-    """Drop answers that are wrong for the product or today; say why."""
-    d, problems = ctx.data, list[str]()
-    if "date_from" in d:
-        try:
-            check_window(*ts.window_of(d), ctx.today)
-        except (RuleError, ValueError) as e:
-            problems.append(e.message if isinstance(e, RuleError) else _("Ngày không hợp lệ."))
-            d.pop("date_from", None)
-            d.pop("date_to", None)
-    if "product" in d and d.get("price") is not None:
-        try:
-            d["price"] = check_price(ts.product_of(ctx), float(d["price"]))
-        except (RuleError, ValueError, TypeError) as e:
-            problems.append(e.message if isinstance(e, RuleError) else _("Giá không hợp lệ."))
-            d.pop("price")
-    if "quantity_kg" in d and d.get("min_lot_kg", 0) > d["quantity_kg"]:
-        problems.append(_("Lô tối thiểu lớn hơn đơn hàng, vui lòng nhập lại."))
-        d.pop("min_lot_kg")
-    ctx.state_changed = True
-    return problems
+# --- the flow ----------------------------------------------------------------------------------------
 
 
-def _check_window(ctx: Ctx, start: dt.date, end: dt.date) -> None:
-    check_window(start, end, ctx.today)
+def _drop_min_lot(ctx: Ctx) -> list[str]:
+    if "quantity_kg" in ctx.answers and ctx.answers.get("min_lot_kg", 0) > ctx.answers["quantity_kg"]:
+        ctx.forget("min_lot_kg")
+        return [_("Lô tối thiểu lớn hơn đơn hàng, vui lòng nhập lại.")]
+    return []
 
 
-# --- minimum lot ---------------------------------------------------------------------------------
+def _check_min_lot(ctx: Ctx, value: Any) -> int:
+    return service.check_min_lot(value, int(ctx.answers["quantity_kg"]))
 
 
-@flow.ask("min_lot")
-async def ask_min_lot(ctx: Ctx) -> None:
-    ctx.say(
-        _("Lô nhỏ nhất bạn chịu đến lấy? Ví dụ: 500 kg · 1 tấn."), [Choice(_("Không yêu cầu"), "minlot:0")]
-    )
-
-
-@flow.answer("min_lot")
-async def on_min_lot(ctx: Ctx) -> str:
-    if ctx.payload == "minlot:0" or fold(ctx.text) in ("khong", "khong yeu cau", "0"):
-        return trade.keep(ctx, min_lot_kg=0)
-    try:
-        kg = service.check_min_lot(parse_quantity_kg(ctx.text) if ctx.text else None, ctx.data["quantity_kg"])
-    except RuleError as e:
-        ctx.say(e.message)
-        return STAY
-    return trade.keep(ctx, min_lot_kg=kg)
-
-
-# --- region: provinces and collection points --------------------------------------------------
-
-
-def _province_name(ctx: Ctx, code: int) -> str:
-    return ctx.services.places.provinces[code].name
-
-
-@flow.ask("provinces")
-async def ask_provinces(ctx: Ctx) -> None:
-    d = ctx.data
-    chosen: list[int] = d.setdefault("provinces_draft", list(d.get("provinces", [])))
-    points: list[int] = d.setdefault("points_draft", list(d.get("points", [])))
-    shown = [c for c in [ctx.user.province_code, *chosen] if c is not None]
-    choices = [
-        Choice(ts.toggle_label(_province_name(ctx, c), c in chosen), f"reg:{c}") for c in dict.fromkeys(shown)
-    ]
-    choices += [Choice(_("Chọn điểm tập kết cụ thể"), "reg:points"), Choice(_("Xong"), "reg:done")]
-    lines = [
-        _("Bạn mua ở đâu? Chọn tỉnh (gõ tên để thêm tỉnh khác) và/hoặc điểm tập kết cụ thể, rồi bấm «Xong».")
-    ]
-    if chosen:
-        lines.append(_("Tỉnh: {names}").format(names=", ".join(_province_name(ctx, c) for c in chosen)))
-    if points:
-        found = await ctx.uow.points.by_ids(points)
-        lines.append(
-            _("Điểm tập kết: {names}").format(names=", ".join(found[i].name for i in points if i in found))
+flow.step(
+    Step.PRODUCT,
+    ts.product_step(lazy_gettext("Bạn cần mua sản phẩm gì? Chọn hoặc gõ tên."), _home),
+    key="product",
+    edit_label=lazy_gettext("Sản phẩm"),
+    after=ts.recheck_price,
+)
+flow.step(
+    Step.QUANTITY,
+    ts.quantity_step(lazy_gettext("Bạn cần mua bao nhiêu? Ví dụ: 10 tấn · 5 tạ · 2000 kg.")),
+    key="quantity_kg",
+    edit_label=lazy_gettext("Khối lượng"),
+    after=_drop_min_lot,
+)
+flow.step(
+    Step.PRICE,
+    ts.price_step(lazy_gettext("Giá bạn trả (₫/kg)? Ví dụ: 18k · 18.000."), _home, optional=False),
+    key="price",
+    edit_label=lazy_gettext("Giá"),
+)
+flow.step(
+    Step.MIN_LOT,
+    TextInput(
+        lazy_gettext("Lô nhỏ nhất bạn chịu đến lấy? Ví dụ: 500 kg · 1 tấn."),
+        ts.read_kg,
+        lazy_gettext("Tôi chưa hiểu khối lượng. Ví dụ: 2,5 tấn · 3 tạ · 1500 kg."),
+        check=_check_min_lot,
+        extra=lambda _ctx: [Choice(_("Không yêu cầu"), SKIP, ("khong", "khong yeu cau", "ko"))],
+        skip_value=0,
+    ),
+    key="min_lot_kg",
+    edit_label=lazy_gettext("Lô tối thiểu"),
+)
+flow.step(
+    Step.WINDOW,
+    ts.window_step(
+        lazy_gettext("Khung ngày lấy hàng? Chọn hoặc gõ ngày (ví dụ: 15/9 · 15-20/9 · từ 15 đến 20/9)."),
+        _check_window,
+    ),
+    key="window",
+    edit_label=lazy_gettext("Ngày lấy hàng"),
+)
+flow.step(
+    Step.REGION,
+    Region(
+        lazy_gettext(
+            "Bạn mua ở đâu? Chọn tỉnh (gõ tên để thêm tỉnh khác, hoặc tên xã/phường) và/hoặc điểm tập kết "
+            "cụ thể, rồi chọn «Xong»."
         )
-    ctx.say("\n".join(lines), choices, columns=2)
-
-
-@flow.answer("provinces")
-async def on_provinces(ctx: Ctx) -> str:
-    d = ctx.data
-    payload = ctx.payload or ""
-    chosen: list[int] = list(d.get("provinces_draft", []))
-    if payload == "reg:points":
-        return "points"
-    if payload == "reg:done":
-        found = await ctx.uow.points.by_ids(list(d.get("points_draft", [])))
-        try:
-            service.check_region(tuple(chosen), list(found.values()), ctx.services.places)
-        except RuleError as e:
-            ctx.say(e.message)
-            return e.field if e.field == "points" else STAY
-        return trade.keep(ctx, provinces=chosen, points=list(d.get("points_draft", [])))
-    code: int | None = None
-    if payload.startswith("reg:"):
-        code = int(payload.removeprefix("reg:"))
-        if code in chosen:
-            chosen.remove(code)
-            ctx.remember(provinces_draft=chosen)
-            return STAY
-    elif ctx.text:
-        place = ctx.services.places.find_province(ctx.text)
-        code = place.province_code if place else None
-    if code is None or code not in ctx.services.places.provinces:
-        ctx.say(_("Không tìm thấy tỉnh «{text}». Vui lòng gõ lại tên tỉnh.").format(text=ctx.text[:40]))
-        return STAY
-    if code not in chosen:
-        chosen.append(code)
-    ctx.remember(provinces_draft=chosen)
-    return STAY
-
-
-async def _point_options(ctx: Ctx) -> list[dto.CollectionPoint]:
-    """Active points in the chosen provinces and the trader's own first, then the rest."""
-    first = [*ctx.data.get("provinces_draft", []), ctx.user.province_code]
-    points = await ctx.uow.points.active()
-    return sorted(points, key=lambda p: (p.province_code not in first, p.id))
-
-
-@flow.ask("points")
-async def ask_points(ctx: Ctx) -> None:
-    chosen: list[int] = ctx.data.get("points_draft", [])
-    options = (await _point_options(ctx))[:MAX_POINT_BUTTONS]
-    extra = [i for i in chosen if i not in {p.id for p in options}]
-    if extra:  # chosen by typing: keep them on screen so they can be unticked
-        found = await ctx.uow.points.by_ids(extra)
-        options += [found[i] for i in extra if i in found]
-    choices = [
-        Choice(ts.toggle_label(ts.point_label(ctx, p), p.id in chosen), f"pts:{p.id}") for p in options
-    ]
-    choices.append(Choice(_("Xong"), "pts:done"))
-    text = (
-        _("Chọn điểm tập kết (có thể nhiều, hoặc gõ tên điểm), rồi bấm «Xong».")
-        if options
-        else _("Chưa có điểm tập kết nào đang hoạt động.")
-    )
-    ctx.say(text, choices)
-
-
-@flow.answer("points")
-async def on_points(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    chosen: list[int] = list(ctx.data.get("points_draft", []))
-    if payload == "pts:done":
-        return "provinces"
-    options = await _point_options(ctx)
-    point = None
-    if payload.startswith("pts:"):
-        point = next((p for p in options if str(p.id) == payload.removeprefix("pts:")), None)
-    elif ctx.text:
-        key = fold(ctx.text)
-        point = next((p for p in options if key in fold(p.name)), None)
-    if point is None:
-        ctx.say(_("Không tìm thấy điểm tập kết «{text}».").format(text=ctx.text[:40]))
-        return STAY
-    if point.id in chosen:
-        chosen.remove(point.id)
-    else:
-        try:
-            service.check_region(tuple(ctx.data.get("provinces_draft", [])), [point], ctx.services.places)
-        except RuleError as e:
-            ctx.say(e.message)
-            return STAY
-        chosen.append(point.id)
-    ctx.remember(points_draft=chosen)
-    return STAY
-
-
-# --- grades, certificates -------------------------------------------------------------------------
-
-
-@flow.ask("grades")
-async def ask_grades(ctx: Ctx) -> None:
-    chosen: list[str] = ctx.data.setdefault("grades_draft", list(ctx.data.get("grades", [])))
-    choices = [Choice(ts.toggle_label(ts.grade_label(g), g in chosen), f"gr:{g}") for g in GRADES]
-    choices += [Choice(_("Nhận mọi loại"), "gr:all"), Choice(_("Xong"), "gr:done")]
-    ctx.say(_("Bạn nhận hàng loại nào? Chọn (có thể nhiều) rồi bấm «Xong»."), choices, columns=3)
-
-
-@flow.answer("grades")
-async def on_grades(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    chosen: list[str] = list(ctx.data.get("grades_draft", []))
-    if payload == "gr:all":
-        return trade.keep(ctx, grades=list(GRADES))
-    if payload == "gr:done":
-        if not chosen:
-            ctx.say(_("Vui lòng chọn ít nhất một loại."))
-            return STAY
-        return trade.keep(ctx, grades=[g for g in GRADES if g in chosen])
-    if payload.startswith("gr:"):
-        grade = payload.removeprefix("gr:")
-        chosen = [g for g in chosen if g != grade] if grade in chosen else [*chosen, grade]
-        ctx.remember(grades_draft=chosen)
-        return STAY
-    typed = [parse_grade(part) for part in fold(ctx.text).replace(" va ", ",").split(",")]
-    if fold(ctx.text) in ("tat ca", "moi loai") or (typed and all(typed)):
-        grades = list(GRADES) if not all(typed) else [g for g in GRADES if g in typed]
-        return trade.keep(ctx, grades=grades)
-    ctx.say(_("Vui lòng chọn Loại 1, Loại 2 hoặc Xô."))
-    return STAY
-
-
-@flow.ask("certs")
-async def ask_certs(ctx: Ctx) -> None:
-    ts.ask_certs(
-        ctx,
-        _("Bạn yêu cầu chứng nhận nào? Chọn (có thể nhiều) rồi bấm «Xong»."),
-        _("Không yêu cầu"),
+    ),
+    key="region",
+    edit_label=lazy_gettext("Khu vực"),
+)
+flow.step(
+    Step.GRADES,
+    Grades(lazy_gettext("Bạn nhận hàng loại nào? Chọn (có thể nhiều) rồi chọn «Xong».")),
+    key="grades",
+    edit_label=lazy_gettext("Loại"),
+)
+flow.step(
+    Step.CERTS,
+    ts.Certificates(
+        lazy_gettext("Bạn yêu cầu chứng nhận nào? Chọn (có thể nhiều) rồi chọn «Xong»."),
+        lazy_gettext("Không yêu cầu"),
         typed_area=False,
-    )
-
-
-@flow.answer("certs")
-async def on_certs(ctx: Ctx) -> str:
-    result = ts.answer_certs(ctx, typed_area=False)
-    if result is None:
-        return STAY
-    return trade.keep(ctx, certs=result[0])
-
-
-# --- summary, edit, save -------------------------------------------------------------------------
+    ),
+    key="certs",
+    edit_label=lazy_gettext("Chứng nhận"),
+)
 
 
 def _draft(ctx: Ctx) -> service.OrderDraft:
-    d = ctx.data
-    start, end = ts.window_of(d)
+    a = ctx.answers
+    start, end = ts.window_of(ctx)
     return service.OrderDraft(
-        product_code=d["product"],
-        quantity_kg=d["quantity_kg"],
-        price=d["price"],
-        min_lot_kg=d["min_lot_kg"],
+        product_code=a["product"],
+        quantity_kg=int(a["quantity_kg"]),
+        price=int(a["price"]),
+        min_lot_kg=int(a["min_lot_kg"]),
         pickup_from=start,
         pickup_to=end,
-        provinces=tuple(d["provinces"]),
-        collection_points=tuple(d["points"]),
-        grades=tuple(d["grades"]),
-        required_certs=tuple(d["certs"]),
+        provinces=tuple(a["region"]["provinces"]),
+        collection_points=tuple(a["region"]["points"]),
+        grades=tuple(a["grades"]),
+        required_certs=tuple(a["certs"]["certs"]),
     )
 
 
-async def region_text(
-    ctx: Ctx, provinces: tuple[int, ...] | list[int], points: tuple[int, ...] | list[int]
-) -> str:
-    """The provinces and collection points of an order, in one line."""
-    parts = [_province_name(ctx, c) for c in provinces]
-    found = await ctx.uow.points.by_ids(list(points))
-    parts += [ts.point_label(ctx, found[i]) for i in points if i in found]
-    return "; ".join(parts) or "—"
+async def _rows(ctx: Ctx) -> list[tuple[str, str]]:
+    draft = _draft(ctx)
+    points = await trade.points_by_ids(ctx.uow, draft.collection_points)
+    return show.order_summary(ctx.services, draft, points)
 
 
-@flow.ask("summary")
-async def ask_summary(ctx: Ctx) -> None:
-    d = ctx.data
-    start, end = ts.window_of(d)
-    rows = [
-        (_("Sản phẩm"), ts.product_of(ctx).name_vi),
-        (_("Khối lượng"), fmt.kg(d["quantity_kg"])),
-        (_("Giá mua"), fmt.price_per_kg(d["price"])),
-        (_("Lô tối thiểu"), fmt.kg(d["min_lot_kg"]) if d["min_lot_kg"] else _("không yêu cầu")),
-        (_("Lấy hàng"), fmt.date_range(start, end)),
-        (_("Khu vực"), await region_text(ctx, d["provinces"], d["points"])),
-        (_("Loại nhận"), ", ".join(ts.grade_label(g) for g in d["grades"])),
-        (_("Chứng nhận yêu cầu"), ts.certs_text(d["certs"])),
-    ]
-    ts.ask_summary(ctx, _("Đơn đặt mua của bạn:"), rows)
-
-
-async def _save(ctx: Ctx) -> tuple[int, str]:
+async def _check(ctx: Ctx) -> None:
     s = ctx.services
-    order = await service.create_order(ctx.uow, ctx.user, _draft(ctx), s.catalog, s.places, ctx.today)
-    return order.id, _(
-        "Đã lưu đơn #{id}: {product}, {quantity}, {price}. Khi có lô hàng phù hợp, bot sẽ báo bạn."
-    ).format(
-        id=order.id,
-        product=ts.product_name(ctx, order.product_code),
-        quantity=fmt.kg(order.quantity_kg),
-        price=fmt.price_per_kg(order.price),
-    )
+    await service.check_order(ctx.uow, _draft(ctx), s.catalog, s.places, ctx.today)
 
 
-def _prepare(ctx: Ctx, step: str) -> str:
-    """Prepare ``step`` to be answered again, starting from its current answer."""
-    d = ctx.data
-    if step == "certs":
-        ctx.remember(certs_draft=list(d.get("certs", [])), awaiting_area=False)
-    elif step in ("provinces", "points"):
-        ctx.remember(provinces_draft=list(d.get("provinces", [])), points_draft=list(d.get("points", [])))
-    elif step == "grades":
-        ctx.remember(grades_draft=list(d.get("grades", [])))
-    return step if step in {s for s, _k in STEPS} | {"points"} else "summary"
-
-
-def _edit_fields(_ctx: Ctx) -> list[tuple[str, str]]:
-    return [
-        ("product", _("Sản phẩm")), ("quantity", _("Khối lượng")), ("price", _("Giá")),
-        ("min_lot", _("Lô tối thiểu")), ("window", _("Ngày lấy hàng")), ("provinces", _("Khu vực")),
-        ("grades", _("Loại")), ("certs", _("Chứng nhận")),
-    ]  # fmt: skip
-
-
-# Last, as it names the functions above; the steps above reach it only when they run.
-trade = TradeFlow(
-    flow=flow,
-    kind="order",
-    command="dathang",
-    roles=TRADERS,
-    steps=STEPS,
-    product_question=lazy_gettext("Bạn cần mua sản phẩm gì? Chọn hoặc gõ tên."),
-    quantity_question=lazy_gettext("Bạn cần mua bao nhiêu? Ví dụ: 10 tấn · 5 tạ · 2000 kg."),
-    price_question=lazy_gettext("Giá bạn trả (₫/kg)? Ví dụ: 18k · 18.000."),
-    window_question=lazy_gettext(
-        "Khung ngày lấy hàng? Chọn hoặc gõ ngày (ví dụ: 15/9 · 15-20/9 · từ 15 đến 20/9)."
+flow.step(
+    Step.SUMMARY,
+    ts.TradeSummary(
+        lazy_gettext("Đơn đặt mua của bạn:"),
+        _rows,
+        check=_check,
+        steps={
+            "product": Step.PRODUCT,
+            "quantity": Step.QUANTITY,
+            "price": Step.PRICE,
+            "min_lot": Step.MIN_LOT,
+            "window": Step.WINDOW,
+            "provinces": Step.REGION,
+            "points": Step.REGION,
+            "grades": Step.GRADES,
+            "certs": Step.CERTS,
+        },
     ),
-    price_optional=False,
-    home_province=lambda ctx: ctx.user.province_code,
-    recheck=_recheck,
-    quantity_changed=_recheck,
-    check_window=_check_window,
-    edit_fields=_edit_fields,
-    prepare=_prepare,
-    save=_save,
+    key="confirm",
 )
-trade.register_steps()
+
+
+@flow.committer
+async def save(ctx: Ctx) -> None:
+    s = ctx.services
+    try:
+        order = await service.create_order(ctx.uow, ctx.user, _draft(ctx), s.catalog, s.places, ctx.today)
+    except RuleError as e:  # the summary checked every rule a moment ago: only a race gets here
+        ctx.leave()
+        show_menu(ctx, e.message)
+        return
+    ctx.leave()
+    show_menu(ctx, show.order_saved(s, order))
+
+    async def wake() -> None:  # the matcher
+        s.wake_events()
+
+    ctx.on_commit(wake)
 
 
 def register(router: Router) -> None:
-    # The roles here decide who sees the menu button; the flow checks them again itself.
+    # The roles here decide who sees the menu button; the engine checks the flow's at every step.
     router.command(
         Command(
             "dathang",
@@ -400,3 +468,4 @@ def register(router: Router) -> None:
         )
     )
     router.flow(flow)
+    router.keeps_flow_quiet.add("dathang")

@@ -1,344 +1,436 @@
-"""Steps the lot and order flows share: product, quantity, window, certificates, household shares,
-the summary with "Xác nhận / Sửa / Hủy", and the labels those screens use.
+"""The steps the lot flow (/thuhoach) and the order flow (/dathang) share: product, quantity,
+price, window, certificates, household shares, and the summary that checks every rule again
+before "Xác nhận" saves. Each is a widget declared once; the flows add them to their own steps.
 
-A flow keeps its answers in ``ctx.data`` (JSON only: dates as ISO strings) and, after every
-answer, moves to the first step still unanswered, which is the summary once all are.
+Typed answers are read by :mod:`bot.parsing.answers` (the sentence parser's own readers), so
+"1 tan ruoi", "1t5", "tuần sau", "loai1", "ko co" mean here what they mean in a sentence.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot import formatting as fmt
 from bot.catalog import Product
-from bot.dialog import STAY, Ctx
-from bot.events import Choice
-from bot.i18n import _
-from bot.services.lots import shares_left
+from bot.engine.context import Ctx
+from bot.engine.flow import Accept, Flow, Jump, NotUnderstood, Retry, StepResult, StepSpec
+from bot.engine.screens import Screen
+from bot.engine.widgets import (
+    BACK,
+    DONE,
+    NONE,
+    SKIP,
+    Choice,
+    Period,
+    Select,
+    Summary,
+    Text,
+    TextInput,
+    Widget,
+    text_of,
+)
+from bot.i18n import _, lazy_gettext
+from bot.parsing import answers, parse
+from bot.presentation.labels import AREA, CERT_ORDER, cert_label, certs_text, grade_label
+from bot.services import lots as lot_service
+from bot.services import trade
 from bot.services.quantities import (
     RuleError,
+    check_price,
     check_quantity,
     parse_area_code,
     parse_certs,
-    parse_quantity_kg,
     parse_share_line,
-    parse_window,
 )
-from bot.services.quantities import grade_label as grade_label
 from bot.textnorm import fold
 from storage import dto
 
-CONFIRM, EDIT, CANCEL = "sum:ok", "sum:edit", "sum:cancel"
-# "growing_area_code" as a certification means "the lot has a growing-area code" (the
-# matcher's vocabulary); the code itself is stored on the lot.
-AREA = "growing_area_code"
-CERT_ORDER = ("vietgap", "globalgap", "ocop3", "ocop4", "ocop5", AREA)
-
-
-# --- labels -----------------------------------------------------------------------------------
-
-
-def cert_label(code: str) -> str:
-    """VietGAP, OCOP 4 sao, Mã số vùng trồng..."""
-    labels = {
-        "vietgap": "VietGAP", "globalgap": "GlobalGAP", "ocop3": _("OCOP 3 sao"), "ocop4": _("OCOP 4 sao"),
-        "ocop5": _("OCOP 5 sao"), AREA: _("Mã số vùng trồng"),
-    }  # fmt: skip
-    return labels.get(code, code)
-
-
-def certs_text(codes: Sequence[str], area_code: str | None = None) -> str:
-    """The certificates as one line, "không có" when there are none."""
-    parts = [cert_label(c) for c in CERT_ORDER if c in codes and c != AREA]
-    if area_code:
-        parts.append(_("mã số vùng trồng {code}").format(code=area_code))
-    elif AREA in codes:
-        parts.append(cert_label(AREA))
-    return ", ".join(parts) if parts else _("không có")
-
-
-def status_label(status: str) -> str:
-    """Where a lot or order stands, in words."""
-    labels = {
-        "open": _("Đang mở"), "partly_matched": _("Đã ghép một phần"), "matched": _("Đã ghép đủ"),
-        "expired": _("Hết hạn"), "cancelled": _("Đã hủy"),
-    }  # fmt: skip
-    return labels.get(status, status)
-
-
-def product_name(ctx: Ctx, code: str) -> str:
-    product = ctx.services.catalog.get(code)
-    return product.name_vi if product else code
+GRADES = lot_service.GRADES
+AREA_TOGGLE = "~area"
+Shares = list[list[Any]]  # [[household, phone, kg], ...] as stored in the answers
 
 
 def product_of(ctx: Ctx) -> Product:
-    """The product the flow is about (``ctx.data["product"]``)."""
-    product = ctx.services.catalog.get(ctx.data["product"])
+    """The product the flow is about (``answers["product"]``)."""
+    product = ctx.services.catalog.get(ctx.answers["product"])
     if product is None:  # only a catalog code is ever stored; losing one is a deployment error
-        raise LookupError(ctx.data["product"])
+        raise LookupError(ctx.answers["product"])
     return product
 
 
-def point_label(ctx: Ctx, point: dto.CollectionPoint) -> str:
-    """ "Name (Xã X)" or "Name (Tỉnh Y)"."""
-    place = ctx.services.places.ward(point.ward_code) if point.ward_code else None
-    where = place.ward_name if place else ctx.services.places.provinces[point.province_code].name
-    return f"{point.name} ({where})"
-
-
-def window_of(
-    data: dict[str, Any], start: str = "date_from", end: str = "date_to"
-) -> tuple[dt.date, dt.date]:
-    return dt.date.fromisoformat(data[start]), dt.date.fromisoformat(data[end])
+def window_of(ctx: Ctx) -> tuple[dt.date, dt.date]:
+    """The window answered (``answers["window"]``, two ISO dates)."""
+    start, end = ctx.answers["window"]
+    return dt.date.fromisoformat(start), dt.date.fromisoformat(end)
 
 
 def toggle_label(label: str, on: bool) -> str:
     return f"✅ {label}" if on else label
 
 
-# --- steps -------------------------------------------------------------------------------------
+# --- product, quantity, price, window, grade ------------------------------------------------------
 
 
-def next_step(ctx: Ctx, steps: Sequence[tuple[str, str]]) -> str:
-    """The first step whose data key is still missing, else the summary."""
-    for step, key in steps:
-        if key not in ctx.data:
-            return step
-    return "summary"
+def product_step(question: Text, home_province: Callable[[Ctx], int | None]) -> Select:
+    """The products most reported in the person's province as buttons; any product typed."""
 
+    async def options(ctx: Ctx) -> list[Choice]:
+        codes = await lot_service.popular_products(ctx.uow, home_province(ctx))
+        catalog = ctx.services.catalog
+        return [Choice(p.name_vi, p.code) for c in codes if (p := catalog.get(c))]
 
-def product_choices(ctx: Ctx, codes: Sequence[str]) -> list[Choice]:
-    catalog = ctx.services.catalog
-    return [Choice(p.name_vi, f"prod:{p.code}") for c in codes if (p := catalog.get(c))]
+    def invalid(ctx: Ctx) -> str:
+        return _(
+            "Không tìm thấy sản phẩm «{text}». Vui lòng chọn hoặc gõ lại tên (ví dụ: na, hồng vành khuyên)."
+        ).format(text=ctx.text[:40])
 
+    def check(ctx: Ctx, value: Any) -> str:
+        if ctx.services.catalog.get(str(value)) is None:
+            raise ValueError(invalid(ctx))
+        return str(value)
 
-def read_product(ctx: Ctx) -> Product | None:
-    """The product pressed ("prod:na") or typed ("mang cau"), or None after explaining."""
-    payload = ctx.payload or ""
-    product = None
-    if payload.startswith("prod:"):
-        product = ctx.services.catalog.get(payload.removeprefix("prod:"))
-    elif ctx.text:
-        product = ctx.services.catalog.find(ctx.text)
-    if product is None:
-        ctx.say(
-            _(
-                "Không tìm thấy sản phẩm «{text}». Vui lòng chọn hoặc gõ lại tên (ví dụ: na, hồng vành khuyên)."
-            ).format(text=ctx.text[:40])
-        )
-    return product
-
-
-def read_quantity(ctx: Ctx, field: str = "quantity") -> int | None:
-    """Whole kg from the typed answer, or None after explaining what is wrong."""
-    try:
-        return check_quantity(parse_quantity_kg(ctx.text) if ctx.text else None, field)
-    except RuleError as e:
-        ctx.say(e.message)
-        return None
-
-
-def window_choices() -> list[Choice]:
-    return [Choice(_("Hôm nay"), "win:0"), Choice(_("Ngày mai"), "win:1")]
-
-
-def read_window(ctx: Ctx) -> tuple[dt.date, dt.date] | None:
-    """The window pressed (Hôm nay / Ngày mai) or typed, or None after explaining."""
-    payload = ctx.payload or ""
-    if payload.startswith("win:"):
-        day = ctx.today + dt.timedelta(days=int(payload.removeprefix("win:")))
-        return day, day
-    window = parse_window(ctx.text, ctx.today) if ctx.text else None
-    if window is None:
-        ctx.say(_("Tôi chưa hiểu ngày. Ví dụ: 15/9 · 15-20/9 · từ 15 đến 20/9."))
-    return window
-
-
-# --- the certificates multi-select -------------------------------------------------------------
-
-
-def ask_certs(ctx: Ctx, question: str, none_label: str, *, typed_area: bool) -> None:
-    """Toggle buttons for each certificate, "Xong" and "none"; the area code is typed or toggled."""
-    d = ctx.data
-    if d.get("awaiting_area"):
-        ctx.say(_("Gõ mã số vùng trồng (ví dụ: VN-LSCL-0012):"), [Choice(_("« Quay lại"), "cert:back")])
-        return
-    chosen = d.setdefault("certs_draft", [])
-    area = d.get("area_draft")
-    choices = [Choice(toggle_label(cert_label(c), c in chosen), f"cert:{c}") for c in CERT_ORDER[:5]]
-    if typed_area:
-        label = _("Mã số vùng trồng: {code}").format(code=area) if area else _("Mã số vùng trồng")
-        choices.append(Choice(toggle_label(label, bool(area)), "cert:area"))
-    else:
-        choices.append(Choice(toggle_label(cert_label(AREA), AREA in chosen), f"cert:{AREA}"))
-    choices += [Choice(_("Xong"), "cert:done"), Choice(none_label, "cert:none")]
-    text = question + "\n" + _("Đã chọn: {certs}").format(certs=certs_text(chosen, area))
-    ctx.say(text, choices, columns=2)
-
-
-def answer_certs(ctx: Ctx, *, typed_area: bool) -> tuple[list[str], str | None] | None:
-    """(certificates, area code) once finished; None to ask again (after a toggle or an explanation)."""
-    d = ctx.data
-    chosen: list[str] = list(d.get("certs_draft", []))
-    payload = ctx.payload or ""
-    if d.get("awaiting_area"):
-        if payload == "cert:back":
-            ctx.remember(awaiting_area=False)
-            return None
-        code = parse_area_code(ctx.text) if ctx.text else None
-        if code is None:
-            ctx.say(_("Mã số vùng trồng không hợp lệ: cần 3–40 chữ, số hoặc dấu gạch."))
-            return None
-        ctx.remember(area_draft=code, awaiting_area=False)
-        return None
-    if payload == "cert:none":
-        return [], None
-    if payload == "cert:done":
-        return [c for c in CERT_ORDER if c in chosen], d.get("area_draft")
-    if payload == "cert:area":
-        if d.get("area_draft"):
-            ctx.remember(area_draft=None)
-        else:
-            ctx.remember(awaiting_area=True)
-        return None
-    if payload.startswith("cert:"):
-        code = payload.removeprefix("cert:")
-        if code in chosen:
-            chosen.remove(code)
-        else:
-            if code.startswith("ocop"):  # one star rating at a time
-                chosen = [c for c in chosen if not c.startswith("ocop")]
-            chosen.append(code)
-        ctx.remember(certs_draft=chosen)
-        return None
-    key = fold(ctx.text)
-    if key in ("khong", "khong co", "khong yeu cau", "ko"):
-        return [], None
-    found = parse_certs(ctx.text)
-    area_code = parse_area_code(ctx.text) if typed_area and "vung" in key else None
-    if area_code:  # "mã số vùng trồng VN-LS-01" typed in one go
-        ctx.remember(area_draft=area_code)
-    elif not typed_area and "vung" in key:
-        found.add(AREA)
-    if not found and not area_code:
-        ctx.say(_("Tôi chưa hiểu. Bấm chọn chứng nhận rồi bấm «Xong», hoặc gõ ví dụ: VietGAP, OCOP 4 sao."))
-        return None
-    if any(c.startswith("ocop") for c in found):
-        chosen = [c for c in chosen if not c.startswith("ocop")]
-    ctx.remember(certs_draft=[*chosen, *(c for c in CERT_ORDER if c in found and c not in chosen)])
-    return None
-
-
-# --- household shares of a pooled lot ---------------------------------------------------------
-
-
-def _shares(raw: list[list[Any]]) -> list[dto.LotShare]:
-    return [dto.LotShare(h, p, int(kg)) for h, p, kg in raw]
-
-
-def ask_shares(ctx: Ctx, quantity_kg: int, *, skippable: bool = True) -> None:
-    """The shares so far, how much is left, and how to add more."""
-    draft = _shares(ctx.data.setdefault("shares_draft", []))
-    lines = [
-        _(
-            "Lô gộp từ nhiều hộ? Gõ tên hoặc số điện thoại của hộ và số kg, mỗi dòng một hộ, ví dụ:\n"
-            "Nguyễn Văn A 500\n0912345678 300"
-        )
-    ]
-    if draft:
-        lines.append(_("Đã ghi:"))
-        lines += [f"• {s.household} – {fmt.kg(s.kg)}" for s in draft]
-    left = shares_left(draft, quantity_kg)
-    lines.append(
-        _("Còn lại chưa chia: {left} (lô {total}).").format(left=fmt.kg(left), total=fmt.kg(quantity_kg))
+    return Select(
+        question, options, read=lambda _ctx, text: answers.read_product(text), invalid=invalid, check=check
     )
-    choices = [Choice(_("Xong"), "sh:done"), Choice(_("Xóa làm lại"), "sh:clear")] if draft else []
-    if skippable and not draft:
-        choices.append(Choice(_("Không chia theo hộ"), "sh:none"))
-    ctx.say("\n".join(lines), choices, columns=2)
 
 
-def answer_shares(ctx: Ctx, quantity_kg: int) -> list[dto.LotShare] | None:
-    """The finished list of shares ([] for "none"); None to ask again."""
-    payload = ctx.payload or ""
-    draft = _shares(ctx.data.get("shares_draft", []))
-    if payload == "sh:none":
-        ctx.remember(shares_draft=[])
-        return []
-    if payload == "sh:clear":
-        ctx.remember(shares_draft=[])
-        return None
-    if payload == "sh:done":
-        left = shares_left(draft, quantity_kg)
-        if left == 0 and draft:
+def new_request(ctx: Ctx, text: str) -> bool:
+    """Whether ``text`` is a sentence about another product ("bán 2 tấn quýt"): not an answer here,
+    but a new request (the sentence handler then starts it)."""
+    result = parse(text, ctx.today)
+    return (
+        result.intent in ("offer", "order")
+        and result.product is not None
+        and result.product != ctx.answers.get("product")
+    )
+
+
+def read_kg(ctx: Ctx, text: str) -> float | None:
+    """The amount typed, sign and size unchecked (the rule check says what is wrong with it)."""
+    return None if new_request(ctx, text) else answers.read_amount_kg(text)
+
+
+def _check_quantity(_ctx: Ctx, value: Any) -> int:
+    return check_quantity(value)
+
+
+def quantity_step(question: Text) -> TextInput:
+    """Kilograms from "2,5 tấn", "1 tan ruoi", "1t5", "hai tấn rưỡi", "1500" (kg)."""
+    return TextInput(
+        question,
+        read_kg,
+        lazy_gettext("Tôi chưa hiểu khối lượng. Ví dụ: 2,5 tấn · 3 tạ · 1500 kg."),
+        check=_check_quantity,
+    )
+
+
+def price_step(question: Text, home_province: Callable[[Ctx], int | None], *, optional: bool) -> TextInput:
+    """VND/kg from "25k", "25.000", "ba mươi lăm nghìn"; the reference price is shown with the question."""
+
+    async def ask(ctx: Ctx) -> str:
+        lines = [str(question)]
+        province = home_province(ctx)
+        if province:
+            ref = await trade.reference_price(ctx.uow, ctx.answers["product"], province, ctx.today)
+            if ref is not None:
+                lines.append(_("Giá tham chiếu hiện nay: {price}.").format(price=fmt.price_per_kg(ref)))
+        return "\n".join(lines)
+
+    def extra(_ctx: Ctx) -> list[Choice]:
+        return [Choice(_("Bỏ qua"), SKIP, ("bo qua", "khong", "ko", "skip"))] if optional else []
+
+    return TextInput(
+        ask,
+        lambda ctx, text: (
+            None
+            if new_request(ctx, text)
+            else answers.read_amount_vnd_per_kg(text, ctx.answers.get("product"))
+        ),
+        lazy_gettext("Tôi chưa hiểu giá. Ví dụ: 25k · 25.000 · 25000đ."),
+        check=lambda ctx, value: check_price(product_of(ctx), value),
+        extra=extra,
+        skip_value=None,
+    )
+
+
+def window_step(question: Text, check: Callable[[Ctx, dt.date, dt.date], None]) -> Period:
+    """Today, tomorrow, or typed: "15/9", "15-20/9", "tuần sau", "từ mùng 10"."""
+
+    def checked(ctx: Ctx, value: Any) -> list[str]:
+        start, end = (dt.date.fromisoformat(v) for v in value)
+        check(ctx, start, end)
+        return list(value)
+
+    return Period(
+        question,
+        presets=[(lazy_gettext("Hôm nay"), 0, 0), (lazy_gettext("Ngày mai"), 1, 1)],
+        check=checked,
+    )
+
+
+def grade_choices(_ctx: Ctx) -> list[Choice]:
+    synonyms = {"1": ("loai1", "l1", "loai i"), "2": ("loai2", "l2", "loai ii"), "xo": ("hang xo", "loai xo")}
+    return [Choice(grade_label(g), g, synonyms[g]) for g in GRADES]
+
+
+def grade_step() -> Select:
+    """Loại 1 / Loại 2 / Xô, or typed ("loai1", "loại 2", "xô")."""
+    return Select(
+        lazy_gettext("Hàng loại mấy?"),
+        grade_choices,
+        read=lambda _ctx, text: answers.read_grade(text),
+        invalid=lazy_gettext("Vui lòng chọn Loại 1, Loại 2 hoặc Xô."),
+        columns=3,
+    )
+
+
+# --- certificates ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Certificates(Widget):
+    """Certificates toggled on and off, then "Xong"; or typed ("VietGAP, OCOP 4 sao", "ko co").
+
+    With ``typed_area`` (a lot) the growing-area code itself is typed; otherwise (an order) it
+    is one more requirement. The answer is ``{"certs": [...], "area": code or None}``.
+    """
+
+    question: Text
+    none_label: Text
+    typed_area: bool
+
+    def _draft(self, ctx: Ctx) -> tuple[list[str], str | None]:
+        if "draft" in ctx.screen:
+            return list(ctx.screen["draft"]), ctx.screen.get("area")
+        previous = ctx.screen.get("previous") or {}
+        return list(previous.get("certs", [])), previous.get("area")
+
+    def _keep(self, ctx: Ctx, draft: list[str], area: str | None, awaiting: bool = False) -> None:
+        ctx.keep(draft=draft, area=area, awaiting=awaiting)
+
+    @staticmethod
+    def _add(draft: list[str], code: str) -> list[str]:
+        if code in draft:
             return draft
-        if not draft:
-            ctx.say(_("Chưa có hộ nào. Gõ tên hộ và số kg, ví dụ: Nguyễn Văn A 500."))
+        if code.startswith("ocop"):  # one star rating at a time
+            draft = [c for c in draft if not c.startswith("ocop")]
+        return [*draft, code]
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        if ctx.screen.get("awaiting"):
+            back = flow.option(spec, _("« Quay lại"), BACK, "quay lai")
+            return Screen(_("Gõ mã số vùng trồng (ví dụ: VN-LSCL-0012):"), (back,))
+        draft, area = self._draft(ctx)
+        options = [flow.option(spec, toggle_label(cert_label(c), c in draft), c) for c in CERT_ORDER[:5]]
+        if self.typed_area:
+            label = _("Mã số vùng trồng: {code}").format(code=area) if area else _("Mã số vùng trồng")
+            options.append(flow.option(spec, toggle_label(label, bool(area)), AREA_TOGGLE))
         else:
-            ctx.say(
+            options.append(flow.option(spec, toggle_label(cert_label(AREA), AREA in draft), AREA))
+        options.append(flow.option(spec, _("Xong"), DONE, "xong", "ok", "roi", "het"))
+        none = await text_of(ctx, self.none_label)
+        options.append(flow.option(spec, none, NONE, "khong", "khong co", "ko co", "khong yeu cau"))
+        text = await text_of(ctx, self.question)
+        text += "\n" + _("Đã chọn: {certs}").format(certs=certs_text(draft, area))
+        return Screen(text, tuple(options), columns=2)
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        draft, area = self._draft(ctx)
+        if value == BACK:
+            self._keep(ctx, draft, area)
+        elif value == NONE:
+            return Accept({"certs": [], "area": None})
+        elif value == DONE:
+            return Accept({"certs": [c for c in CERT_ORDER if c in draft], "area": area})
+        elif value == AREA_TOGGLE:
+            self._keep(ctx, draft, None, awaiting=not area)
+        elif value in CERT_ORDER:
+            self._keep(
+                ctx, [c for c in draft if c != value] if value in draft else self._add(draft, value), area
+            )
+        return Retry()
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        draft, area = self._draft(ctx)
+        if ctx.screen.get("awaiting"):
+            code = parse_area_code(text)
+            if code is None:
+                return Retry(_("Mã số vùng trồng không hợp lệ: cần 3–40 chữ, số hoặc dấu gạch."))
+            self._keep(ctx, draft, code)
+            return Retry()
+        if answers.read_yes_no(text) is False:  # "ko co", "không", "khong yeu cau"
+            return Accept({"certs": [], "area": None})
+        key = fold(text)
+        found = parse_certs(text)
+        if "vung" in key:
+            if self.typed_area and (code := parse_area_code(text)):  # "mã số vùng trồng VN-LS-01" in one go
+                area = code
+            elif not self.typed_area:
+                found.add(AREA)
+        if not found and area == self._draft(ctx)[1]:
+            return NotUnderstood(
+                _("Tôi chưa hiểu. Chọn chứng nhận rồi chọn «Xong», hoặc gõ ví dụ: VietGAP, OCOP 4 sao.")
+            )
+        for code in (c for c in CERT_ORDER if c in found):
+            draft = self._add(draft, code)
+        self._keep(ctx, draft, area)
+        return Retry()
+
+
+# --- household shares of a pooled lot -----------------------------------------------------------------
+
+
+def shares_of(raw: Shares) -> tuple[dto.LotShare, ...]:
+    return tuple(dto.LotShare(h, p, int(kg)) for h, p, kg in raw)
+
+
+@dataclass
+class HouseholdShares(Widget):
+    """Each household's part of a pooled lot, typed a line per household; they must add up."""
+
+    quantity: Callable[[Ctx], int]
+    skippable: bool = True
+
+    def _draft(self, ctx: Ctx) -> Shares:
+        return list(ctx.screen.get("draft", ctx.screen.get("previous") or []))
+
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        draft = shares_of(self._draft(ctx))
+        total = self.quantity(ctx)
+        lines = [
+            _(
+                "Lô gộp từ nhiều hộ? Gõ tên hoặc số điện thoại của hộ và số kg, mỗi dòng một hộ, ví dụ:\n"
+                "Nguyễn Văn A 500\n0912345678 300"
+            )
+        ]
+        if draft:
+            lines.append(_("Đã ghi:"))
+            lines += [f"• {s.household} – {fmt.kg(s.kg)}" for s in draft]
+        left = lot_service.shares_left(draft, total)
+        lines.append(
+            _("Còn lại chưa chia: {left} (lô {total}).").format(left=fmt.kg(left), total=fmt.kg(total))
+        )
+        options = []
+        if draft:
+            options = [
+                flow.option(spec, _("Xong"), DONE, "xong", "ok", "roi"),
+                flow.option(spec, _("Xóa làm lại"), "~clear", "xoa", "lam lai"),
+            ]
+        elif self.skippable:
+            options.append(flow.option(spec, _("Không chia theo hộ"), NONE, "khong", "khong chia"))
+        return Screen("\n".join(lines), tuple(options), columns=2)
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        raw = self._draft(ctx)
+        total = self.quantity(ctx)
+        if value == NONE and self.skippable:
+            return Accept([])
+        if value == "~clear":
+            ctx.keep(draft=[])
+            return Retry()
+        if value == DONE:
+            left = lot_service.shares_left(shares_of(raw), total)
+            if raw and left == 0:
+                return Accept(raw)
+            if not raw:
+                return Retry(_("Chưa có hộ nào. Gõ tên hộ và số kg, ví dụ: Nguyễn Văn A 500."))
+            return Retry(
                 _("Phần các hộ phải cộng lại đúng bằng lô {total}: còn thiếu {left}.").format(
-                    total=fmt.kg(quantity_kg), left=fmt.kg(left)
+                    total=fmt.kg(total), left=fmt.kg(left)
                 )
             )
-        return None
-    for line in filter(None, (raw.strip() for raw in ctx.text.splitlines())):
-        parsed = parse_share_line(line)
-        if parsed is None:
-            ctx.say(_("Không đọc được dòng «{line}». Ví dụ: Nguyễn Văn A 500.").format(line=line[:60]))
-            continue
-        household, phone, kg = parsed
+        return Retry()
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        raw = self._draft(ctx)
+        total = self.quantity(ctx)
+        problems: list[str] = []
+        added = 0
+        for line in filter(None, (part.strip() for part in text.splitlines())):
+            parsed = parse_share_line(line)
+            if parsed is None:
+                problems.append(
+                    _("Không đọc được dòng «{line}». Ví dụ: Nguyễn Văn A 500.").format(line=line[:60])
+                )
+                continue
+            household, phone, kg = parsed
+            try:
+                kg_int = check_quantity(kg, "shares")
+            except RuleError as e:
+                problems.append(f"«{line[:60]}»: {e.message}")
+                continue
+            left = lot_service.shares_left(shares_of(raw), total)
+            if kg_int > left:
+                problems.append(
+                    _("«{line}»: vượt quá lô, chỉ còn {left} chưa chia.").format(
+                        line=line[:60], left=fmt.kg(left)
+                    )
+                )
+                continue
+            raw.append([household[:100], phone, kg_int])
+            added += 1
+        ctx.keep(draft=raw)
+        message = "\n".join(problems) or None
+        if not added and message:
+            return NotUnderstood(message)  # maybe a new request rather than a household
+        return Retry(message)
+
+
+# --- the summary --------------------------------------------------------------------------------------
+
+
+@dataclass
+class TradeSummary(Summary):
+    """The summary; "Xác nhận" first checks every rule again (a point may have closed meanwhile) and
+    goes back to the step whose answer broke one."""
+
+    check: Callable[[Ctx], Awaitable[None]] | None = None
+    steps: Mapping[str, str] = field(default_factory=dict)  # RuleError.field -> the step to ask again
+
+    async def _checked(self, ctx: Ctx, flow: Flow, result: StepResult) -> StepResult:
+        if not isinstance(result, Accept) or self.check is None:
+            return result
         try:
-            kg_int = check_quantity(kg, "shares")
+            await self.check(ctx)
         except RuleError as e:
-            ctx.say(f"«{line[:60]}»: {e.message}")
-            continue
-        left = shares_left(draft, quantity_kg)
-        if kg_int > left:
-            ctx.say(
-                _("«{line}»: vượt quá lô, chỉ còn {left} chưa chia.").format(
-                    line=line[:60], left=fmt.kg(left)
-                )
-            )
-            continue
-        draft.append(dto.LotShare(household[:100], phone, kg_int))
-    ctx.remember(shares_draft=[[s.household, s.phone, s.kg] for s in draft])
-    return None
+            ctx.say(e.message)
+            target = self.steps.get(e.field)
+            return Jump(target) if target and flow.spec(target) is not None else Retry()
+        return result
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        return await self._checked(ctx, flow, await super().on_choice(ctx, flow, spec, value))
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        return await self._checked(ctx, flow, await super().on_text(ctx, flow, spec, text))
 
 
-# --- summary ---------------------------------------------------------------------------------
+# --- what a changed answer makes wrong ---------------------------------------------------------------
 
 
-def summary_choices() -> list[Choice]:
-    return [Choice(_("Xác nhận"), CONFIRM), Choice(_("Sửa"), EDIT), Choice(_("Hủy"), CANCEL)]
+def recheck_price(ctx: Ctx) -> list[str]:
+    """Drop a price outside the (new) product's range; say why."""
+    price = ctx.answers.get("price")
+    if price is None or "product" not in ctx.answers:
+        return []
+    try:
+        ctx.remember(price=check_price(product_of(ctx), float(price)))
+    except (RuleError, ValueError, TypeError) as e:
+        ctx.forget("price")
+        return [e.message if isinstance(e, RuleError) else _("Giá không hợp lệ.")]
+    return []
 
 
-def ask_summary(ctx: Ctx, title: str, rows: Sequence[tuple[str, str]]) -> None:
-    lines = [title, *(f"• {label}: {value}" for label, value in rows), _("Lưu lại?")]
-    ctx.say("\n".join(lines), summary_choices(), columns=3)
-
-
-def ask_edit(ctx: Ctx, fields: Sequence[tuple[str, str]]) -> None:
-    choices = [Choice(label, f"edit:{step}") for step, label in fields]
-    ctx.say(_("Bạn muốn sửa mục nào?"), [*choices, Choice(_("« Quay lại"), "edit:back")], columns=2)
-
-
-def answer_edit(ctx: Ctx, steps: Sequence[str]) -> str:
-    """The step to go back to (its current answer stays until replaced), or the summary."""
-    step = (ctx.payload or "").removeprefix("edit:")
-    if step == "back":
-        return "summary"
-    if step not in steps:
-        ctx.say(_("Vui lòng chọn một mục bên dưới."))
-        return STAY
-    return step
-
-
-def announce(ctx: Ctx, kind: str, entity_id: int) -> None:
-    """Tell the market (the matcher) after the transaction commits, never before."""
-
-    async def hook() -> None:
-        ctx.services.market_changed(kind, entity_id)
-
-    ctx.on_commit(hook)
+def recheck_window(ctx: Ctx, check: Callable[[Ctx, dt.date, dt.date], None]) -> list[str]:
+    """Drop a window the (new) product or today makes wrong; say why."""
+    if "window" not in ctx.answers:
+        return []
+    try:
+        check(ctx, *window_of(ctx))
+    except (RuleError, ValueError) as e:
+        ctx.forget("window")
+        return [e.message if isinstance(e, RuleError) else _("Ngày không hợp lệ.")]
+    return []

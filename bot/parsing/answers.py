@@ -57,6 +57,19 @@ def read_quantity_kg(text: str) -> int | None:
     return round(kg)
 
 
+def read_amount_kg(text: str) -> float | None:
+    """The amount in kg as typed, sign and size unchecked ("-5 tấn" is -5000, "0" is 0); None if no amount is
+    named. For saying why a quantity is refused; :func:`read_quantity_kg` is the answer itself."""
+    return amount_kg(text)
+
+
+def read_amount_vnd_per_kg(text: str, product_code: str | None = None) -> float | None:
+    """The price per kg as typed, sign and size unchecked ("-20k" is -20000); None if no price is named. For
+    saying why a price is refused; :func:`read_price` is the answer itself."""
+    product = CATALOG.get(product_code) if product_code else None
+    return amount_vnd_per_kg(text, product)
+
+
 def read_price(text: str, product_code: str | None = None) -> int | None:
     """VND per kg from "18k", "18.000", "18", "ba mươi lăm nghìn", "1tr2/tạ" (per tạ, converted); the product's
     price range decides what a bare "2 triệu" is priced per. None if unreadable or not positive."""

@@ -1,6 +1,8 @@
 """Harvest lots: the rules for reporting one, and for changing, extending, cancelling or expiring it.
 
-Every change is recorded in the lot's history (``entity_events``) in the same transaction.
+Every change is recorded in the lot's history (``entity_events``) and emitted as a domain event
+(``LotChanged`` for the matcher; ``LotExpired`` for the notifications) in the
+same transaction.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from dataclasses import asdict, dataclass
 
 from bot import formatting as fmt
 from bot.catalog import ProductCatalog
+from bot.domain_events import LotChanged, LotExpired, emit
 from bot.i18n import _
-from bot.places import Gazetteer
 from bot.services.points import propose_point
 from bot.services.quantities import RuleError, check_price, check_quantity, check_window
 from bot.services.trade import expire_past, withdraw
@@ -51,6 +53,14 @@ class LotDraft:
     ready_to: dt.date
     asking_price: int | None
     shares: tuple[dto.LotShare, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SavedLot:
+    """A lot just saved; ``point_pending``: its collection point is new and waits for an official."""
+
+    lot: dto.Lot
+    point_pending: bool
 
 
 def check_lot_window(
@@ -101,6 +111,15 @@ def validate_lot(draft: LotDraft, catalog: ProductCatalog, today: dt.date) -> No
     check_shares(draft.shares, draft.quantity_kg)
 
 
+async def check_lot(uow: UnitOfWork, draft: LotDraft, catalog: ProductCatalog, today: dt.date) -> None:
+    """Every rule, and the chosen collection point still active; a RuleError names the step to ask again."""
+    validate_lot(draft, catalog, today)
+    if draft.new_point is None:
+        chosen = await uow.points.get(draft.point_id or 0)
+        if chosen is None or chosen.status != "active":
+            raise RuleError(_("Điểm tập kết này không còn hoạt động. Vui lòng chọn điểm khác."), "point")
+
+
 async def popular_products(uow: UnitOfWork, province_code: int | None, limit: int = 6) -> list[str]:
     """Codes of the products most reported in a province, topped up with the default list."""
     codes = await uow.lots.product_counts(province_code, limit) if province_code else []
@@ -128,16 +147,16 @@ async def create_lot(
     draft: LotDraft,
     catalog: ProductCatalog,
     today: dt.date,
-    *,
-    places: Gazetteer,
-) -> dto.Lot:
+) -> SavedLot:
     """Validate and save a lot with its shares (and a proposed point), recording the history.
 
-    A proposed point goes to the province's officials for approval at once; until they approve
-    it the lot waits (or is proposed with a warning, as UNAPPROVED_POINTS says: see the matcher).
+    A proposed point goes to the province's officials for approval (``PointProposed``); until
+    they approve it the lot waits (or is proposed with a warning, as UNAPPROVED_POINTS says: see
+    the matcher).
     """
-    validate_lot(draft, catalog, today)
+    await check_lot(uow, draft, catalog, today)
     point_id = draft.point_id
+    proposed: dto.CollectionPoint | None = None
     if draft.new_point is not None:
         np = draft.new_point
         # The officials are asked once this commits, when the lot below is there to show its volume.
@@ -149,11 +168,7 @@ async def create_lot(
             province_code=np.province_code,
             ward_code=np.ward_code,
         )
-        point_id = point.id
-    else:
-        chosen = await uow.points.get(point_id or 0)
-        if chosen is None or chosen.status != "active":
-            raise RuleError(_("Điểm tập kết này không còn hoạt động. Vui lòng chọn điểm khác."), "point")
+        point_id, proposed = point.id, point
     certifications = [c for c in draft.certifications if c != AREA_CERT]
     if draft.growing_area_code:  # so that orders requiring a growing-area code match it
         certifications.append(AREA_CERT)
@@ -188,7 +203,13 @@ async def create_lot(
             "shares": [asdict(s) for s in draft.shares],
         },
     )
-    return lot
+    await emit(uow, LotChanged(lot.id))
+    return SavedLot(lot, point_pending=proposed is not None)
+
+
+async def has_shares(uow: UnitOfWork, lot_id: int) -> bool:
+    """Whether the lot pools several households."""
+    return bool(await uow.lots.shares(lot_id))
 
 
 async def own_open_lot(uow: UnitOfWork, owner: dto.User, lot_id: int) -> dto.Lot:
@@ -243,14 +264,12 @@ async def change_lot_volume(
             **({"shares": [asdict(s) for s in shares]} if shares is not None else {}),
         },
     )
+    await emit(uow, LotChanged(lot.id))
     return await uow.lots.get(lot.id)  # type: ignore[return-value]
 
 
-async def extend_lot(
-    uow: UnitOfWork, actor: dto.User, lot_id: int, new_to: dt.date, catalog: ProductCatalog, today: dt.date
-) -> dto.Lot:
-    """Move a lot's ready-to date later, within what the product keeps."""
-    lot = await own_open_lot(uow, actor, lot_id)
+def check_extension(lot: dto.Lot, new_to: dt.date, catalog: ProductCatalog, today: dt.date) -> None:
+    """A later ready-to date, not past, within what the product keeps; a RuleError says why not."""
     if new_to <= lot.ready_to:
         raise RuleError(_("Ngày mới phải sau {day}.").format(day=fmt.date(lot.ready_to)), "extend")
     if new_to < today:
@@ -268,10 +287,19 @@ async def extend_lot(
             ),
             "extend",
         )
+
+
+async def extend_lot(
+    uow: UnitOfWork, actor: dto.User, lot_id: int, new_to: dt.date, catalog: ProductCatalog, today: dt.date
+) -> dto.Lot:
+    """Move a lot's ready-to date later, within what the product keeps."""
+    lot = await own_open_lot(uow, actor, lot_id)
+    check_extension(lot, new_to, catalog, today)
     await uow.lots.change(lot.id, ready_to=new_to)
     await uow.events.record(
         "lot", lot.id, actor.id, "extend", {"old": lot.ready_to.isoformat(), "new": new_to.isoformat()}
     )
+    await emit(uow, LotChanged(lot.id))
     return await uow.lots.get(lot.id)  # type: ignore[return-value]
 
 
@@ -279,9 +307,16 @@ async def cancel_lot(uow: UnitOfWork, actor: dto.User, lot_id: int, reason: str)
     """Withdraw a lot, keeping the reason."""
     lot = await own_open_lot(uow, actor, lot_id)
     closed = _("Lô #{id} đã đóng, không thể thay đổi.").format(id=lot.id)
-    return await withdraw(uow, uow.lots, "lot", lot, actor, reason, closed)
+    cancelled = await withdraw(uow, uow.lots, "lot", lot, actor, reason, closed)
+    await emit(uow, LotChanged(lot.id))
+    return cancelled
 
 
 async def expire_lots(uow: UnitOfWork, today: dt.date, limit: int = 500) -> list[dto.Lot]:
-    """Close up to ``limit`` open lots whose ready window ended before ``today``; the ones closed now."""
-    return await expire_past(uow, uow.lots, "lot", today, "ready_to", limit)
+    """Close up to ``limit`` open lots whose ready window ended before ``today``; the ones closed now
+    (their owners are told through ``LotExpired``)."""
+    expired = await expire_past(uow, uow.lots, "lot", today, "ready_to", limit)
+    for lot in expired:
+        await emit(uow, LotExpired(lot.id))
+        await emit(uow, LotChanged(lot.id))
+    return expired

@@ -1,6 +1,8 @@
 """Purchase orders: the rules for posting one, and for changing, extending, cancelling or expiring it.
 
-Every change is recorded in the order's history (``entity_events``) in the same transaction.
+Every change is recorded in the order's history (``entity_events``) and emitted as a domain
+event (``OrderChanged`` for the matcher; ``OrderExpired`` for the
+notifications) in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 from bot import formatting as fmt
 from bot.catalog import ProductCatalog
+from bot.domain_events import OrderChanged, OrderExpired, emit
 from bot.i18n import _
 from bot.places import Gazetteer
 from bot.services.lots import AREA_CERT, GRADES, OPEN, check_new_volume
@@ -93,6 +96,39 @@ def validate_order(
         raise RuleError(_("Chứng nhận không hợp lệ."), "certs")
 
 
+async def _active_points(uow: UnitOfWork, ids: tuple[int, ...] | list[int]) -> list[dto.CollectionPoint]:
+    found = await uow.points.by_ids(list(ids))
+    points = [found[i] for i in ids if i in found and found[i].status == "active"]
+    if len(points) != len(ids):
+        raise RuleError(_("Một điểm tập kết bạn chọn không còn hoạt động. Vui lòng chọn lại."), "points")
+    return points
+
+
+async def check_region_ids(
+    uow: UnitOfWork, provinces: tuple[int, ...], point_ids: tuple[int, ...], places: Gazetteer
+) -> None:
+    """:func:`check_region` for points given by id (all of them still active)."""
+    check_region(provinces, await _active_points(uow, point_ids), places)
+
+
+async def point_options(uow: UnitOfWork, first: list[int | None]) -> list[dto.CollectionPoint]:
+    """Active collection points, those in the provinces ``first`` names before the rest."""
+    points = await uow.points.active()
+    return sorted(points, key=lambda p: (p.province_code not in first, p.id))
+
+
+async def points_in_ward(uow: UnitOfWork, ward_code: int) -> list[dto.CollectionPoint]:
+    """Active collection points in a ward."""
+    return [p for p in await uow.points.active() if p.ward_code == ward_code]
+
+
+async def check_order(
+    uow: UnitOfWork, draft: OrderDraft, catalog: ProductCatalog, places: Gazetteer, today: dt.date
+) -> None:
+    """Every rule an order must satisfy, its points still active; a RuleError names the step to ask again."""
+    validate_order(draft, catalog, places, today, await _active_points(uow, draft.collection_points))
+
+
 async def create_order(
     uow: UnitOfWork,
     trader: dto.User,
@@ -102,11 +138,7 @@ async def create_order(
     today: dt.date,
 ) -> dto.Order:
     """Validate and save an order, recording the history."""
-    found = await uow.points.by_ids(list(draft.collection_points))
-    points = [found[i] for i in draft.collection_points if i in found and found[i].status == "active"]
-    if len(points) != len(draft.collection_points):
-        raise RuleError(_("Một điểm tập kết bạn chọn không còn hoạt động. Vui lòng chọn lại."), "points")
-    validate_order(draft, catalog, places, today, points)
+    await check_order(uow, draft, catalog, places, today)
     order = await uow.orders.add(
         trader_id=trader.id,
         product_code=draft.product_code,
@@ -138,6 +170,7 @@ async def create_order(
             "required_certs": list(order.required_certs),
         },
     )
+    await emit(uow, OrderChanged(order.id))
     return order
 
 
@@ -165,7 +198,15 @@ async def change_order_volume(
         await uow.orders.change(order.id, min_lot_kg=kg)
         changes["min_lot_kg"] = {"old": order.min_lot_kg, "new": kg}
     await uow.events.record("order", order.id, actor.id, "change_volume", changes)
+    await emit(uow, OrderChanged(order.id))
     return await uow.orders.get(order.id)  # type: ignore[return-value]
+
+
+def check_extension(order: dto.Order, new_to: dt.date, today: dt.date) -> None:
+    """A later pickup-to date, not past, within a year; a RuleError says why not."""
+    if new_to <= order.pickup_to:
+        raise RuleError(_("Ngày mới phải sau {day}.").format(day=fmt.date(order.pickup_to)), "extend")
+    check_window(max(order.pickup_from, today), new_to, today, "extend")
 
 
 async def extend_order(
@@ -173,13 +214,12 @@ async def extend_order(
 ) -> dto.Order:
     """Move an order's pickup-to date later."""
     order = await own_open_order(uow, actor, order_id)
-    if new_to <= order.pickup_to:
-        raise RuleError(_("Ngày mới phải sau {day}.").format(day=fmt.date(order.pickup_to)), "extend")
-    check_window(max(order.pickup_from, today), new_to, today, "extend")
+    check_extension(order, new_to, today)
     await uow.orders.change(order.id, pickup_to=new_to)
     await uow.events.record(
         "order", order.id, actor.id, "extend", {"old": order.pickup_to.isoformat(), "new": new_to.isoformat()}
     )
+    await emit(uow, OrderChanged(order.id))
     return await uow.orders.get(order.id)  # type: ignore[return-value]
 
 
@@ -187,9 +227,16 @@ async def cancel_order(uow: UnitOfWork, actor: dto.User, order_id: int, reason: 
     """Withdraw an order, keeping the reason."""
     order = await own_open_order(uow, actor, order_id)
     closed = _("Đơn #{id} đã đóng, không thể thay đổi.").format(id=order.id)
-    return await withdraw(uow, uow.orders, "order", order, actor, reason, closed)
+    cancelled = await withdraw(uow, uow.orders, "order", order, actor, reason, closed)
+    await emit(uow, OrderChanged(order.id))
+    return cancelled
 
 
 async def expire_orders(uow: UnitOfWork, today: dt.date, limit: int = 500) -> list[dto.Order]:
-    """Close up to ``limit`` open orders whose pickup window ended before ``today``; the ones closed now."""
-    return await expire_past(uow, uow.orders, "order", today, "pickup_to", limit)
+    """Close up to ``limit`` open orders whose pickup window ended before ``today``; the ones closed now
+    (their traders are told through ``OrderExpired``)."""
+    expired = await expire_past(uow, uow.orders, "order", today, "pickup_to", limit)
+    for order in expired:
+        await emit(uow, OrderExpired(order.id))
+        await emit(uow, OrderChanged(order.id))
+    return expired

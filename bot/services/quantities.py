@@ -1,9 +1,10 @@
-"""What a person types in one step of a flow: "2,5 tấn", "25k", "15-20/9", "Nguyễn Văn A 500".
+"""The rules every lot and order shares (sane quantities, plausible prices, windows not in the
+past), raising :class:`RuleError` with an explanation; and the few readings of typed answers
+the flows need beyond a value ("Nguyễn Văn A 500", "VietGAP, OCOP 4 sao", a growing-area code).
 
-All reading is done by :mod:`bot.parsing` (one number grammar, one unit table for the sentence
-parser and every step); this module keeps the names the flows call and the rules every lot and
-order shares (sane quantities, plausible prices, windows not in the past), raising
-:class:`RuleError` with an explanation.
+Every number, price, date and grade is read by :mod:`bot.parsing.answers` (one number grammar,
+one unit table for the sentence parser and every step); the ``parse_*`` names below only pass
+through to it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from bot import formatting as fmt
 from bot.catalog import Product
 from bot.i18n import _
 from bot.parsing import answers
-from bot.parsing.numbers import amount_kg, parse_number
-from bot.parsing.prices import amount_vnd_per_kg
+from bot.parsing.numbers import parse_number
+from bot.presentation.labels import grade_label
 from bot.services.users import clean_name
 from bot.textnorm import fold
 
@@ -62,13 +63,13 @@ def parse_quantity_kg(text: str) -> float | None:
 
     Zero and negative numbers are returned as such so the rule check can say what is wrong.
     """
-    return amount_kg(text)
+    return answers.read_amount_kg(text)
 
 
 def parse_price(text: str, product: Product | None = None) -> float | None:
     """VND per kg from "25k", "25.000", "25000đ", "25 nghìn/kg", "ba mươi lăm nghìn", "1tr2/tạ";
     a bare number under 1000 means thousands."""
-    return amount_vnd_per_kg(text, product)
+    return answers.read_amount_vnd_per_kg(text, product.code if product else None)
 
 
 def parse_window(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
@@ -176,8 +177,3 @@ def check_window(start: dt.date, end: dt.date, today: dt.date, field: str = "win
         )
     if (end - today).days > MAX_DAYS_AHEAD:
         raise RuleError(_("Thời gian quá xa: tối đa một năm kể từ hôm nay."), field)
-
-
-def grade_label(code: str) -> str:
-    """Loại 1 / Loại 2 / Xô."""
-    return {"1": _("Loại 1"), "2": _("Loại 2"), "xo": _("Xô")}.get(code, code)
