@@ -29,18 +29,15 @@ def _run() -> int:
             file=sys.stderr,
         )
         return 3
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    from bot import logs
+
     if local:
         # The chat owns the terminal: logs go to a file, never between the messages.
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         log_file = settings.data_dir / "bot.log"
-        logging.basicConfig(level=settings.log_level, format=fmt, filename=log_file, encoding="utf-8")
+        logs.configure(settings.log_level, file=log_file)
         print(f"(nhật ký: {log_file})", file=sys.stderr)
     else:
-        logging.basicConfig(level=settings.log_level, format=fmt, stream=sys.stderr)
-    # httpx logs every request URL, and Telegram URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+        logs.configure(settings.log_level, stream=sys.stderr)
     try:
         asyncio.run(BotApp(settings).run())
     except KeyboardInterrupt:

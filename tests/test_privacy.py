@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
+from bot import logs
 from bot.services.housekeeping import enforce_retention
 from storage import dto, models
 from storage.uow import Database
@@ -90,3 +92,26 @@ async def test_what_is_kept_only_for_a_while_is_deleted(bot: BotHarness) -> None
             for table in (models.ConversationState, models.OutboxMessage, models.InboxUpdate)
         ]
     assert left == [0, 0, 0]
+
+
+async def test_a_phone_never_reaches_the_log(bot: BotHarness) -> None:
+    """The bot's own logging at DEBUG while people register, trade, get refused and type phones."""
+    stream = io.StringIO()
+    handler = logs.configure("DEBUG", stream=stream)
+    try:
+        await parties(bot)
+        await deal(bot, kg=1_000)
+        stranger = bot.person("777")
+        await stranger.says("/capquyen 0912 000 777 can_bo")
+        logging.getLogger("bot.test").warning("a careless line: %s", "gọi 0912.000.777")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    logged = stream.getvalue()
+    assert "0912***777" in logged  # the careless line is there, masked
+    for phone in ("0912000777", "0912 000 777", "0912.000.777", "0912000701", "0912000702"):
+        assert phone not in logged
+
+
+def test_phones_are_masked_however_they_are_written() -> None:
+    line = "gọi 0912 345 678, +84 912.345.678 hoặc 84912345678; lô 2000 kg, mã 20251201"
+    assert logs.mask(line) == "gọi 0912***678, 8491***678 hoặc 8491***678; lô 2000 kg, mã 20251201"
