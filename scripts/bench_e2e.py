@@ -452,9 +452,7 @@ class Tally:
     lost: set[int] = field(default_factory=set)
     off_script: int = 0
     errors_seen: int = 0
-    completed: int = 0
-    scenarios: Counter[str] = field(default_factory=Counter)
-    failed: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)  # scenarios given up, by name
 
 
 def buttons(msg: ApiCall) -> list[dict[str, Any]]:
@@ -546,7 +544,6 @@ class Person:
             # Not a question of this script (a notification, a hint before the question): read on.
 
     async def scenario(self, name: str, opening: Action, rules: Rules, done: Sequence[str]) -> bool:
-        self.tally.scenarios[name] += 1
         action: Action | str | None = opening
         for _step in range(30):
             if action is None or isinstance(action, str):
@@ -628,21 +625,8 @@ def mine_rules(p: Person) -> Rules:
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý")
 MIDDLE = ("Văn", "Thị", "Đức", "Minh", "Quang", "Thu", "Hồng", "Ngọc")
 GIVEN = (
-    "An",
-    "Bình",
-    "Cường",
-    "Dũng",
-    "Giang",
-    "Hà",
-    "Hải",
-    "Hùng",
-    "Lan",
-    "Linh",
-    "Mai",
-    "Nam",
-    "Phúc",
-    "Sơn",
-)
+    "An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hùng", "Lan", "Linh", "Mai", "Nam", "Phúc", "Sơn",
+)  # fmt: skip
 
 
 def full_name(rng: random.Random) -> str:
@@ -705,7 +689,7 @@ async def trader(p: Person, index: int, rounds: int) -> bool:
     return ok
 
 
-async def official(p: Person, state: dict[str, float]) -> bool:
+async def official(p: Person) -> bool:
     """The official (an admin from ADMIN_IDS) registers, then announces to every farmer in Cao Bằng."""
     if not await p.register(None, "Cán bộ Sở Công Thương", "0911000000", "Chi Lăng"):
         return False
@@ -720,9 +704,7 @@ async def official(p: Person, state: dict[str, float]) -> bool:
         ("hay mot xa/phuong", lambda m: p.press(m, "Cả tỉnh", may_type=False)),
         ("se gui toi", lambda m: p.press(m, "Gửi ngay", may_type=False)),
     ]
-    sent = await p.scenario("announce", Text("/thongbao"), rules, ("dang gui thong bao",))
-    state["sent_at"] = time.monotonic()
-    return sent
+    return await p.scenario("announce", Text("/thongbao"), rules, ("dang gui thong bao",))
 
 
 # --- measuring -------------------------------------------------------------------------------------
@@ -801,11 +783,10 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
             runs.append(farmer_or_rep(person, i, True, args.rounds))
         else:
             runs.append(trader(person, i, args.rounds))
-    broadcast_state: dict[str, float] = {}
     if args.broadcast:
         admin = Person(api, ADMIN_CHAT, args, random.Random(rng.random()), tally)
         people.append(admin)
-        runs.append(official(admin, broadcast_state))
+        runs.append(official(admin))
 
     done: list[bool] = []
 
@@ -855,11 +836,18 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
     broadcast_dup = sum(duplicates_in(calls, []) for calls in got)
     others = [chat for chat in api.delivered if chat not in set(chats) and chat < FIRST_RECIPIENT]
     other_dup = sum(duplicates_in(api.delivered[c], []) for c in others)
-    first_broadcast = min((calls[0].at for calls in got), default=None)
-    broadcast_rate = None
-    if first_broadcast is not None:
-        last = max(calls[0].at for calls in got)
-        broadcast_rate = round(broadcast_sent / max(last - first_broadcast, 1e-3), 1)
+    broadcast_rate = during = None
+    if got:
+        first, last = min(calls[0].at for calls in got), max(calls[0].at for calls in got)
+        broadcast_rate = round(broadcast_sent / max(last - first, 1e-3), 1)
+        # People's replies while the broadcast was going out (the official's own excluded).
+        during = [
+            args.reply_timeout if u in tally.lost else api.timings[u].latency or 0.0
+            for u in ours
+            if api.timings[u].chat_id != ADMIN_CHAT
+            and first <= api.timings[u].offered_at <= last
+            and (u in tally.lost or api.timings[u].latency is not None)
+        ]
 
     cpu = cpu1 - cpu0
     return {
@@ -880,6 +868,7 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
         "msgs_per_update": round(sum(len(api.delivered.get(c, [])) for c in chats) / max(len(ours), 1), 2),
         "broadcast_sent": broadcast_sent,
         "broadcast_msgs_per_s": broadcast_rate,
+        "reply_p99_during_broadcast_ms": _ms(percentile(during or [], 0.99)),
         "broadcast_duplicates": broadcast_dup,
         "other_messages": sum(len(api.delivered[c]) for c in others),
         "http_429": api.count_429,
@@ -1005,6 +994,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+async def cancellable(work: Any) -> Any:
+    """Run ``work``; SIGTERM/SIGINT cancel it, so bot processes stop and a PostgreSQL database is dropped."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    return await task
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
@@ -1060,7 +1058,12 @@ def main() -> None:
     if args.think is None:
         # People read and type: at 0 s, 100 of them would ask for more than the platform allows.
         args.think = 5.0 if args.strict else 0.0
-    print(json.dumps(asyncio.run(bench(args)), ensure_ascii=False))
+    try:
+        result = asyncio.run(cancellable(bench(args)))
+    except asyncio.CancelledError:
+        log("interrupted; bot processes stopped, scratch database dropped")
+        sys.exit(130)
+    print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":
