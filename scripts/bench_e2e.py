@@ -449,6 +449,7 @@ class Tally:
     """What the people saw, over the whole run."""
 
     updates: list[int] = field(default_factory=list)  # update ids sent by the script
+    said: dict[int, str] = field(default_factory=dict)  # what each of them was, for --details
     lost: set[int] = field(default_factory=set)
     off_script: int = 0
     errors_seen: int = 0
@@ -509,6 +510,7 @@ class Person:
             if self.trace:
                 log(f"{self.chat} → {action}")
             self.tally.updates.append(update_id)
+            self.tally.said[update_id] = repr(action)
             answer = await self._answer(update_id, rules, done)
             if answer != "error":
                 return answer
@@ -710,9 +712,9 @@ async def official(p: Person) -> bool:
 # --- measuring -------------------------------------------------------------------------------------
 
 
-def duplicates_in(calls: list[ApiCall], windows: list[float]) -> int:
+def duplicates_in(calls: list[ApiCall], windows: list[float]) -> list[ApiCall]:
     """Extra copies of the same message (text and buttons) within one window of a chat's deliveries."""
-    extra = 0
+    extra = []
     seen: set[tuple[int, str, str]] = set()
     for call in calls:
         if call.method == "editMessageText":
@@ -720,7 +722,7 @@ def duplicates_in(calls: list[ApiCall], windows: list[float]) -> int:
         window = sum(1 for start in windows if start <= call.at)
         key = (window, call.text or "", json.dumps(call.reply_markup, sort_keys=True, ensure_ascii=False))
         if key in seen:
-            extra += 1
+            extra.append(call)
         seen.add(key)
     return extra
 
@@ -785,6 +787,7 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
             runs.append(trader(person, i, args.rounds))
     if args.broadcast:
         admin = Person(api, ADMIN_CHAT, args, random.Random(rng.random()), tally)
+        admin.think = 0.0  # the broadcast should run alongside the people for most of the window
         people.append(admin)
         runs.append(official(admin))
 
@@ -821,21 +824,23 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
     in_flight = len(ours) - answered - len(tally.lost)
 
     chats = [p.chat for p in people]
-    duplicates = 0
+    copies: list[ApiCall] = []
     error_replies = 0
     for chat in chats:
         starts = sorted(
             t.taken_at for t in api.timings.values() if t.chat_id == chat and t.taken_at is not None
         )
         calls = api.delivered.get(chat, [])
-        duplicates += duplicates_in(calls, starts)
+        copies += duplicates_in(calls, starts)
         error_replies += sum(1 for c in calls if (c.text or "").startswith(ERROR_PREFIX))
     recipients = range(FIRST_RECIPIENT, FIRST_RECIPIENT + args.broadcast)
     got = [api.delivered[c] for c in recipients if c in api.delivered]
     broadcast_sent = len(got)
-    broadcast_dup = sum(duplicates_in(calls, []) for calls in got)
+    broadcast_copies = [call for calls in got for call in duplicates_in(calls, [])]
     others = [chat for chat in api.delivered if chat not in set(chats) and chat < FIRST_RECIPIENT]
-    other_dup = sum(duplicates_in(api.delivered[c], []) for c in others)
+    copies += [call for c in others for call in duplicates_in(api.delivered[c], [])]
+    if args.details:
+        write_details(Path(args.details), api, tally, copies + broadcast_copies, t0)
     broadcast_rate = during = None
     if got:
         first, last = min(calls[0].at for calls in got), max(calls[0].at for calls in got)
@@ -860,7 +865,8 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
         "peak_rss_mb": round(peak, 1),
         "error_replies": error_replies,
         "lost": len(tally.lost),
-        "duplicates": duplicates + broadcast_dup + other_dup,
+        "lost_answered_later": sum(1 for u in tally.lost if api.timings[u].first_reply_at is not None),
+        "duplicates": len(copies) + len(broadcast_copies),
         "off_script": tally.off_script,
         "in_flight": in_flight,
         "people_finished": f"{len(done)}/{len(runs)}",
@@ -869,7 +875,7 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
         "broadcast_sent": broadcast_sent,
         "broadcast_msgs_per_s": broadcast_rate,
         "reply_p99_during_broadcast_ms": _ms(percentile(during or [], 0.99)),
-        "broadcast_duplicates": broadcast_dup,
+        "broadcast_duplicates": len(broadcast_copies),
         "other_messages": sum(len(api.delivered[c]) for c in others),
         "http_429": api.count_429,
         "faults_injected": dict(api.fault_counts),
@@ -878,6 +884,35 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
         # The people and the fake share the machine's cores with the bot: what they used.
         "driver_cpu_s": round(own1 - own0, 2),
     }
+
+
+def write_details(path: Path, api: FakeBotApi, tally: Tally, copies: list[ApiCall], t0: float) -> None:
+    """Lost updates and duplicate messages, one JSON object a line, times in seconds from the start."""
+
+    def at(value: float | None) -> float | None:
+        return None if value is None else round(value - t0, 3)
+
+    with path.open("w", encoding="utf-8") as out:
+        for u in sorted(tally.lost):
+            t = api.timings[u]
+            row: dict[str, Any] = {
+                "lost": u,
+                "chat": t.chat_id,
+                "said": tally.said.get(u),
+                "offered": at(t.offered_at),
+            }
+            row |= {"taken": at(t.taken_at), "acked": at(t.acked_at), "first_reply": at(t.first_reply_at)}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for call in copies:
+            earlier = [c for c in api.delivered[int(call.chat_id)] if c.text == call.text and c.at <= call.at]
+            row = {"duplicate": call.text, "chat": call.chat_id, "at": [at(c.at) for c in earlier]}
+            # What the person sent around then: was it one update, or the same question asked twice?
+            row["updates"] = [
+                (at(t.offered_at), at(t.taken_at), tally.said.get(t.update_id))
+                for t in api.timings.values()
+                if t.chat_id == int(call.chat_id) and earlier[0].at - 10 <= t.offered_at <= call.at
+            ]
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -1050,6 +1085,9 @@ def main() -> None:
         "--echo-pace", choices=("same", "max"), default="same", help="echo bot at the bot's pace, or flat out"
     )
     parser.add_argument("--keep-logs", default=None, help="directory to keep the bot processes' logs in")
+    parser.add_argument(
+        "--details", default=None, help="file for the lost updates and duplicates (JSON lines)"
+    )
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_echo:
