@@ -981,6 +981,20 @@ async def run_echo(
     }
 
 
+def code_version() -> str | None:
+    """The commit of the code measured (with "+" when the work tree has changes), if git knows."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "bot", "storage"], cwd=ROOT, capture_output=True
+        )
+    except OSError:
+        return None
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "") if head.returncode == 0 else None
+
+
 def keep_logs(workdir: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for path in workdir.glob("*.log"):
@@ -1004,6 +1018,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         if args.keep_logs:
             keep_logs(workdir, Path(args.keep_logs))
         result: dict[str, Any] = {
+            "commit": args.commit,
             "db": args.db,
             "users": args.users,
             "open_lots": args.open_lots,
@@ -1093,6 +1108,7 @@ def main() -> None:
     if args.serve_echo:
         serve_echo()
         return
+    args.commit = code_version()
     if args.think is None:
         # People read and type: at 0 s, 100 of them would ask for more than the platform allows.
         args.think = 5.0 if args.strict else 0.0
