@@ -865,7 +865,7 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
         "peak_rss_mb": round(peak, 1),
         "error_replies": error_replies,
         "lost": len(tally.lost),
-        "lost_answered_later": sum(1 for u in tally.lost if api.timings[u].first_reply_at is not None),
+        "lost_answered_later": answered_later(api, tally),
         "duplicates": len(copies) + len(broadcast_copies),
         "off_script": tally.off_script,
         "in_flight": in_flight,
@@ -886,6 +886,27 @@ async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Process
     }
 
 
+def next_offered(api: FakeBotApi, tally: Tally, update_id: int) -> float | None:
+    """When the same person wrote next after ``update_id``, if they did."""
+    t = api.timings[update_id]
+    following = [
+        api.timings[v].offered_at
+        for v in tally.updates
+        if api.timings[v].chat_id == t.chat_id and api.timings[v].offered_at > t.offered_at
+    ]
+    return min(following, default=None)
+
+
+def answered_later(api: FakeBotApi, tally: Tally) -> int:
+    """Lost updates answered after the person gave up, but before they wrote again."""
+    later = 0
+    for u in tally.lost:
+        reply, following = api.timings[u].first_reply_at, next_offered(api, tally, u)
+        if reply is not None and (following is None or reply < following):
+            later += 1
+    return later
+
+
 def write_details(path: Path, api: FakeBotApi, tally: Tally, copies: list[ApiCall], t0: float) -> None:
     """Lost updates and duplicate messages, one JSON object a line, times in seconds from the start."""
 
@@ -902,6 +923,7 @@ def write_details(path: Path, api: FakeBotApi, tally: Tally, copies: list[ApiCal
                 "offered": at(t.offered_at),
             }
             row |= {"taken": at(t.taken_at), "acked": at(t.acked_at), "first_reply": at(t.first_reply_at)}
+            row["next_sent"] = at(next_offered(api, tally, u))  # a first_reply after it answers that one
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         for call in copies:
             earlier = [c for c in api.delivered[int(call.chat_id)] if c.text == call.text and c.at <= call.at]
