@@ -3,6 +3,7 @@
     .venv/bin/python scripts/bench_e2e.py [--db sqlite|postgres] [--users 100]
         [--open-lots 0|10000|100000] [--processes 1|2] [--broadcast N] [--strict]
         [--faults 5xx=0.02,timeout=0.01,late=0.01] [--seconds 300] [--think S] [--no-echo]
+        [--details FILE] [--trace CHAT ...] [--keep-logs DIR]
 
 1. A scratch database (a temporary SQLite file, or a fresh PostgreSQL database that is dropped
    afterwards). ``python -m bot`` starts once against it to migrate and load reference data.
@@ -16,10 +17,12 @@
    the fake) and ``--users`` people who register, report lots (by a typed sentence and by
    buttons), post orders (by sentence and by buttons) and open /cuatoi, pressing the inline
    buttons the bot actually sent or typing their labels. Each waits for the answer before the
-   next message (``--think`` seconds more, on average). With ``--broadcast N`` an official
+   next message (``--think`` seconds more on average: 0, or 5 with ``--strict``, where 100 people
+   at full speed would ask for more than the platform allows). With ``--broadcast N`` an official
    (``ADMIN_IDS``) sends an announcement to the N farmers through /thongbao at the same time.
-4. A bare python-telegram-bot echo bot, same fake, same number of people and messages, for the
-   CPU ratio (``--no-echo`` skips it).
+4. A bare python-telegram-bot echo bot against a plain fake: the same number of people and
+   messages at the bot's pace (``--echo-pace max``: flat out), for the CPU ratio (``--no-echo``
+   skips it).
 
 Prints one JSON line (progress goes to stderr). Definitions:
 
@@ -738,6 +741,7 @@ async def progress(api: FakeBotApi, tally: Tally, started: float, people: int, d
 
 
 async def run_bot(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str, Any]:
+    """Start the bot process(es) against a fresh fake, let the people talk, stop them; the figures."""
     webhook = args.processes > 1 or args.webhook
     faults = Faults.parse(args.faults) if args.faults else None
     async with FakeBotApi(strict=args.strict, faults=faults) as api:
@@ -771,6 +775,7 @@ async def run_bot(args: argparse.Namespace, database_url: str, workdir: Path) ->
 
 
 async def drive_people(args: argparse.Namespace, api: FakeBotApi, procs: Processes) -> dict[str, Any]:
+    """The measured window: every person's script at once (and the official's broadcast), then the counts."""
     tally = Tally()
     rng = random.Random(args.seed)
     people: list[Person] = []
@@ -1027,6 +1032,7 @@ def keep_logs(workdir: Path, target: Path) -> None:
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Scratch database, warm-up, seeding, the measured run, the echo bot: the JSON line."""
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="bench_e2e_") as tmp:
         workdir = Path(tmp)
