@@ -85,6 +85,48 @@ class OrderChanged(DomainEvent):
     order_id: int
 
 
+# Staff: a broadcast is queued, progresses and finishes; a role is granted. The notifications
+# plan the broadcast's delivery and keep its author informed.
+
+
+@event("broadcast_queued", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class BroadcastQueued(DomainEvent):
+    announcement_id: int
+
+
+@event("broadcast_progressed", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class BroadcastProgressed(DomainEvent):
+    """Delivery counts of a running broadcast at one moment (the author is told when they changed)."""
+
+    announcement_id: int
+    sent: int
+    left: int
+    failed: int
+    blocked: int
+    cancelled: int
+
+
+@event("broadcast_finished", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class BroadcastFinished(DomainEvent):
+    """Nothing is left to send: the final counts."""
+
+    announcement_id: int
+    sent: int
+    failed: int
+    blocked: int
+    total: int
+
+
+@event("role_granted", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class RoleGranted(DomainEvent):
+    user_id: int
+    role: str
+
+
 # --- the bus -----------------------------------------------------------------------------------
 
 Handler = Callable[["Services", DomainEvent], Awaitable[None]]

@@ -14,7 +14,7 @@ from bot.engine.router import Router
 # Modules still written for the old dialog API while they are being moved onto the engine.
 _NOT_YET_PORTED = frozenset(
     {
-        "admin", "announcements", "freetext", "lots", "matches", "mine", "notices", "orders", "pickup",
+        "admin", "freetext", "lots", "matches", "mine", "notices", "orders", "pickup",
         "points", "prices", "reports", "schedule", "subscriptions", "trade_flow", "trade_steps",
         "paging", "ward_answer",
     }
