@@ -15,7 +15,7 @@ from bot.engine.router import Router
 _NOT_YET_PORTED = frozenset(
     {
         "admin", "freetext", "lots", "matches", "mine", "notices", "orders", "pickup",
-        "points", "prices", "reports", "schedule", "subscriptions", "trade_flow", "trade_steps",
+        "points", "prices", "schedule", "subscriptions", "trade_flow", "trade_steps",
         "paging", "ward_answer",
     }
 )  # fmt: skip
