@@ -14,7 +14,7 @@ from bot.engine.router import Router
 # Modules still written for the old dialog API while they are being moved onto the engine.
 _NOT_YET_PORTED = frozenset(
     {
-        "admin", "freetext", "lots", "matches", "mine", "notices", "orders", "pickup",
+        "freetext", "lots", "matches", "mine", "notices", "orders", "pickup",
         "points", "prices", "schedule", "subscriptions", "trade_flow", "trade_steps",
         "paging", "ward_answer",
     }
