@@ -54,14 +54,14 @@ def not_found_text(ref: str, problem: NotFound) -> str:
     return _("Không tìm thấy người dùng «{ref}».").format(ref=ref[:40])
 
 
+def _messenger(ctx: Ctx, user: dto.User) -> str:
+    messengers = ctx.services.messengers
+    return messengers[user.channel].display_name if user.channel in messengers else user.channel
+
+
 def person_label(ctx: Ctx, user: dto.User) -> str:
     """ "Đỗ Lan – Telegram": the name and the messenger, as people call it."""
-    messenger = (
-        ctx.services.capabilities(user.channel).display_name
-        if user.channel in ctx.services.messengers
-        else user.channel
-    )
-    return f"{user.name or user.key} – {messenger}"
+    return f"{user.name or user.key} – {_messenger(ctx, user)}"
 
 
 def _found_answer(found: Found) -> dict[str, Any]:
@@ -93,7 +93,10 @@ class PersonStep(Widget):
 
 async def _candidates(ctx: Ctx) -> list[Choice]:
     ids = [int(i) for i in ctx.answers["person"]["ids"]]
-    return [Choice(person_label(ctx, u), str(u.id)) for u in await service.people(ctx.uow, ids)]
+    return [
+        Choice(person_label(ctx, u), str(u.id), tuple(filter(None, (u.name, _messenger(ctx, u)))))
+        for u in await service.people(ctx.uow, ids)
+    ]
 
 
 def _which_question(ctx: Ctx) -> str:
