@@ -341,3 +341,54 @@ async def test_without_the_setting_there_is_no_paid_option(bot: BotHarness) -> N
     await so.says("Họp HTX lúc 14:00")
     await so.presses("Xem trước")
     assert not any("Gửi nhanh" in b for b in so.buttons)
+
+
+async def test_an_official_demoted_before_sending_sends_nothing(bot: BotHarness) -> None:
+    await add_people(bot, [("70", "farmer", LANG_SON, None)])
+    so = await official(bot)
+    await so.says("/thongbao")
+    await so.says("Họp HTX lúc 14:00")
+    await so.presses("Xem trước")
+    assert "Sẽ gửi tới 2 người" in so.last
+    user = await bot.user(so)
+    async with bot.db.uow() as uow:  # an admin withdraws the role between two messages
+        await uow.users.update(user.id, role="trader")
+    await so.presses("Gửi ngay")
+    assert "chỉ dành cho: Quản trị, Cán bộ" in so.last and "Đang gửi" not in so.last
+    assert await outbox_rows(bot) == []
+    async with bot.db.uow() as uow:
+        assert await uow.announcements.live() == []
+    assert ("thongbao", False) in await audit(bot)
+
+
+async def test_an_official_on_zalo_answers_by_number_and_hears_of_progress_by_quarters(
+    bot: BotHarness,
+) -> None:
+    await add_people(bot, [(str(80 + i), "farmer", LANG_SON, None) for i in range(3)])
+    so = bot.person("901", channel="zalo")
+    await bot.register(so, role_label="Nông dân", name="Cán Bộ Zalo", phone="0911000901")
+    user = await bot.user(so)
+    async with bot.db.uow() as uow:
+        await uow.users.update(user.id, role="official")
+    await so.says("/thongbao")
+    await so.says("Sáng mai thu mua na tại Chi Lăng.")
+    assert "Gửi cho ai?" in so.last
+    await so.says("2")  # Theo vai trò
+    await so.says("nong dan")  # typed: chosen
+    assert "✅ Nông dân" in so.buttons
+    await so.says("xong")
+    assert "Nông dân – 3 người nhận" in so.last
+    await so.says("Xem trước")
+    assert "Sẽ gửi tới" in so.last
+    await so.says("1")  # Gửi ngay
+    assert "Đang gửi thông báo #1" in so.last
+    rows = await outbox_rows(bot, 1)
+    async with bot.db.uow() as uow:
+        await uow.session.execute(
+            update(models.OutboxMessage).where(models.OutboxMessage.id == rows[0].id).values(status="sent")
+        )
+    assert await progress_reports(bot, so) == 1  # a third: a new message (Zalo cannot edit one)
+    assert "đã gửi 1/" in (await bot.outbox_texts(so))[-1]
+    await mark_all(bot, 1, "sent")
+    assert await progress_reports(bot, so) == 1
+    assert "đã gửi xong" in (await bot.outbox_texts(so))[-1]

@@ -516,3 +516,44 @@ async def test_a_point_a_farmer_named_like_a_formula_is_exported_as_text(bot: Bo
     [reply] = so.replies
     [row] = csv.DictReader(io.StringIO(reply.attachment.data.decode("utf-8-sig")), delimiter=";")
     assert row["Điểm tập kết"] == "'" + name
+
+
+async def test_an_official_demoted_in_the_middle_of_baocao_gets_no_report(
+    bot: BotHarness, seeded: Seeded
+) -> None:
+    so = await official(bot)
+    await so.says("/baocao")
+    await so.says("1/9-30/9")
+    assert "Tỉnh nào?" in so.last
+    user = await bot.user(so)
+    async with bot.db.uow() as uow:  # an admin withdraws the role between two messages
+        await uow.users.update(user.id, role="farmer")
+    await so.presses("Lạng Sơn")
+    assert "chỉ dành cho: Quản trị, Cán bộ" in so.last
+    assert "Báo cáo 01/09/2026" not in so.last and "17.800" not in so.plain
+    await so.says("Lạng Sơn")  # the flow is over: nothing more about it
+    assert "Báo thu hoạch" not in so.last
+    # A report button from before the demotion is refused as well.
+    await so.sends_payload(button(bot, ReportFile(What.XLSX, 20260901, 20260930, 20)))
+    assert "chỉ dành cho" in so.last and so.replies[0].attachment is None
+    async with bot.db.uow() as uow:
+        refused = [(e.action, e.actor_id) for e in await uow.audit.recent() if not e.allowed]
+    assert refused == [("report", user.id), ("baocao", user.id)]
+
+
+async def test_an_official_on_zalo_answers_by_number_and_exports_typed_periods(
+    bot: BotHarness, seeded: Seeded
+) -> None:
+    so = bot.person("901", channel="zalo")
+    await bot.register(so, role_label="Nông dân", name="Cán Bộ Zalo", phone="0911000901")
+    user = await bot.user(so)
+    async with bot.db.uow() as uow:
+        await uow.users.update(user.id, role="official")
+    await so.says("/xuat")
+    await so.says("30 ngay")  # a preset, typed without diacritics
+    assert "Tỉnh nào?" in so.last
+    await so.says("1")  # the official's own province, first on the list
+    assert "Xuất dữ liệu 12/08/2026 – 10/09/2026 – Tỉnh Lạng Sơn" in so.last
+    await so.says("3")  # CSV đơn mua
+    [reply] = so.replies
+    assert reply.attachment.filename == "nongsan_20260812_20260910_orders.csv"
