@@ -60,7 +60,7 @@ def _messenger(ctx: Ctx, user: dto.User) -> str:
 
 
 def person_label(ctx: Ctx, user: dto.User) -> str:
-    """ "Đỗ Lan – Telegram": the name and the messenger, as people call it."""
+    """ "Đỗ Lan – <messenger>": the name, and the messenger as people call it (its display name)."""
     return f"{user.name or user.key} – {_messenger(ctx, user)}"
 
 

@@ -52,7 +52,7 @@ def paid_channels(services: Services) -> frozenset[str]:
 
 
 def messenger_names(services: Services, channels: frozenset[str]) -> str:
-    """ "Telegram", "Telegram, Zalo": the messengers as people call them."""
+    """The display names of ``channels``, as people call those messengers."""
     return ", ".join(sorted(services.capabilities(c).display_name for c in channels))
 
 
