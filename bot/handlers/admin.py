@@ -217,7 +217,12 @@ async def cmd_grant(ctx: Ctx, args: str) -> None:
         return
     ref, role = split_role(args)
     if role is None:
-        ctx.say(usage(ctx))
+        # Only a person ("/capquyen 0912 345 678"): the role is asked; anything else is a slip.
+        found = await service.find_people(ctx.uow, args)
+        if isinstance(found, NotFound) or not (found.people or found.phone):
+            ctx.say(usage(ctx))
+            return
+        await grant_flow.start(ctx, {"person": _found_answer(found)})
         return
     await _start_with(ctx, grant_flow, ref, {"role": role}, unregistered_phone=True)
 
