@@ -49,7 +49,7 @@ def usage(ctx: Ctx) -> str:
 def not_found_text(ref: str, problem: NotFound) -> str:
     if problem is NotFound.TOO_LONG:
         return _(
-            "«{ref}» quá dài: không phải số điện thoại (10 chữ số) hay mã người dùng. Vui lòng kiểm tra lại."
+            "Không tìm thấy người dùng «{ref}»: số này quá dài để là số điện thoại (10 chữ số) hay mã người dùng."
         ).format(ref=ref[:24] + ("…" if len(ref) > 24 else ""))
     return _("Không tìm thấy người dùng «{ref}».").format(ref=ref[:40])
 
