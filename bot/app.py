@@ -17,6 +17,7 @@ from bot.catalog import CATALOG
 from bot.channels import registry
 from bot.clock import Clock
 from bot.config import Settings
+from bot.container import Services
 from bot.domain_events import NOTIFY, EventBus, Subscriber
 from bot.engine.actions import ActionCodec
 from bot.engine.conversation import Conversation
@@ -26,7 +27,6 @@ from bot.matching.service import Matcher
 from bot.outbox import Outbox
 from bot.places import gazetteer
 from bot.presentation import notifications
-from bot.services.container import Services
 from bot.services.reference import sync_reference
 from storage import migrate
 from storage.uow import Database

@@ -26,7 +26,7 @@ from storage.types import utcnow
 from storage.uow import Database, UnitOfWork
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,8 @@ class PersonBlocked(DomainEvent):
     """A flood of messages blocked someone for a while (the admins are told)."""
 
     user_id: int
+
+
 # Places and prices: officials are asked to approve a point a rep proposed, the rep hears the
 # outcome (approving one also re-announces its waiting lots as LotChanged); a new reference
 # price moves the gouging floor the matcher applies.
@@ -210,6 +212,8 @@ class ReferencePriceSet(DomainEvent):
     province_code: int
     price: int
     valid_from: str  # ISO date
+
+
 # Market after matching: proposals, the parties' answers, pickup slots. The volume a decline,
 # a cancellation or an expiry gives back reaches the matcher as LotChanged/OrderChanged; these
 # tell the people concerned (``by`` is the user whose action it was: they get a reply instead).
@@ -280,6 +284,8 @@ class OrderHeldBelowFloor(DomainEvent):
     price: int
     floor: int
     reference: int
+
+
 # --- trade: lots and orders -----------------------------------------------------------------------
 # Expired, for the notifications; every change of a lot's or an order's
 # volume, window, price or status also emits LotChanged / OrderChanged above, for the matcher.
@@ -295,6 +301,48 @@ class LotExpired(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class OrderExpired(DomainEvent):
     order_id: int
+
+
+# Staff: a broadcast is queued, progresses and finishes; a role is granted. The notifications
+# plan the broadcast's delivery and keep its author informed.
+
+
+@event("broadcast_queued", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class BroadcastQueued(DomainEvent):
+    announcement_id: int
+
+
+@event("broadcast_progressed", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class BroadcastProgressed(DomainEvent):
+    """Delivery counts of a running broadcast at one moment (the author is told when they changed)."""
+
+    announcement_id: int
+    sent: int
+    left: int
+    failed: int
+    blocked: int
+    cancelled: int
+
+
+@event("broadcast_finished", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class BroadcastFinished(DomainEvent):
+    """Nothing is left to send: the final counts."""
+
+    announcement_id: int
+    sent: int
+    failed: int
+    blocked: int
+    total: int
+
+
+@event("role_granted", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class RoleGranted(DomainEvent):
+    user_id: int
+    role: str
 
 
 # --- the bus -----------------------------------------------------------------------------------
@@ -413,7 +461,7 @@ class EventBus:
         return len(rows) == BATCH and len(done) == len(rows)
 
     async def drain(self, services: Services) -> int:
-        """Deliver everything due now to every subscriber, in this task (tests, the console)."""
+        """Deliver everything due now to every subscriber, in this task (tests, the local chat)."""
         start = self.handled
         while True:
             before = self.handled

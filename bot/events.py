@@ -1,6 +1,6 @@
 """Neutral messenger events: what a channel adapter hands in and what it renders out.
 
-Nothing here knows about Telegram or Zalo; adapters in ``bot.channels`` translate.
+Nothing here knows about a particular messenger; adapters in ``bot.channels`` translate.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ class Kind(enum.StrEnum):
 class Incoming:
     """One thing a person sent, in neutral form."""
 
-    channel: str  # "telegram" | "zalo" | "console"
+    channel: str  # the messenger's name, as registered in bot.channels.registry
     chat_id: str
     user_id: str
     kind: Kind
     text: str | None = None
-    payload: str | None = None  # button data, at most 64 bytes (Telegram's callback_data limit)
+    payload: str | None = None  # button data, at most 64 bytes (the strictest messenger's limit)
     phone: str | None = None
     latitude: float | None = None
     longitude: float | None = None
@@ -116,7 +116,7 @@ class Capabilities:
     Nothing outside ``bot.channels`` asks which messenger it is, only what it can do.
     """
 
-    display_name: str  # as people call it: "Telegram", "Zalo"
+    display_name: str  # as people call the messenger
     buttons: bool  # tappable buttons under a message (else numbered lines to answer by typing)
     edits: bool  # a sent message can be changed in place
     contact_request: bool  # a button that shares the person's phone number
@@ -124,8 +124,8 @@ class Capabilities:
     files: str  # "upload" (bytes), "url" (a link the messenger fetches) or "none"
     max_length: int  # characters in one message
     groups: bool  # the bot can be in group chats
-    paid_broadcast: bool = False  # faster broadcasts for a fee (Telegram Stars)
-    public: bool = True  # anyone may write (a fair share per person applies); not the local console
+    paid_broadcast: bool = False  # faster broadcasts for a fee (paid in the messenger's own currency)
+    public: bool = True  # anyone may write (a fair share per person applies); not a local chat
 
 
 class Request(enum.StrEnum):
@@ -158,7 +158,7 @@ class Reply:
 
     text: str
     choices: tuple[Choice, ...] = ()
-    columns: int = 1  # buttons per row on Telegram; Zalo numbers them instead
+    columns: int = 1  # buttons per row where there are buttons; numbered lines ignore it
     request: Request | None = None
     attachment: Attachment | None = None
     extras: dict[str, Any] = field(default_factory=dict)

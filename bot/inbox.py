@@ -198,7 +198,7 @@ class InboxWorker:
                 await self.give_up(uow, Incoming.from_json(item.payload), inbox_id)
 
     async def drain(self) -> int:
-        """Handle everything pending now, in this task (tests, the console); returns how many."""
+        """Handle everything pending now, in this task (tests, the local chat); returns how many."""
         handled = 0
         while True:
             async with self.db.reader() as uow:

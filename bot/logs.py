@@ -41,7 +41,7 @@ class MaskPhones(logging.Filter):
 
 
 def configure(level: str, *, file: Path | None = None, stream: TextIO | None = None) -> logging.Handler:
-    """Log to ``file`` (the local console: never between the messages) or to ``stream``."""
+    """Log to ``file`` (the local chat: never between the messages) or to ``stream``."""
     handler: logging.Handler
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)

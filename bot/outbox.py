@@ -45,17 +45,17 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 # How long a mark or a result waits for company before its transaction is written.
 COALESCE_S = 0.005
-PAID = "paid_broadcast"  # Reply.extras key: send with Telegram's allow_paid_broadcast
+PAID = "paid_broadcast"  # Reply.extras key: send as a paid broadcast (where the messenger has them)
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """A messenger's sending limits (Telegram's by default)."""
+    """A messenger's sending limits (the strictest published ones by default)."""
 
     global_rate: float = 30.0  # messages a second, whole bot
     chat_interval: float = 1.0  # seconds between two messages to one private chat
     group_interval: float = 3.0  # ... to one group (20 a minute)
-    paid_rate: float = 1000.0  # paid broadcasts (Telegram), whole bot
+    paid_rate: float = 1000.0  # paid broadcasts, whole bot
     slack: float = 0.03  # absorbs the jitter between "slot granted" and "request arrives"
     # A 429 from this many different chats within a second means the bot as a whole is over.
     global_429_chats: int = 3

@@ -32,7 +32,7 @@ from bot.presentation.prices import send_due_notices, send_price_bulletins
 from bot.services.prices import BULLETIN_JOB
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ from bot.outbox import OutboxWorker
 from bot.places import gazetteer
 from bot.services import announcements as service
 from bot.services.audience import Audience
-from bot.services.container import Services
+from bot.container import Services
 from bot.services.reference import sync_reference
 from storage import migrate, models
 from storage.uow import Database

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from bot.channels import registry
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.container import Services
 from bot.domain_events import NOTIFY, EventBus, Subscriber
 from bot.engine.actions import ActionCodec
 from bot.engine.conversation import Conversation
@@ -25,7 +26,6 @@ from bot.inbox import InboxWorker
 from bot.matching.service import Matcher
 from bot.outbox import record_delivery
 from bot.presentation import notifications
-from bot.services.container import Services
 from bot.textnorm import fold
 from storage import dto, models
 from storage.repositories.outbox import BROADCAST

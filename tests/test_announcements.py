@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
+from bot.handlers.announcements import StopBroadcast
 from bot.services.announcements import report_progress
 from storage import models
 from storage.uow import Database
@@ -62,6 +63,14 @@ async def outbox_rows(bot: BotHarness, announcement_id: int | None = None) -> li
         if announcement_id is not None:
             stmt = stmt.where(models.OutboxMessage.announcement_id == announcement_id)
         return list(await uow.session.scalars(stmt))
+
+
+async def progress_reports(bot: BotHarness, author: Person) -> int:
+    """Run the scheduler's progress job and let its events settle: how many messages the author got."""
+    before = len(await bot.outbox_texts(author))
+    await report_progress(bot.services)
+    await bot.settle()
+    return len(await bot.outbox_texts(author)) - before
 
 
 async def audit(bot: BotHarness) -> list[tuple[str, bool]]:
@@ -124,10 +133,10 @@ async def test_official_sends_to_traders_of_a_province_now(bot: BotHarness) -> N
     assert ("announcement_send", True) in await audit(bot)
 
     # Nothing sent yet: no progress to report. Once the worker is through, the author hears.
-    assert await report_progress(bot.services) == 0
+    assert await progress_reports(bot, so) == 0
     await mark_all(bot, 1, "sent")
-    assert await report_progress(bot.services) == 1
-    assert await report_progress(bot.services) == 0  # once only
+    assert await progress_reports(bot, so) == 1
+    assert await progress_reports(bot, so) == 0  # once only
     final = await bot.outbox_texts(so)
     assert any("Thông báo #1 đã gửi xong: 3 người nhận được" in t for t in final)
     async with bot.db.uow() as uow:
@@ -151,7 +160,7 @@ async def test_scheduled_announcement_is_cancelled_before_it_goes_out(bot: BotHa
     rows = await outbox_rows(bot, 1)
     assert len(rows) == 5
     assert all(r.not_before == dt.datetime(2026, 9, 11, 7, 0, tzinfo=TZ).astimezone(dt.UTC) for r in rows)
-    assert await report_progress(bot.services) == 0  # not due yet: stays scheduled
+    assert await progress_reports(bot, so) == 0  # not due yet: stays scheduled
 
     await so.presses("Dừng gửi")
     assert "Đã dừng thông báo #1: 5 tin chưa gửi đã được rút lại" in so.last
@@ -187,7 +196,7 @@ async def test_a_running_broadcast_is_stopped_and_the_rest_withdrawn(bot: BotHar
     assert "4 tin chưa gửi đã được rút lại, 2 tin đã gửi trước đó" in so.last
     async with bot.db.uow() as uow:
         assert (await uow.announcements.get(1)).status == "cancelled"
-    assert await report_progress(bot.services) == 0
+    assert await progress_reports(bot, so) == 0
 
 
 async def test_bad_texts_and_an_empty_audience_get_clear_answers(bot: BotHarness) -> None:
@@ -218,7 +227,7 @@ async def test_a_farmer_cannot_announce_and_is_audited(bot: BotHarness) -> None:
     assert "Gửi thông báo" not in an.buttons and "Báo cáo" not in an.buttons
     await an.says("/thongbao")
     assert "chỉ dành cho: Quản trị, Cán bộ" in an.last
-    await an.sends_payload("anncancel:1")
+    await an.sends_payload(bot.services.codec.encode(StopBroadcast(1)))  # a stop button, seen elsewhere
     assert "chỉ dành cho" in an.last
     await an.says("/baocao")
     assert "chỉ dành cho" in an.last
@@ -229,8 +238,7 @@ async def test_a_farmer_cannot_announce_and_is_audited(bot: BotHarness) -> None:
     ]
 
 
-async def test_leaving_a_topic_and_required_notices(bot: BotHarness) -> None:
-    await add_people(bot, [("60", "farmer", LANG_SON, None), ("61", "farmer", LANG_SON, None)])
+async def test_leaving_a_topic_with_dangky(bot: BotHarness) -> None:
     binh = bot.person("62")
     await bot.register(binh, role_label="Nông dân", name="Trần Thị Bình", phone="0912345062")
     await binh.says("/dangky")
@@ -245,6 +253,15 @@ async def test_leaving_a_topic_and_required_notices(bot: BotHarness) -> None:
     user = await bot.user(binh)
     async with bot.db.uow() as uow:
         assert await uow.users.topics(user.id) == {"-notice:announcements", "na", "hong_vanh_khuyen"}
+
+
+async def test_required_notices_reach_people_who_left_announcements(bot: BotHarness) -> None:
+    await add_people(bot, [("60", "farmer", LANG_SON, None), ("61", "farmer", LANG_SON, None)])
+    binh = bot.person("62")
+    await bot.register(binh, role_label="Nông dân", name="Trần Thị Bình", phone="0912345062")
+    user = await bot.user(binh)
+    async with bot.db.uow() as uow:  # what /dangky stores when announcements are switched off
+        await uow.users.set_topic(user.id, "-notice:announcements", True)
 
     so = await official(bot)
     await so.says("/thongbao")
@@ -264,8 +281,9 @@ async def test_leaving_a_topic_and_required_notices(bot: BotHarness) -> None:
 async def test_menus_show_staff_commands_only_to_staff(bot: BotHarness) -> None:
     admin = bot.person("1")
     await bot.register(admin, role_label="Nông dân", name="Quản Trị Viên", phone="0912345001")
-    for label in ("Gửi thông báo", "Báo cáo", "Xuất dữ liệu", "Nhật ký", "Cấp quyền", "Nhận tin"):
-        assert label in admin.buttons, label
+    menu = admin.buttons
+    for label in ("Gửi thông báo", "Báo cáo", "Xuất dữ liệu", "Nhật ký", "Cấp quyền"):
+        assert label in menu, label
     so = await official(bot)
     await so.says("/menu")
     assert {"Gửi thông báo", "Báo cáo", "Xuất dữ liệu"} <= set(so.buttons)
@@ -281,6 +299,7 @@ async def test_menus_show_staff_commands_only_to_staff(bot: BotHarness) -> None:
     assert "/chan" in admin.last
     await admin.presses("Sau »")
     assert "trang 2" in admin.last and "⛔ bị từ chối" in admin.last
+    assert "Nhận tin" in menu  # everyone's commands too (the subscriptions' own)
 
 
 async def test_a_paid_broadcast_shows_its_cost_in_stars_before_it_is_confirmed(database: Database) -> None:
@@ -322,3 +341,54 @@ async def test_without_the_setting_there_is_no_paid_option(bot: BotHarness) -> N
     await so.says("Họp HTX lúc 14:00")
     await so.presses("Xem trước")
     assert not any("Gửi nhanh" in b for b in so.buttons)
+
+
+async def test_an_official_demoted_before_sending_sends_nothing(bot: BotHarness) -> None:
+    await add_people(bot, [("70", "farmer", LANG_SON, None)])
+    so = await official(bot)
+    await so.says("/thongbao")
+    await so.says("Họp HTX lúc 14:00")
+    await so.presses("Xem trước")
+    assert "Sẽ gửi tới 2 người" in so.last
+    user = await bot.user(so)
+    async with bot.db.uow() as uow:  # an admin withdraws the role between two messages
+        await uow.users.update(user.id, role="trader")
+    await so.presses("Gửi ngay")
+    assert "chỉ dành cho: Quản trị, Cán bộ" in so.last and "Đang gửi" not in so.last
+    assert await outbox_rows(bot) == []
+    async with bot.db.uow() as uow:
+        assert await uow.announcements.live() == []
+    assert ("thongbao", False) in await audit(bot)
+
+
+async def test_an_official_on_zalo_answers_by_number_and_hears_of_progress_by_quarters(
+    bot: BotHarness,
+) -> None:
+    await add_people(bot, [(str(80 + i), "farmer", LANG_SON, None) for i in range(3)])
+    so = bot.person("901", channel="zalo")
+    await bot.register(so, role_label="Nông dân", name="Cán Bộ Zalo", phone="0911000901")
+    user = await bot.user(so)
+    async with bot.db.uow() as uow:
+        await uow.users.update(user.id, role="official")
+    await so.says("/thongbao")
+    await so.says("Sáng mai thu mua na tại Chi Lăng.")
+    assert "Gửi cho ai?" in so.last
+    await so.says("2")  # Theo vai trò
+    await so.says("nong dan")  # typed: chosen
+    assert "✅ Nông dân" in so.buttons
+    await so.says("xong")
+    assert "Nông dân – 3 người nhận" in so.last
+    await so.says("Xem trước")
+    assert "Sẽ gửi tới" in so.last
+    await so.says("1")  # Gửi ngay
+    assert "Đang gửi thông báo #1" in so.last
+    rows = await outbox_rows(bot, 1)
+    async with bot.db.uow() as uow:
+        await uow.session.execute(
+            update(models.OutboxMessage).where(models.OutboxMessage.id == rows[0].id).values(status="sent")
+        )
+    assert await progress_reports(bot, so) == 1  # a third: a new message (Zalo cannot edit one)
+    assert "đã gửi 1/" in (await bot.outbox_texts(so))[-1]
+    await mark_all(bot, 1, "sent")
+    assert await progress_reports(bot, so) == 1
+    assert "đã gửi xong" in (await bot.outbox_texts(so))[-1]

@@ -10,18 +10,25 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 
+from bot.channels import registry
 from bot.channels.telegram import TelegramSender
 from bot.clock import Clock
 from bot.config import Settings
-from bot.dialog import Router
+from bot.container import Services
+from bot.domain_events import NOTIFY, EventBus, Subscriber
+from bot.engine.actions import ActionCodec
+from bot.engine.router import Router
 from bot.events import Reply, SendResult, SendStatus
 from bot.outbox import ChannelOutbox, Limits
+from bot.presentation import broadcasts, notifications
 from bot.services import announcements as service
+from bot.services.announcements import Created, NewAnnouncement
 from bot.services.audience import Audience
-from bot.services.container import Services
 from storage import dto, models
+from storage.repositories.announcements import Announcement
 from storage.uow import Database
 from tests.fakes.telegram_api import FakeBotApi
+from tests.harness import TEST_SECRET
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIRST_CHAT = 100_000
@@ -76,7 +83,48 @@ async def author(db: Database) -> dto.User:
 
 def services(db: Database) -> Services:
     settings = Settings(database_url=db.url, _env_file=None)  # type: ignore[call-arg]
-    return Services(settings=settings, clock=Clock(TZ), db=db, router=Router())
+    return Services(
+        settings=settings,
+        clock=Clock(TZ),
+        db=db,
+        router=Router(),
+        codec=ActionCodec(TEST_SECRET),
+        messengers=registry.capabilities(),
+    )
+
+
+async def settle_events(svc: Services) -> None:
+    """What the notifications subscriber does with the events queued so far (plans, reports)."""
+    notifications.load_renderers()
+    bus = EventBus(svc.db)
+    bus.subscribe([Subscriber(NOTIFY, notifications.on_event)])
+    await bus.drain(svc)
+
+
+async def announce(
+    db: Database, writer: dto.User, text: str, audience: Audience, now: dt.datetime
+) -> Created:
+    """An official's announcement, saved and then planned by the notifications."""
+    async with db.uow() as uow:
+        created = await service.create(uow, writer, NewAnnouncement(text, audience), now=now)
+    assert isinstance(created, Created)
+    await settle_events(services(db))
+    return created
+
+
+async def plan_again(db: Database, ann: Announcement, now: dt.datetime) -> int:
+    async with db.uow() as uow:
+        return await broadcasts.plan_delivery(uow, services(db), ann.id, now=now)
+
+
+async def progress_reports(svc: Services, channel: str, chat_id: str) -> int:
+    """Run the scheduler's progress job and its events: how many messages the author got."""
+    async with svc.db.uow() as uow:
+        before = len(await uow.outbox.for_chat(channel, chat_id))
+    await service.report_progress(svc)
+    await settle_events(svc)
+    async with svc.db.uow() as uow:
+        return len(await uow.outbox.for_chat(channel, chat_id)) - before
 
 
 async def statuses(db: Database, announcement_id: int) -> Counter[str]:
@@ -103,17 +151,14 @@ async def test_two_thousand_people_each_get_exactly_one_copy(database: Database)
     writer = await author(database)
     blocked = {FIRST_CHAT + i for i in range(7, n, 97)}
     now = dt.datetime.now(dt.UTC)
+    created = await announce(
+        database, writer, "Thu mua na Chi Lăng từ 5 giờ sáng mai.", Audience(roles=("farmer",)), now
+    )
+    ann = created.announcement
+    assert created.recipients == n
     async with database.uow() as uow:
-        ann = await service.create(
-            uow,
-            author=writer,
-            text="Thu mua na Chi Lăng từ 5 giờ sáng mai.",
-            audience=Audience(roles=("farmer",)),
-            now=now,
-        )
-    assert ann.total == n
-    async with database.uow() as uow:  # planning again (a crash while planning) adds nobody
-        assert await service.plan_delivery(uow, ann, now=now) == 0
+        assert (await uow.announcements.get(ann.id)).total == n  # type: ignore[union-attr]
+    assert await plan_again(database, ann, now) == 0  # planning again (a crash while planning) adds nobody
 
     async with FakeBotApi(blocked_chats=blocked, strict_global_rate=RATE) as api:
         api.fail_next_429(5, retry_after=1)
@@ -126,8 +171,7 @@ async def test_two_thousand_people_each_get_exactly_one_copy(database: Database)
             half = sum(delivered(api).values())
             assert n // 3 < half < n
 
-            async with database.uow() as uow:
-                assert await service.plan_delivery(uow, ann, now=now) == 0
+            assert await plan_again(database, ann, now) == 0
             second = ChannelOutbox(database, sender, Limits(global_rate=RATE))
             task = asyncio.create_task(second.run())
             await wait_settled(database, ann.id, timeout=40)
@@ -152,7 +196,7 @@ async def test_two_thousand_people_each_get_exactly_one_copy(database: Database)
         assert len(ids) == n
 
     svc = services(database)
-    assert await service.report_progress(svc) == 1
+    assert await progress_reports(svc, "telegram", "42") == 1
     async with database.uow() as uow:
         assert (await uow.announcements.get(ann.id)).status == "done"
         report = await uow.outbox.for_chat("telegram", "42")
@@ -165,9 +209,9 @@ async def test_a_hard_crash_mid_wave_sends_nobody_twice_and_settles_the_unknown(
     await bulk_users(database, n)
     writer = await author(database)
     now = dt.datetime.now(dt.UTC)
-    async with database.uow() as uow:
-        ann = await service.create(uow, author=writer, text="Họp HTX", audience=Audience(), now=now)
-    assert ann.total == n + 1  # everyone, the author included
+    created = await announce(database, writer, "Họp HTX", Audience(), now)
+    ann = created.announcement
+    assert created.recipients == n + 1  # everyone, the author included
 
     async with FakeBotApi(strict_global_rate=200) as api, TelegramSender("123:TEST", api.base_url) as sender:
         crashed = ChannelOutbox(database, sender, Limits(global_rate=200), lease_ttl=1.0, claim_lease=1.0)
@@ -196,14 +240,9 @@ async def test_the_authors_progress_message_is_edited_in_place_then_the_final_re
     await bulk_users(database, 8)
     writer = await author(database)
     svc = services(database)
-    async with database.uow() as uow:
-        ann = await service.create(
-            uow,
-            author=writer,
-            text="Giá tham chiếu mới",
-            audience=Audience(roles=("farmer",)),
-            now=svc.clock.now(),
-        )
+    ann = (
+        await announce(database, writer, "Giá tham chiếu mới", Audience(roles=("farmer",)), svc.clock.now())
+    ).announcement
     Outbox = models.OutboxMessage
     async with database.uow() as uow:
         # The recipients' deliveries are settled by hand below; the worker only sends the author's.
@@ -232,24 +271,24 @@ async def test_the_authors_progress_message_is_edited_in_place_then_the_final_re
     async with FakeBotApi() as api, TelegramSender("123:TEST", api.base_url) as sender:
         worker = ChannelOutbox(database, sender, Limits(global_rate=100))
 
-        assert await service.report_progress(svc) == 0  # nothing delivered yet: nothing to tell
+        assert await progress_reports(svc, "telegram", "42") == 0  # nothing delivered yet: nothing to tell
         await settle(1)
-        assert await service.report_progress(svc) == 1
-        assert await service.report_progress(svc) == 0  # the same counts are not repeated
+        assert await progress_reports(svc, "telegram", "42") == 1
+        assert await progress_reports(svc, "telegram", "42") == 0  # the same counts are not repeated
         assert await worker.drain() == 1
         [first] = api.calls_to("sendMessage")
         assert "đã gửi 1/8, còn lại 7" in (first.text or "")
         first_id = max(mid for (chat, mid) in api.messages if chat == 42)
 
         await settle(2)
-        assert await service.report_progress(svc) == 1
+        assert await progress_reports(svc, "telegram", "42") == 1
         await settle(3)
-        assert await service.report_progress(svc) == 0  # one update waits already: never two
+        assert await progress_reports(svc, "telegram", "42") == 0  # one update waits already: never two
         assert await worker.drain() == 1
         assert to_author(api, "editMessageText") == [
             (first_id, "📨 Thông báo #1: đã gửi 2/8, còn lại 6, lỗi 0, đã chặn bot 0.")
         ]
-        assert await service.report_progress(svc) == 1  # 3/8 now
+        assert await progress_reports(svc, "telegram", "42") == 1  # 3/8 now
         assert await worker.drain() == 1
         assert [mid for mid, _ in to_author(api, "editMessageText")] == [first_id, first_id]
         assert len(api.calls_to("sendMessage")) == 1  # still the one message, updated
@@ -257,7 +296,7 @@ async def test_the_authors_progress_message_is_edited_in_place_then_the_final_re
         # The official deleted the message: the edit is refused, a new message takes its place...
         api.delete_message(42, first_id)
         await settle(4)
-        assert await service.report_progress(svc) == 1
+        assert await progress_reports(svc, "telegram", "42") == 1
         assert await worker.drain() == 1
         assert not api.calls_to("editMessageText")[-1].ok
         new = api.calls_to("sendMessage")[-1]
@@ -267,7 +306,7 @@ async def test_the_authors_progress_message_is_edited_in_place_then_the_final_re
         # ...and later updates edit that one.
         await settle(6)
         await settle(1, "failed")
-        assert await service.report_progress(svc) == 1
+        assert await progress_reports(svc, "telegram", "42") == 1
         assert await worker.drain() == 1
         assert to_author(api, "editMessageText")[-1] == (
             second_id,
@@ -276,11 +315,11 @@ async def test_the_authors_progress_message_is_edited_in_place_then_the_final_re
 
         await settle(8, "blocked")
         await settle(5)
-        assert await service.report_progress(svc) == 1
+        assert await progress_reports(svc, "telegram", "42") == 1
         assert await worker.drain() == 1
         final = api.calls_to("sendMessage")[-1]  # a new message: the author is notified of the end
         assert final.text == "✅ Thông báo #1 đã gửi xong: 5 người nhận được, 0 lỗi, 3 đã chặn bot (tổng 8)."
-        assert await service.report_progress(svc) == 0
+        assert await progress_reports(svc, "telegram", "42") == 0
         assert len(to_author(api, "sendMessage")) == 3
 
     async with database.uow() as uow:
@@ -313,9 +352,8 @@ async def test_on_zalo_which_cannot_edit_progress_comes_as_a_new_message_per_qua
         )
         writer = await uow.users.get(user.id)
         assert writer is not None
-        ann = await service.create(
-            uow, author=writer, text="Họp", audience=Audience(roles=("farmer",)), now=svc.clock.now()
-        )
+    ann = (await announce(database, writer, "Họp", Audience(roles=("farmer",)), svc.clock.now())).announcement
+    async with database.uow() as uow:
         rows = list(
             await uow.session.scalars(
                 select(models.OutboxMessage.id)
@@ -333,13 +371,13 @@ async def test_on_zalo_which_cannot_edit_progress_comes_as_a_new_message_per_qua
             )
 
     await settle(1)
-    assert await service.report_progress(svc) == 0  # 12 %: below the first quarter
+    assert await progress_reports(svc, "zalo", "z42") == 0  # 12 %: below the first quarter
     await settle(2)
-    assert await service.report_progress(svc) == 1  # 25 %
+    assert await progress_reports(svc, "zalo", "z42") == 1  # 25 %
     await settle(3)
-    assert await service.report_progress(svc) == 0  # same quarter: no new message
+    assert await progress_reports(svc, "zalo", "z42") == 0  # same quarter: no new message
     await settle(6)
-    assert await service.report_progress(svc) == 1  # 75 %: only the highest quarter crossed
+    assert await progress_reports(svc, "zalo", "z42") == 1  # 75 %: only the highest quarter crossed
     async with database.uow() as uow:
         mine = await uow.outbox.for_chat("zalo", "z42")
     assert [(r.dedupe_key, r.payload.get("extras")) for r in mine] == [
@@ -369,10 +407,7 @@ async def test_stopping_a_running_broadcast_withdraws_messages_already_claimed(d
     await bulk_users(database, 12)
     writer = await author(database)
     now = dt.datetime.now(dt.UTC)
-    async with database.uow() as uow:
-        ann = await service.create(
-            uow, author=writer, text="Họp", audience=Audience(roles=("farmer",)), now=now
-        )
+    ann = (await announce(database, writer, "Họp", Audience(roles=("farmer",)), now)).announcement
     sender = CancelOnFirstSend(database, ann.id, writer)
     # The whole batch is claimed before the first message goes out; the cancel lands meanwhile.
     worker = ChannelOutbox(database, sender, Limits(global_rate=100, chat_interval=0))

@@ -11,8 +11,9 @@ from tests.test_code_quality import ROOT, imports_of
 
 BOT = ROOT / "bot"
 MESSENGER_NAMES = re.compile(r"\b(telegram|zalo|console)\b", re.IGNORECASE)
-# Where a messenger may be named: its adapters, and the settings that hold its token.
-MAY_NAME_MESSENGERS = {BOT / "channels", BOT / "config.py"}
+# Where a messenger may be named: its adapters, the settings that hold its token, and the start-up
+# code that composes the adapters into one process.
+MAY_NAME_MESSENGERS = {BOT / "channels", BOT / "config.py", BOT / "app.py", BOT / "__main__.py"}
 
 
 def modules(folder: str) -> list[Path]:

@@ -13,6 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
+from bot.engine.actions import Action
+from bot.handlers.reports import AuditPage, ReportFile, What
 from bot.reports import export
 from bot.reports.export import ExportData
 from bot.reports.sheets import InertText, inert_text
@@ -245,6 +247,11 @@ def bot(database: Database) -> BotHarness:
     return BotHarness(database, admin_ids="telegram:1")
 
 
+def button(bot: BotHarness, act: Action) -> str:
+    """The payload of a button meaning ``act``, as the bot would have signed it."""
+    return bot.services.codec.encode(act)
+
+
 async def official(bot: BotHarness) -> Person:
     person = bot.person("900")
     await bot.register(person, role_label="Nông dân", name="Hoàng Văn Sở", phone="0911000900")
@@ -344,22 +351,22 @@ async def test_admin_exports_csv_with_phones_and_empty_periods_say_so(
     await admin.says("1/3-31/3")
     await admin.presses("Toàn quốc")
     assert "Không có dữ liệu trong kỳ này" in admin.last
-    await admin.sends_payload("rpt:chart:20260301:20260331:0")
+    await admin.sends_payload(button(bot, ReportFile(What.CHART, 20260301, 20260331, 0)))
     assert "Không có dữ liệu trong kỳ này, nên chưa vẽ được biểu đồ" in admin.last
-    await admin.sends_payload("rpt:xlsx:20260301:20260331:20")
+    await admin.sends_payload(button(bot, ReportFile(What.XLSX, 20260301, 20260331, 20)))
     assert "Không có dữ liệu để xuất trong kỳ 01/03/2026 – 31/03/2026" in admin.last
-    await admin.sends_payload("rpt:xlsx:20260331:20260301:20")
+    await admin.sends_payload(button(bot, ReportFile(What.XLSX, 20260331, 20260301, 20)))
     assert "Nút này đã cũ" in admin.last
 
 
 async def test_farmers_get_no_reports(bot: BotHarness, seeded: Seeded) -> None:
     an = bot.person("50")
     await bot.register(an, role_label="Nông dân", name="Nguyễn Văn An", phone="0912345050")
-    await an.sends_payload("rpt:xlsx:20260901:20260930:20")
+    await an.sends_payload(button(bot, ReportFile(What.XLSX, 20260901, 20260930, 20)))  # seen elsewhere
     assert "chỉ dành cho" in an.last and an.replies[0].attachment is None
     await an.says("/xuat")
     assert "chỉ dành cho" in an.last
-    await an.sends_payload("auditpage:0")
+    await an.sends_payload(button(bot, AuditPage(0)))
     assert "chỉ dành cho: Quản trị" in an.last
     async with bot.db.uow() as uow:
         refused = [e.action for e in await uow.audit.recent() if not e.allowed]
@@ -459,26 +466,28 @@ def test_inert_text_leaves_ordinary_values_alone() -> None:
 
 
 async def test_a_point_a_farmer_named_like_a_formula_is_exported_as_text(bot: BotHarness) -> None:
-    """A rep proposes a point named like a formula; the official's Excel and CSV keep it as text."""
+    """A rep proposed a point named like a formula; the official's Excel and CSV keep it as text.
+
+    The point and its lot are stored as the harvest flow stores them (the name as typed, cut at
+    its first comma) and approved as an official would; the proposing itself is the lots flow's.
+    """
+    name = '=HYPERLINK("http://evil.example"'
     rep = bot.person("710")
     await bot.register(rep, role_label="Đại diện HTX", name="HTX Na Chi Lăng", phone="0912000710")
-    await rep.says("/thuhoach")
-    await rep.says("na")
-    await rep.says("500")
-    await rep.says("1")
-    await rep.presses("Không có chứng nhận")
-    await rep.presses("Đề xuất điểm mới")
-    await rep.says('=HYPERLINK("http://evil.example","Bấm"), thôn Nà Lầy')
-    await rep.presses("Hôm nay")
-    await rep.presses("Bỏ qua")
-    await rep.presses("Không chia theo hộ")
-    await rep.presses("Xác nhận")
+    owner = await bot.user(rep)
     async with bot.db.uow() as uow:
-        [point] = await uow.points.in_province(LANG_SON, statuses=("proposed",))
-        # Rows are stamped by the real clock; the test's season is September 2026.
-        await uow.session.execute(update(models.HarvestLot).values(created_at=at(10, 8)))
+        point = await uow.points.add(name=name, province_code=LANG_SON, ward_code=6463, status="active")
+        lot = await uow.lots.add(
+            owner_id=owner.id,
+            product_code="na",
+            quantity_kg=500,
+            collection_point_id=point.id,
+            ready_from=dt.date(2026, 9, 10),
+            ready_to=dt.date(2026, 9, 10),
+            asking_price=None,
+            created_at=at(10, 8),
+        )
         trader = await uow.users.ensure("telegram", "711", "711", "vi")
-        [lot] = await uow.lots.open_lots()
         order = await uow.orders.add(
             trader_id=trader.id,
             product_code="na",
@@ -493,19 +502,58 @@ async def test_a_point_a_farmer_named_like_a_formula_is_exported_as_text(bot: Bo
         await uow.session.execute(
             update(models.Match).where(models.Match.id == match.id).values(created_at=at(10, 9))
         )
-    assert point.name == '=HYPERLINK("http://evil.example"'
 
     so = await official(bot)
-    await so.sends_payload(f"dtk:ok:{point.id}")
-    await so.sends_payload("rpt:xlsx:20260901:20260930:20")
+    await so.sends_payload(button(bot, ReportFile(What.XLSX, 20260901, 20260930, 20)))
     [reply] = so.replies
     wb = load_workbook(io.BytesIO(reply.attachment.data))
     for sheet in ("Lô hàng", "Ghép đơn"):
         ws = wb[sheet]
         header = [c.value for c in ws[1]]
         cell = ws.cell(row=2, column=header.index("Điểm tập kết") + 1)
-        assert (cell.value, cell.data_type, cell.quotePrefix) == (point.name, "s", True), sheet
-    await so.sends_payload("rpt:csv-lots:20260901:20260930:20")
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (name, "s", True), sheet
+    await so.sends_payload(button(bot, ReportFile(What.LOTS, 20260901, 20260930, 20)))
     [reply] = so.replies
     [row] = csv.DictReader(io.StringIO(reply.attachment.data.decode("utf-8-sig")), delimiter=";")
-    assert row["Điểm tập kết"] == "'" + point.name
+    assert row["Điểm tập kết"] == "'" + name
+
+
+async def test_an_official_demoted_in_the_middle_of_baocao_gets_no_report(
+    bot: BotHarness, seeded: Seeded
+) -> None:
+    so = await official(bot)
+    await so.says("/baocao")
+    await so.says("1/9-30/9")
+    assert "Tỉnh nào?" in so.last
+    user = await bot.user(so)
+    async with bot.db.uow() as uow:  # an admin withdraws the role between two messages
+        await uow.users.update(user.id, role="farmer")
+    await so.presses("Lạng Sơn")
+    assert "chỉ dành cho: Quản trị, Cán bộ" in so.last
+    assert "Báo cáo 01/09/2026" not in so.last and "17.800" not in so.plain
+    await so.says("Lạng Sơn")  # the flow is over: nothing more about it
+    assert "Báo thu hoạch" not in so.last
+    # A report button from before the demotion is refused as well.
+    await so.sends_payload(button(bot, ReportFile(What.XLSX, 20260901, 20260930, 20)))
+    assert "chỉ dành cho" in so.last and so.replies[0].attachment is None
+    async with bot.db.uow() as uow:
+        refused = [(e.action, e.actor_id) for e in await uow.audit.recent() if not e.allowed]
+    assert refused == [("report", user.id), ("baocao", user.id)]
+
+
+async def test_an_official_on_zalo_answers_by_number_and_exports_typed_periods(
+    bot: BotHarness, seeded: Seeded
+) -> None:
+    so = bot.person("901", channel="zalo")
+    await bot.register(so, role_label="Nông dân", name="Cán Bộ Zalo", phone="0911000901")
+    user = await bot.user(so)
+    async with bot.db.uow() as uow:
+        await uow.users.update(user.id, role="official")
+    await so.says("/xuat")
+    await so.says("30 ngay")  # a preset, typed without diacritics
+    assert "Tỉnh nào?" in so.last
+    await so.says("1")  # the official's own province, first on the list
+    assert "Xuất dữ liệu 12/08/2026 – 10/09/2026 – Tỉnh Lạng Sơn" in so.last
+    await so.says("3")  # CSV đơn mua
+    [reply] = so.replies
+    assert reply.attachment.filename == "nongsan_20260812_20260910_orders.csv"

@@ -4,8 +4,8 @@ Shared by :class:`bot.channels.zalo.ZaloChannel` (direct replies) and
 :class:`bot.channels.zalo.ZaloSender` (outbox), so both send exactly the same thing.
 Pure functions, no I/O: the HTTP side lives in :mod:`bot.channels.zalo`.
 
-Zalo has no buttons, so choices become numbered lines followed by a hint; the dialog engine
-resolves a typed digit, a label, or a label typed without diacritics (``bot.pipeline``).
+Zalo has no buttons, so choices become numbered lines followed by a hint; the conversation engine
+resolves a typed digit, a label, or a label typed without diacritics (``bot.engine.menus``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every button the bot shows carries an :class:`Action`, a frozen dataclass registered under a
 short code with :func:`action`. It travels as ``code|field|field|signature`` (at most 64 bytes,
-Telegram's limit for callback data). The signature is an HMAC of the rest with the bot's
+the strictest messenger's limit for button data). The signature is an HMAC of the rest with the bot's
 secret, so a forged or altered button decodes to ``None``; integers are bounded on the way in,
 so a forged id never reaches the database. Nothing outside this module builds button strings.
 """
@@ -22,7 +22,7 @@ from storage.types import MAX_INT, bounded_int
 
 __all__ = ["MAX_PAYLOAD_BYTES", "Action", "ActionCodec", "action"]
 
-MAX_PAYLOAD_BYTES = 64  # Telegram's callback_data limit; the others allow more
+MAX_PAYLOAD_BYTES = 64  # the strictest messenger's limit for button data
 _SEP = "|"
 _SIG_BYTES = 6  # 8 base64 characters: forging one by chance is a 1 in 2**48 try
 

@@ -18,7 +18,7 @@ from storage import dto
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.services.container import Services
+    from bot.container import Services
     from storage.uow import UnitOfWork
 
 Hook = Callable[[], Awaitable[None]]

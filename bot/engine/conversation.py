@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
+from bot.container import Services
 from bot.domain_events import PersonBlocked, emit
 from bot.engine.actions import Action
 from bot.engine.context import Ctx
@@ -26,7 +27,6 @@ from bot.engine.menus import resolve
 from bot.engine.router import Command, RunCommand
 from bot.events import Incoming, Kind, Reply
 from bot.i18n import _, set_locale
-from bot.services.container import Services
 from storage import dto
 from storage.repositories.outbox import REPLY
 from storage.uow import UnitOfWork
@@ -40,7 +40,7 @@ BLOCK_FOR = dt.timedelta(minutes=30)  # an extreme flood blocks the person this 
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
-    """("capquyen", "telegram:1 official") from "/capquyen@nongsan_bot telegram:1 official"."""
+    """("capquyen", "0912345678 official") from "/capquyen@nongsan_bot 0912345678 official"."""
     m = _COMMAND.match(text.strip())
     return (m.group(1).lower(), (m.group(2) or "").strip()) if m else None
 

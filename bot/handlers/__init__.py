@@ -11,19 +11,10 @@ import pkgutil
 
 from bot.engine.router import Router
 
-# Modules still written for the old dialog API while they are being moved onto the engine.
-_NOT_YET_PORTED = frozenset(
-    {
-        "admin", "announcements", "reports",
-        # Still used by points and reports; removed once nothing imports them.
-        "paging", "ward_answer",
-    }
-)  # fmt: skip
-
 
 def build_router() -> Router:
     """Every command, flow and button action the bot knows."""
-    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_YET_PORTED]
+    names = [m.name for m in pkgutil.iter_modules(__path__)]
     modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
     router = Router()
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)):

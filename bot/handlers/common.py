@@ -11,6 +11,7 @@ from bot.engine.router import Command, Router, RunCommand
 from bot.engine.screens import Option
 from bot.handlers.roles import refuse, role_label
 from bot.i18n import _, lazy_gettext, set_locale
+from bot.services import profile
 
 ORDER = 900  # help and language come last in the menu
 
@@ -86,7 +87,7 @@ async def cmd_language(ctx: Ctx, _args: str) -> None:
 
 async def on_language(ctx: Ctx, choice: ChooseLanguage) -> None:
     code = choice.code if choice.code in ("vi", "en") else "vi"
-    await ctx.uow.users.update(ctx.user.id, locale=code)
+    ctx.user = await profile.update(ctx.uow, ctx.user, locale=code)
     set_locale(code)
     ctx.say(_("Đã chuyển sang tiếng Việt.") if code == "vi" else _("Đã chuyển ngôn ngữ."))
 

@@ -1,24 +1,35 @@
-"""Reports for officials and admins: /baocao (summary and chart), /xuat (CSV/XLSX), /nhatky (audit log:
-read, check, export; never edited).
+"""Reports for officials and admins: /baocao (summary and chart), /xuat (CSV/XLSX), /nhatky (audit
+log: read, check, export; never edited).
 
-The period and province are asked once; the buttons under the answer carry them in their
-payload (``rpt:what:YYYYMMDD:YYYYMMDD:province``) so they keep working after the flow ends.
+/baocao and /xuat are flows asking the period and the province; the guard is checked again
+before the report is shown, so someone demoted meanwhile gets nothing. The buttons under the
+answer carry the period and province in a typed action, so they keep working after the flow
+ends, and check the role each time they are pressed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
+from dataclasses import dataclass
 
 from bot import formatting as fmt
-from bot.dialog import DONE, STAY, Command, Ctx, Flow, Router
-from bot.events import Attachment, Choice
-from bot.handlers.paging import nav_buttons
+from bot.engine.actions import Action, action
+from bot.engine.context import Ctx
+from bot.engine.flow import Accept, Flow, NotUnderstood, Retry, StepResult, StepSpec
+from bot.engine.router import Command, Router, RunCommand
+from bot.engine.screens import Option, Screen
+from bot.engine.widgets import Widget
+from bot.events import Attachment
 from bot.handlers.registration import POPULAR_PROVINCES
-from bot.handlers.roles import ADMIN, STAFF, require_role
+from bot.handlers.roles import ADMIN, STAFF
+from bot.handlers.staff_steps import ProvinceOrAll
 from bot.i18n import _, lazy_gettext
-from bot.reports import audit as audit_report
+from bot.presentation import reports as present
+from bot.reports import audit as audit_file
 from bot.reports import charts, export
+from bot.services import audit as audit_log
 from bot.services import reports as service
 from bot.services.reports import Period, PeriodError
 from bot.textnorm import fold
@@ -27,320 +38,317 @@ ORDER = 750
 ADMINS = frozenset({ADMIN})
 AUDIT_PAGE = 10
 
-flow = Flow("report", first="period")
+
+class Step(enum.StrEnum):
+    PERIOD = "period"
+    PROVINCE = "province"
 
 
-# --- entry points --------------------------------------------------------------------------------
+class What(enum.StrEnum):
+    """What a report button sends: the chart, the workbook, or one table as CSV."""
+
+    CHART = "chart"
+    XLSX = "xlsx"
+    LOTS = "lots"
+    ORDERS = "orders"
+    MATCHES = "matches"
+    PICKUPS = "pickups"
 
 
-async def cmd_report(ctx: Ctx, _args: str) -> None:
-    if not await require_role(ctx, STAFF, "report"):
-        return
-    await flow.start(ctx, {"mode": "summary"})
+class AuditTool(enum.StrEnum):
+    VERIFY = "verify"
+    XLSX = "xlsx"
+    CSV = "csv"
 
 
-async def cmd_export(ctx: Ctx, _args: str) -> None:
-    if not await require_role(ctx, STAFF, "export"):
-        return
-    await flow.start(ctx, {"mode": "export"})
+@action("rf")
+@dataclass(frozen=True, slots=True)
+class ReportFile(Action):
+    """The chart or an export of one period (days as yyyymmdd) and province (0: the whole country)."""
+
+    what: What
+    start: int
+    end: int
+    province: int
 
 
-# --- period and province ---------------------------------------------------------------------------
+@action("ap")
+@dataclass(frozen=True, slots=True)
+class AuditPage(Action):
+    page: int
 
 
-@flow.ask("period")
-async def ask_period(ctx: Ctx) -> None:
-    ctx.say(
-        _("Báo cáo kỳ nào? Chọn hoặc gõ khoảng ngày, ví dụ 1/9-30/9."),
-        [Choice(service.preset_label(k), f"per:{k}") for k in service.PRESETS],
-        columns=2,
-    )
+@action("au")
+@dataclass(frozen=True, slots=True)
+class AuditUse(Action):
+    tool: AuditTool
 
 
-@flow.answer("period")
-async def on_period(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    try:
-        if payload.startswith("per:") and payload[4:] in service.PRESETS:
-            period = service.preset(payload[4:], ctx.today)
-        elif ctx.text:
-            period = service.parse_period(ctx.text, ctx.today)
-        else:
-            raise PeriodError("unreadable")
-    except PeriodError as exc:
-        ctx.say(service.period_problem_text(exc.code))
-        return STAY
-    ctx.remember(start=period.start.isoformat(), end=period.end.isoformat())
-    return "province"
+def _day(value: dt.date) -> int:
+    return int(value.strftime("%Y%m%d"))
 
 
-@flow.ask("province")
-async def ask_province(ctx: Ctx) -> None:
-    places = ctx.services.places
-    own = ctx.user.province_code
-    codes = [own] if own else []
-    if ctx.user.role == ADMIN:
-        codes += [c for c in POPULAR_PROVINCES if c != own][:4]
-    choices = [Choice(places.provinces[c].name, f"prov:{c}") for c in codes if c in places.provinces]
-    choices.append(Choice(_("Toàn quốc"), "prov:all"))
-    ctx.say(_("Tỉnh nào? Chọn hoặc gõ tên tỉnh."), choices, columns=2)
+def report_file(what: What, period: Period, province: int | None) -> ReportFile:
+    return ReportFile(what, _day(period.start), _day(period.end), province or 0)
 
 
-@flow.answer("province")
-async def on_province(ctx: Ctx) -> str:
-    payload = ctx.payload or ""
-    places = ctx.services.places
-    code: int | None
-    if payload == "prov:all":
-        code = 0
-    elif payload.startswith("prov:"):
-        code = int(payload[5:])
-    elif ctx.text and (found := places.find_province(ctx.text)):
-        code = found.province_code
-    else:
-        ctx.say(_("Không tìm thấy tỉnh «{text}». Vui lòng chọn hoặc gõ lại.").format(text=ctx.text[:40]))
-        return STAY
-    period = Period(dt.date.fromisoformat(ctx.data["start"]), dt.date.fromisoformat(ctx.data["end"]))
-    mode = ctx.data.get("mode", "summary")
-    ctx.leave()
-    if mode == "export":
-        _offer_exports(ctx, period, code)
-    else:
-        await show_summary(ctx, period, code)
-    return DONE
+# --- the questions -----------------------------------------------------------------------------------
 
 
-def _payload(what: str, period: Period, province: int) -> str:
-    return f"rpt:{what}:{period.start:%Y%m%d}:{period.end:%Y%m%d}:{province}"
+class ReportPeriod(Widget):
+    """A preset period (today, 7 or 30 days, this season) or days typed as "1/9-30/9"."""
 
-
-def _where(ctx: Ctx, province: int | None) -> str:
-    place = ctx.services.places.province(province) if province else None
-    return place.label if place else _("Toàn quốc")
-
-
-def _offer_exports(ctx: Ctx, period: Period, province: int) -> None:
-    note = "" if ctx.user.role == ADMIN else " " + _("Số điện thoại sẽ được che một phần.")
-    ctx.say(
-        _("Xuất dữ liệu {period} – {where}. Chọn định dạng:").format(
-            period=period.label, where=_where(ctx, province)
+    async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
+        synonyms = {
+            "today": ("hom nay",),
+            "7d": ("7 ngay", "tuan"),
+            "30d": ("30 ngay", "thang"),
+            "season": ("mua",),
+        }
+        options = [flow.option(spec, present.preset_label(k), k, *synonyms[k]) for k in service.PRESETS]
+        return Screen(
+            _("Báo cáo kỳ nào? Chọn hoặc gõ khoảng ngày, ví dụ 1/9-30/9."), tuple(options), columns=2
         )
-        + note,
-        [
-            Choice(_("Excel (mọi bảng)"), _payload("xlsx", period, province)),
-            Choice(_("CSV lô hàng"), _payload("csv-lots", period, province)),
-            Choice(_("CSV đơn mua"), _payload("csv-orders", period, province)),
-            Choice(_("CSV ghép đơn"), _payload("csv-matches", period, province)),
-            Choice(_("CSV lấy hàng"), _payload("csv-pickups", period, province)),
-        ],
-        columns=2,
+
+    async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
+        if value not in service.PRESETS:
+            return Retry()
+        period = service.preset(value, ctx.today)
+        return Accept([period.start.isoformat(), period.end.isoformat()])
+
+    async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
+        try:
+            period = service.parse_period(text, ctx.today)
+        except PeriodError as exc:
+            if exc.code == "unreadable":
+                return NotUnderstood(present.period_problem_text(exc.code))
+            return Retry(present.period_problem_text(exc.code))
+        return Accept([period.start.isoformat(), period.end.isoformat()])
+
+
+def _provinces(ctx: Ctx) -> list[int]:
+    own = [ctx.user.province_code] if ctx.user.province_code else []
+    if ctx.user.role != ADMIN:
+        return own
+    return [*own, *[c for c in POPULAR_PROVINCES if c not in own][:4]]
+
+
+def _declare(flow: Flow) -> Flow:
+    flow.step(Step.PERIOD, ReportPeriod(), key="period")
+    flow.step(
+        Step.PROVINCE,
+        ProvinceOrAll(
+            lazy_gettext("Tỉnh nào? Chọn hoặc gõ tên tỉnh."),
+            everywhere=lazy_gettext("Toàn quốc"),
+            shortlist=_provinces,
+        ),
+        key="province",
     )
+    return flow
+
+
+report_flow = _declare(Flow("report", Step, roles=STAFF, action_name="baocao"))
+export_flow = _declare(Flow("export", Step, roles=STAFF, action_name="xuat"))
+
+
+def _answers(ctx: Ctx) -> tuple[Period, int | None]:
+    start, end = ctx.answers["period"]
+    province = ctx.answers.get("province")
+    return Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end)), int(
+        province
+    ) if province else None
+
+
+@report_flow.committer
+async def report(ctx: Ctx) -> None:
+    period, province = _answers(ctx)
+    ctx.leave()
+    await show_summary(ctx, period, province)
+
+
+@export_flow.committer
+async def offer_exports(ctx: Ctx) -> None:
+    period, province = _answers(ctx)
+    ctx.leave()
+    note = "" if ctx.user.role == ADMIN else " " + _("Số điện thoại sẽ được che một phần.")
+    text = _("Xuất dữ liệu {period} – {where}. Chọn định dạng:").format(
+        period=period.label, where=present.where(ctx.services, province)
+    )
+    options = [
+        Option(_("Excel (mọi bảng)"), report_file(What.XLSX, period, province), ("excel",)),
+        Option(_("CSV lô hàng"), report_file(What.LOTS, period, province)),
+        Option(_("CSV đơn mua"), report_file(What.ORDERS, period, province)),
+        Option(_("CSV ghép đơn"), report_file(What.MATCHES, period, province)),
+        Option(_("CSV lấy hàng"), report_file(What.PICKUPS, period, province)),
+    ]
+    ctx.say(text + note, options, columns=2)
 
 
 # --- results -------------------------------------------------------------------------------------------
 
 
-async def show_summary(ctx: Ctx, period: Period, province: int) -> None:
+def _another() -> Option:
+    return Option(_("Chọn kỳ khác"), RunCommand("baocao"), ("ky khac",))
+
+
+async def show_summary(ctx: Ctx, period: Period, province: int | None) -> None:
     """The summary text, with buttons for the chart and the exports."""
     services = ctx.services
-    data = await service.load(ctx.uow, period, ctx.settings.tz, province or None)
+    data = await service.load(ctx.uow, period, ctx.settings.tz, province)
     summary = service.summarize(data, ctx.settings.gouging_margin)
-    text = service.summary_text(summary, services.places, services.catalog)
+    text = present.summary_text(summary, services.places, services.catalog)
     if summary.empty:
-        ctx.say(text, [Choice(_("Chọn kỳ khác"), "cmd:baocao")])
+        ctx.say(text, [_another()])
         return
-    ctx.say(
-        text,
-        [
-            Choice(_("📈 Biểu đồ"), _payload("chart", period, province)),
-            Choice(_("Xuất Excel"), _payload("xlsx", period, province)),
-            Choice(_("Chọn kỳ khác"), "cmd:baocao"),
-        ],
-        columns=2,
-    )
+    options = [
+        Option(_("📈 Biểu đồ"), report_file(What.CHART, period, province), ("bieu do",)),
+        Option(_("Xuất Excel"), report_file(What.XLSX, period, province), ("excel",)),
+        _another(),
+    ]
+    ctx.say(text, options, columns=2)
 
 
-async def on_report_button(ctx: Ctx, rest: str) -> None:
-    """``rpt:`` buttons: the chart or an export for the period and province they carry."""
-    if not await require_role(ctx, STAFF, "report"):
-        return
+async def on_report_file(ctx: Ctx, act: ReportFile) -> None:
+    """The chart or an export for the period and province a button carries."""
     try:
-        what, start, end, province = rest.split(":")
         period = service.check_period(
-            Period(dt.datetime.strptime(start, "%Y%m%d").date(), dt.datetime.strptime(end, "%Y%m%d").date())
+            Period(
+                dt.datetime.strptime(str(act.start), "%Y%m%d").date(),
+                dt.datetime.strptime(str(act.end), "%Y%m%d").date(),
+            )
         )
-        code = int(province)
     except (ValueError, PeriodError):
         ctx.say(_("Nút này đã cũ. Gõ /baocao để làm báo cáo mới."))
         return
-    if what == "chart":
-        await send_chart(ctx, period, code)
-    elif what == "xlsx" or (what.startswith("csv-") and what[4:] in export.TABLES):
-        await send_export(ctx, period, code, what)
+    province = act.province or None
+    if act.what is What.CHART:
+        await send_chart(ctx, period, province)
     else:
-        ctx.say(_("Nút này đã cũ. Gõ /baocao để làm báo cáo mới."))
+        await send_export(ctx, period, province, None if act.what is What.XLSX else act.what.value)
 
 
-def chart_labels(ctx: Ctx, period: Period, province: int | None) -> charts.ChartLabels:
-    """The chart's texts in the reader's language."""
-    catalog = ctx.services.catalog
-    return charts.ChartLabels(
-        title=_("Báo cáo {period} – {where}").format(period=period.label, where=_where(ctx, province)),
-        volume_title=_("Khối lượng theo ngày báo thu hoạch"),
-        price_title=_("Giá ghép trung bình và giá tham chiếu"),
-        kg_axis=_("tấn"),
-        price_axis=_("nghìn ₫/kg"),
-        statuses={
-            "picked_up": _("Đã lấy hàng"),
-            "matched": _("Đã ghép"),
-            "proposed": _("Chờ xác nhận"),
-            "open": _("Còn mở"),
-            "unsold": _("Hết hạn, chưa bán"),
-        },
-        reference=_("tham chiếu"),
-        products={p.code: p.name_vi for p in catalog},
-        no_prices=_("Chưa có giao dịch nào được ghép"),
-    )
-
-
-async def send_chart(ctx: Ctx, period: Period, province: int) -> None:
-    data = await service.load(ctx.uow, period, ctx.settings.tz, province or None)
+async def send_chart(ctx: Ctx, period: Period, province: int | None) -> None:
+    data = await service.load(ctx.uow, period, ctx.settings.tz, province)
     if not data.lot_groups and not data.orders:
         ctx.say(_("Không có dữ liệu trong kỳ này, nên chưa vẽ được biểu đồ."))
         return
-    labels = chart_labels(ctx, period, province)
+    labels = present.chart_labels(ctx.services, period, province)
     # Drawing takes a fraction of a second of CPU: keep it off the event loop.
     png = await asyncio.to_thread(charts.render, service.chart_data(data), labels)
     name = f"baocao_{period.start:%Y%m%d}_{period.end:%Y%m%d}.png"
     ctx.say(
         labels.title,
-        [
-            Choice(_("Xuất Excel"), _payload("xlsx", period, province)),
-            Choice(_("Chọn kỳ khác"), "cmd:baocao"),
-        ],
+        [Option(_("Xuất Excel"), report_file(What.XLSX, period, province), ("excel",)), _another()],
         columns=2,
         attachment=Attachment(name, png, is_photo=True),
     )
 
 
-async def send_export(ctx: Ctx, period: Period, province: int, what: str) -> None:
+async def send_export(ctx: Ctx, period: Period, province: int | None, table: str | None) -> None:
     services = ctx.services
     with_phones = ctx.user.role == ADMIN
-    tables = export.TABLES if what == "xlsx" else (what[4:],)
-    data = await export.collect(
+    done = await export.build(
         ctx.uow,
         period,
         ctx.settings.tz,
-        province or None,
+        province,
+        table=table,
         with_phones=with_phones,
         places=services.places,
         catalog=services.catalog,
-        tables=tables,
+        actor_id=ctx.user.id,
     )
-    if data.empty:
+    if done is None:
         ctx.say(_("Không có dữ liệu để xuất trong kỳ {period}.").format(period=period.label))
         return
-    stem = f"nongsan_{period.start:%Y%m%d}_{period.end:%Y%m%d}"
-    if what == "xlsx":
-        content = await asyncio.to_thread(export.to_xlsx, data)
-        name = f"{stem}.xlsx"
-    else:
-        content = await asyncio.to_thread(export.to_csv, data, tables[0])
-        name = f"{stem}_{tables[0]}.csv"
-    counts = data.counts()
-    await ctx.uow.audit.add(
-        ctx.user.id,
-        "export_data",
-        name,
-        details={"tables": counts, "with_phones": with_phones, "province": province or None},
-    )
     caption = _("Dữ liệu {period} – {where}: {rows} dòng.").format(
-        period=period.label, where=_where(ctx, province), rows=fmt.number(sum(counts.values()))
+        period=period.label, where=present.where(services, province), rows=fmt.number(done.rows)
     )
     if not with_phones:
         caption += " " + _("Số điện thoại đã được che.")
-    ctx.say(caption, attachment=Attachment(name, content))
+    ctx.say(caption, attachment=Attachment(done.filename, done.content))
 
 
 # --- the audit log -------------------------------------------------------------------------------------
 
+AUDIT_WORDS = {
+    "kiem tra": AuditTool.VERIFY,
+    "xuat": AuditTool.XLSX,
+    "excel": AuditTool.XLSX,
+    "xlsx": AuditTool.XLSX,
+    "csv": AuditTool.CSV,
+}
 
-AUDIT_WORDS = {"kiem tra": "verify", "xuat": "xlsx", "excel": "xlsx", "xlsx": "xlsx", "csv": "csv"}
+
+def _audit_tools() -> list[Option]:
+    return [
+        Option(_("🔍 Kiểm tra"), AuditUse(AuditTool.VERIFY), ("kiem tra",)),
+        Option(_("📥 Excel"), AuditUse(AuditTool.XLSX), ("excel", "xlsx")),
+        Option(_("📥 CSV"), AuditUse(AuditTool.CSV), ("csv",)),
+    ]
+
+
+async def cmd_report(ctx: Ctx, _args: str) -> None:
+    await report_flow.start(ctx)
+
+
+async def cmd_export(ctx: Ctx, _args: str) -> None:
+    await export_flow.start(ctx)
 
 
 async def cmd_audit(ctx: Ctx, args: str) -> None:
     """/nhatky: recent entries; "/nhatky kiểm tra" checks the chain, "/nhatky xuất|csv" exports it."""
-    what = AUDIT_WORDS.get(fold(args))
-    if what is not None:
-        await on_audit_button(ctx, what)
+    tool = AUDIT_WORDS.get(fold(args))
+    if tool is not None:
+        await use_audit(ctx, tool)
     else:
         await show_audit(ctx, 0)
 
 
-async def on_audit_button(ctx: Ctx, what: str) -> None:
-    """``audit:verify`` checks the chain; ``audit:xlsx`` / ``audit:csv`` send the whole log."""
-    if not await require_role(ctx, ADMINS, "audit_log"):
+async def on_audit_use(ctx: Ctx, act: AuditUse) -> None:
+    await use_audit(ctx, act.tool)
+
+
+async def use_audit(ctx: Ctx, tool: AuditTool) -> None:
+    """Check the chain, or send the whole log as a file."""
+    if tool is AuditTool.VERIFY:
+        check = await audit_file.verify(ctx.uow, ctx.user.id)
+        ctx.say(present.problem_text(check), _audit_tools()[1:], columns=2)
         return
-    if what == "verify":
-        check = await audit_report.verify(ctx.uow, ctx.user.id)
-        ctx.say(audit_report.problem_text(check), _audit_tools()[1:], columns=2)
-    elif what in audit_report.FORMATS:
-        done = await audit_report.export(ctx.uow, ctx.settings.tz, what, ctx.user.id)
-        caption = _("Nhật ký thao tác: {rows} mục.").format(rows=fmt.number(done.rows))
-        ctx.say(caption, attachment=Attachment(done.filename, done.content))
-    else:
-        ctx.say(_("Nút này đã cũ. Gõ /nhatky để xem lại."))
+    done = await audit_file.export(ctx.uow, ctx.settings.tz, tool.value, ctx.user.id)
+    caption = _("Nhật ký thao tác: {rows} mục.").format(rows=fmt.number(done.rows))
+    ctx.say(caption, attachment=Attachment(done.filename, done.content))
 
 
-async def on_audit_page(ctx: Ctx, rest: str) -> None:
-    await show_audit(ctx, int(rest) if rest.isdigit() else 0)
+async def on_audit_page(ctx: Ctx, act: AuditPage) -> None:
+    await show_audit(ctx, act.page)
 
 
 async def show_audit(ctx: Ctx, page: int) -> None:
     """One page of the audit log, newest first."""
-    if not await require_role(ctx, ADMINS, "audit_log"):
-        return
-    entries = await ctx.uow.audit.recent(limit=AUDIT_PAGE + 1, offset=page * AUDIT_PAGE)
-    more = len(entries) > AUDIT_PAGE
-    entries = entries[:AUDIT_PAGE]
-    if not entries:
+    found = await audit_log.log_page(ctx.uow, page, AUDIT_PAGE)
+    if not found.entries:
         ctx.say(_("Nhật ký chưa có mục nào.") if page == 0 else _("Không còn mục nào."))
         return
-    names: dict[int, str] = {}
-    for actor in {e.actor_id for e in entries if e.actor_id is not None}:
-        user = await ctx.uow.users.get(actor)
-        names[actor] = (user.name or user.key) if user else f"#{actor}"
-    tz = ctx.settings.tz
-    lines = [_("Nhật ký thao tác (trang {page}):").format(page=page + 1)]
-    for e in entries:
-        who = names.get(e.actor_id, _("hệ thống")) if e.actor_id is not None else _("hệ thống")
-        mark = "" if e.allowed else " ⛔ " + _("bị từ chối")
-        target = f" {e.target}" if e.target else ""
-        lines.append(
-            f"{fmt.datetime(e.created_at.astimezone(tz))} · {who} · "
-            f"{audit_report.action_label(e.action)}{target}{mark}"
-        )
-    lines.append(_("Chặn người spam: /chan <người dùng> · bỏ chặn: /bochan <người dùng>"))
-    pages = page + 2 if more else page + 1
-    ctx.say("\n".join(lines), [*nav_buttons(page, pages, "auditpage"), *_audit_tools()], columns=2)
-
-
-def _audit_tools() -> list[Choice]:
-    return [
-        Choice(_("🔍 Kiểm tra"), "audit:verify"),
-        Choice(_("📥 Excel"), "audit:xlsx"),
-        Choice(_("📥 CSV"), "audit:csv"),
-    ]
+    nav = []
+    if page > 0:
+        nav.append(Option(_("« Trước"), AuditPage(page - 1), ("truoc",)))
+    if found.more:
+        nav.append(Option(_("Sau »"), AuditPage(page + 1), ("sau", "tiep")))
+    text = present.audit_page_text(page, found.entries, found.names, ctx.settings.tz)
+    ctx.say(text, [*nav, *_audit_tools()], columns=2)
 
 
 def register(router: Router) -> None:
-    router.flow(flow)
+    router.flow(report_flow)
+    router.flow(export_flow)
     router.command(
         Command(
             "baocao",
             cmd_report,
             lazy_gettext("Báo cáo"),
             roles=STAFF,
+            staff=True,
             description=lazy_gettext("báo cáo sản lượng, ghép đơn, giá"),
         )
     )
@@ -350,6 +358,7 @@ def register(router: Router) -> None:
             cmd_export,
             lazy_gettext("Xuất dữ liệu"),
             roles=STAFF,
+            staff=True,
             description=lazy_gettext("xuất lô hàng, đơn mua, ghép đơn ra Excel/CSV"),
         )
     )
@@ -359,9 +368,10 @@ def register(router: Router) -> None:
             cmd_audit,
             lazy_gettext("Nhật ký"),
             roles=ADMINS,
+            staff=True,
             description=lazy_gettext("xem, kiểm tra, xuất nhật ký thao tác quản trị"),
         )
     )
-    router.action("rpt", on_report_button)
-    router.action("auditpage", on_audit_page)
-    router.action("audit", on_audit_button)
+    router.on(ReportFile, on_report_file, roles=STAFF, audit_as="report")
+    router.on(AuditPage, on_audit_page, roles=ADMINS, audit_as="audit_log")
+    router.on(AuditUse, on_audit_use, roles=ADMINS, audit_as="audit_log")

@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
+from bot.container import Services
 from bot.domain_events import (
     MATCHER,
     DomainEvent,
@@ -31,7 +32,6 @@ from bot.domain_events import (
 from bot.matching.allocator import match_incremental, plan_book
 from bot.matching.book import OrderBook
 from bot.matching.model import Allocation, LotView, OrderView, PriceFloors
-from bot.services.container import Services
 from bot.services.points import matchable
 from storage import dto
 from storage.uow import UnitOfWork

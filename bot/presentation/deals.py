@@ -33,7 +33,7 @@ from bot.services import deals, vietqr
 from storage import dto
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
     from storage.uow import UnitOfWork
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from bot.i18n import _
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
     from storage import dto
 
 FARMER, COOP_REP, TRADER, OFFICIAL, ADMIN = "farmer", "coop_rep", "trader", "official", "admin"

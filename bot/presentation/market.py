@@ -40,7 +40,7 @@ from storage.repositories.slots import Pickup
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from bot.services.container import Services
+    from bot.container import Services
     from storage.uow import UnitOfWork
 
 MAX_SLOT_BUTTONS = 8

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot.domain_events import DomainEvent
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
     from storage.uow import UnitOfWork
 
 Renderer = Callable[["UnitOfWork", "Services", DomainEvent], Awaitable[None]]

@@ -11,7 +11,7 @@ from storage.repositories.outbox import NOTIFICATION
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
 
 
 async def notify(

@@ -20,7 +20,7 @@ from bot.services.points import Closed, PointProblem
 from storage import dto
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
     from storage.uow import UnitOfWork
 
 PAGE_SIZE = 8

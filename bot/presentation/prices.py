@@ -21,7 +21,7 @@ from storage import dto
 from storage.repositories.notices import NoticeInfo
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
     from storage.uow import UnitOfWork
 
 EVERYWHERE_LINES = 12

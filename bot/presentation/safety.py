@@ -12,7 +12,7 @@ from bot.presentation.notifications import renders
 from bot.presentation.notify import notify
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
     from storage.uow import UnitOfWork
 
 

@@ -13,7 +13,7 @@ from bot.reports.sheets import Sheet, xlsx_bytes
 from storage import dto
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
     from bot.services.deals import Parties
     from storage.uow import UnitOfWork
 

@@ -18,7 +18,7 @@ from bot.services import trade
 from storage import dto
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
     from bot.services.lots import LotDraft, SavedLot
     from bot.services.orders import OrderDraft
     from storage.uow import UnitOfWork

@@ -13,52 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import _
+from bot.presentation.reports import action_label
 from bot.reports import sheets
 from storage import dto
 from storage.uow import UnitOfWork
 
 FORMATS = ("xlsx", "csv")
-
-
-def action_label(action: str) -> str:
-    """A privileged action as people read it (unknown ones, such as command names, are shown as stored)."""
-    labels = {
-        "grant_role": _("cấp quyền"),
-        "ban_user": _("chặn"),
-        "unban_user": _("bỏ chặn"),
-        "bootstrap_admin": _("quản trị từ cấu hình"),
-        "announcement_send": _("gửi thông báo"),
-        "announcement_schedule": _("hẹn giờ thông báo"),
-        "announcement_cancel": _("dừng thông báo"),
-        "announcement_done": _("thông báo gửi xong"),
-        "export_data": _("xuất dữ liệu"),
-        "audit_export": _("xuất nhật ký"),
-        "audit_verify": _("kiểm tra nhật ký"),
-        "point_add": _("thêm điểm tập kết"),
-        "point_edit": _("sửa điểm tập kết"),
-        "point_close": _("đóng điểm tập kết"),
-        "point_approve": _("duyệt điểm tập kết"),
-        "point_reject": _("từ chối điểm tập kết"),
-    }
-    return labels.get(action, action)
-
-
-def problem_text(check: dto.AuditCheck) -> str:
-    """What the chain check found, in one or two lines."""
-    if check.broken is None:
-        if not check.checked:
-            return _("Nhật ký chưa có mục nào.")
-        return _("✅ Nhật ký nguyên vẹn: {count} mục, mã cuối {hash}.").format(
-            count=check.checked, hash=(check.head_hash or "")[:16]
-        )
-    why = {
-        "hash": _("nội dung mục này đã bị sửa"),
-        "link": _("mục ngay trước nó đã bị sửa, xóa hoặc thay"),
-        "sequence": _("các mục trước nó đã bị xóa"),
-    }.get(check.problem or "", check.problem or "")
-    return _(
-        "⛔ Nhật ký bị can thiệp từ mục số {seq} (mã {id}): {why}. {count} mục trước đó vẫn nguyên vẹn."
-    ).format(seq=check.broken.seq, id=check.broken.id, why=why, count=check.checked)
 
 
 async def verify(uow: UnitOfWork, actor_id: int | None, *, via: str = "bot") -> dto.AuditCheck:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.config import SettingsError, load_settings
 from bot.i18n import set_locale
+from bot.presentation import reports as present
 from bot.reports import audit
 from storage import migrate
 from storage.uow import Database
@@ -38,7 +39,7 @@ async def _run(args: argparse.Namespace) -> int:
         if args.command == "verify":
             async with db.uow() as uow:
                 check = await audit.verify(uow, None, via="cli")
-            print(audit.problem_text(check))
+            print(present.problem_text(check))
             if check.broken is not None:
                 b = check.broken
                 print(f"seq={b.seq} id={b.id} action={b.action} problem={check.problem}", file=sys.stderr)

@@ -22,6 +22,7 @@ from bot.catalog import CATALOG
 from bot.config import SettingsError, load_settings
 from bot.i18n import set_locale
 from bot.places import gazetteer
+from bot.presentation import reports as present
 from bot.reports import export
 from bot.services import reports as service
 from bot.services.reports import Period, PeriodError
@@ -65,7 +66,7 @@ async def _summary(
     if args.format == "json":
         print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(service.summary_text(summary, gazetteer(), CATALOG, max_lines=50))
+        print(present.summary_text(summary, gazetteer(), CATALOG, max_lines=50))
     return 0
 
 
@@ -136,7 +137,7 @@ def main(argv: list[str]) -> int:
         period = service.check_period(Period(args.start, args.end))
     except PeriodError as exc:
         set_locale("vi")
-        print(service.period_problem_text(exc.code), file=sys.stderr)
+        print(present.period_problem_text(exc.code), file=sys.stderr)
         return 2
     set_locale("vi")
     try:

@@ -10,6 +10,7 @@ Phones appear only when ``with_phones`` (admins); everyone else gets masked numb
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -228,3 +229,46 @@ def to_xlsx(data: ExportData) -> bytes:
             for table in data.tables
         ]
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    filename: str
+    content: bytes
+    rows: int
+
+
+async def build(
+    uow: UnitOfWork,
+    period: Period,
+    tz: ZoneInfo,
+    province_code: int | None,
+    *,
+    table: str | None,
+    with_phones: bool,
+    places: Gazetteer,
+    catalog: ProductCatalog,
+    actor_id: int | None,
+) -> ExportFile | None:
+    """One table as CSV (``table``) or every table as XLSX (None), audited; None when there is no data."""
+    tables = (table,) if table else TABLES
+    data = await collect(
+        uow, period, tz, province_code, with_phones=with_phones, places=places, catalog=catalog, tables=tables
+    )
+    if data.empty:
+        return None
+    stem = f"nongsan_{period.start:%Y%m%d}_{period.end:%Y%m%d}"
+    # Writing a big workbook takes CPU time: off the event loop.
+    if table is None:
+        content, name = await asyncio.to_thread(to_xlsx, data), f"{stem}.xlsx"
+    else:
+        content, name = await asyncio.to_thread(to_csv, data, table), f"{stem}_{table}.csv"
+    counts = data.counts()
+    # Personal data leaving the system: audited.
+    await uow.audit.add(
+        actor_id,
+        "export_data",
+        name,
+        details={"tables": counts, "with_phones": with_phones, "province": province_code},
+    )
+    return ExportFile(name, content, sum(counts.values()))

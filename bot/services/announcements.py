@@ -1,126 +1,111 @@
-"""Announcements: checking the text, planning delivery through the outbox, progress, cancelling.
+"""Announcements (broadcasts): the rules on the text, the send time and the cost, their life cycle.
 
-Delivery is planned as one outbox row per recipient with ``dedupe_key = ann:{id}:{user}``,
-so planning again after a crash adds nobody twice; the outbox worker then sends at the
-platform's pace. :func:`report_progress` runs periodically (the scheduler calls it) and
-keeps the author informed until the broadcast is done: on Telegram with one progress message
-edited in place whenever the counts change (``annrep:{id}:progress:{n}``, each update replacing
-the last one delivered), on messengers that cannot edit with a new message per 25 % step
-crossed. The final report is always a new message, so that the author is notified of it.
+An announcement is saved with its audience and a :class:`BroadcastQueued` event; the
+notifications then plan one outbox row per recipient (``bot.presentation.broadcasts``), so a
+broadcast of any size never holds up the official's answer. :func:`report_progress` runs
+periodically (the scheduler calls it): it starts due scheduled broadcasts, closes finished ones
+and emits their progress, which the presentation turns into messages to the author.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from bot import formatting as fmt
-from bot.events import REPLACES, Reply
-from bot.i18n import _, use_locale
+from bot.domain_events import BroadcastFinished, BroadcastProgressed, BroadcastQueued, emit
+from bot.parsing import answers
 from bot.services.audience import Audience
-from bot.services.notify import EDITING_CHANNELS, notify
 from bot.textnorm import fold
 from storage import dto
-from storage.repositories.announcements import LIVE, Announcement, report_key
+from storage.repositories.announcements import LIVE, Announcement
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
 
-MAX_LENGTH = 3500  # leaves room under Telegram's 4096 for the heading and footer
-PLAN_CHUNK = 500  # rows per INSERT: well under SQLite's and asyncpg's parameter limits
-PROGRESS_STEP = 25  # percent; where messages cannot be edited, one progress message per step crossed
+MAX_LENGTH = 3500  # leaves room under the smallest message limit we serve for the heading and footer
 MAX_SCHEDULE_DAYS = 30
+# Paid broadcasts (where a messenger offers them): 0.1 Star a message, up to 1,000 messages a second.
+STARS_PER_MESSAGE = Decimal("0.1")
 
 
 # --- the text ------------------------------------------------------------------------------
 
 
-def text_problem(text: str) -> str | None:
-    """Why ``text`` cannot be announced ("empty" or "too_long"), or None when it can."""
+class TextProblem(enum.StrEnum):
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+
+
+def text_problem(text: str) -> TextProblem | None:
+    """Why ``text`` cannot be announced, or None when it can."""
     if not text.strip():
-        return "empty"
+        return TextProblem.EMPTY
     if len(text) > MAX_LENGTH:
-        return "too_long"
+        return TextProblem.TOO_LONG
     return None
-
-
-def announcement_reply(text: str, *, required: bool, locale: str) -> Reply:
-    """The message recipients get, in their language (the author's text is kept as written)."""
-    with use_locale(locale):
-        head = _("📢 THÔNG BÁO")
-        foot = "" if required else "\n\n" + _("Không muốn nhận loại tin này? Gõ /dangky.")
-    return Reply(f"{head}\n\n{text.strip()}{foot}")
 
 
 # --- when ----------------------------------------------------------------------------------
 
-_DATE = re.compile(r"\b(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2,4}))?\b")
 _TIME = re.compile(r"\b(\d{1,2})\s*(?::|h|g|gio)\s*(\d{2})?\b")
 
 
 def parse_send_time(text: str, now_local: dt.datetime) -> dt.datetime | None:
-    """A local moment from "18:00", "mai 7:00", "15/9 7:00", "7h30 15/09/2026"; None if unreadable.
+    """A local moment from "18:00", "mai 7:00", "15/9 7:00", "7h30 15/09/2026", "thứ 7 6:30"; None
+    without a time of day. The day is read by the one date parser (today when none is named).
 
     ``now_local`` is aware, in the bot's time zone; so is the result (it may lie in the past).
     """
-    t = fold(text)
-    day = now_local.date()
-    m = _DATE.search(t)
-    if m:
-        d, mo, y = int(m.group(1)), int(m.group(2)), m.group(3)
-        year = (int(y) + 2000 if len(y) == 2 else int(y)) if y else now_local.year
-        try:
-            day = dt.date(year, mo, d)
-        except ValueError:
-            return None
-        if not y and day < now_local.date():  # "5/1" typed in September means next January
-            day = day.replace(year=year + 1)
-        t = t[: m.start()] + " " + t[m.end() :]
-    elif re.search(r"\bmai\b", t):
-        day += dt.timedelta(days=1)
-    m = _TIME.search(t)
+    folded = fold(text)
+    m = _TIME.search(folded)
     if not m:
         return None
     hour, minute = int(m.group(1)), int(m.group(2) or 0)
     if hour > 23 or minute > 59:
         return None
+    rest = (folded[: m.start()] + " " + folded[m.end() :]).strip()
+    day = now_local.date()
+    if rest and (read := answers.read_period(rest, day)) is not None:
+        day = read[0] or read[1] or day
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=now_local.tzinfo)
 
 
-def schedule_problem(when: dt.datetime, now: dt.datetime) -> str | None:
-    """ "past" or "too_far" when ``when`` cannot be a send time, else None."""
+class ScheduleProblem(enum.StrEnum):
+    PAST = "past"
+    TOO_FAR = "too_far"
+
+
+def schedule_problem(when: dt.datetime, now: dt.datetime) -> ScheduleProblem | None:
+    """Why ``when`` cannot be a send time, else None."""
     if when <= now:
-        return "past"
+        return ScheduleProblem.PAST
     if when - now > dt.timedelta(days=MAX_SCHEDULE_DAYS):
-        return "too_far"
+        return ScheduleProblem.TOO_FAR
     return None
 
 
-# --- planning and sending ------------------------------------------------------------------
-
-
-# Telegram's paid broadcasts: up to 1,000 messages a second for 0.1 Star each (Bot API,
-# sendMessage.allow_paid_broadcast). Other messengers have no such option.
-PAID_CHANNEL = "telegram"
-PAID_EXTRA = "paid_broadcast"  # the outbox sender reads it (bot.outbox.PAID)
-STARS_PER_MESSAGE = Decimal("0.1")
+# --- audience and cost ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class PaidCost:
     """What sending an announcement as a paid broadcast costs."""
 
-    messages: int  # its Telegram recipients
+    messages: int  # its recipients on messengers that offer paid broadcasts
     stars: Decimal
 
 
-async def paid_cost(uow: UnitOfWork, audience: Audience) -> PaidCost:
-    """The Stars a paid broadcast to ``audience`` costs now (its Telegram recipients × 0.1)."""
-    n = await uow.users.audience_count(**audience.criteria(), channel=PAID_CHANNEL)
+async def paid_cost(uow: UnitOfWork, audience: Audience, channels: Collection[str]) -> PaidCost:
+    """The Stars a paid broadcast to ``audience`` costs now: its recipients on ``channels`` × 0.1."""
+    n = 0
+    for channel in sorted(channels):
+        n += await uow.users.audience_count(**audience.criteria(), channel=channel)
     return PaidCost(n, n * STARS_PER_MESSAGE)
 
 
@@ -129,79 +114,117 @@ async def count_recipients(uow: UnitOfWork, audience: Audience) -> int:
     return await uow.users.audience_count(**audience.criteria())
 
 
-async def plan_delivery(uow: UnitOfWork, ann: Announcement, *, now: dt.datetime) -> int:
-    """Queue one outbox row per recipient; returns how many were new (0 when run again)."""
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user_id: int
+    channel: str
+    chat_id: str
+    locale: str
+
+
+async def recipients(uow: UnitOfWork, ann: Announcement, *, after_id: int, limit: int) -> list[Recipient]:
+    """The next ``limit`` people of the announcement's audience after ``after_id`` (keyset paging)."""
     audience = Audience.from_json(ann.audience)
-    not_before = ann.scheduled_at if ann.scheduled_at and ann.scheduled_at > now else now
-    payloads: dict[tuple[str, bool], dict[str, object]] = {}
-    added, after = 0, 0
-    while True:
-        page = await uow.users.audience_page(after_id=after, limit=PLAN_CHUNK, **audience.criteria())
-        if not page:
-            return added
-        rows = []
-        for user_id, channel, chat_id, locale in page:
-            paid = ann.paid and channel == PAID_CHANNEL
-            if (locale, paid) not in payloads:
-                reply = announcement_reply(ann.text, required=ann.required, locale=locale)
-                if paid:
-                    reply = replace(reply, extras={**reply.extras, PAID_EXTRA: True})
-                payloads[(locale, paid)] = reply.to_json()
-            rows.append(
-                {
-                    "channel": channel,
-                    "chat_id": chat_id,
-                    "user_id": user_id,
-                    "payload": payloads[(locale, paid)],
-                    "not_before": not_before,
-                    "announcement_id": ann.id,
-                    "dedupe_key": f"ann:{ann.id}:{user_id}",
-                }
-            )
-        added += await uow.outbox.enqueue_many(rows)
-        after = page[-1][0]
+    page = await uow.users.audience_page(after_id=after_id, limit=limit, **audience.criteria())
+    return [Recipient(*row) for row in page]
+
+
+# --- creating ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewAnnouncement:
+    """What the official asked for. ``paid_channels``: where a paid broadcast is billed (empty: not paid);
+    ``agreed_stars``: the cost the official confirmed."""
+
+    text: str
+    audience: Audience
+    send_at: dt.datetime | None = None
+    paid_channels: frozenset[str] = frozenset()
+    agreed_stars: str | None = None
+
+
+class NotCreated(enum.StrEnum):
+    NOBODY = "nobody"  # the audience is empty now
+    COST_CHANGED = "cost_changed"  # the paid broadcast would cost something else than agreed
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    announcement: Announcement
+    recipients: int
+    scheduled: bool
 
 
 async def create(
-    uow: UnitOfWork,
-    *,
-    author: dto.User,
-    text: str,
-    audience: Audience,
-    now: dt.datetime,
-    send_at: dt.datetime | None = None,
-    paid: bool = False,
-) -> Announcement:
-    """Save an announcement, queue its delivery (now or at ``send_at``) and audit it.
-
-    ``paid``: its Telegram messages go out as paid broadcasts (see :func:`paid_cost`).
-    """
-    scheduled = send_at is not None and send_at > now
-    cost = await paid_cost(uow, audience) if paid else None
+    uow: UnitOfWork, author: dto.User, new: NewAnnouncement, *, now: dt.datetime
+) -> Created | NotCreated:
+    """Save an announcement to send now or at ``send_at``, audit it and queue it for delivery."""
+    audience = new.audience
+    count = await count_recipients(uow, audience)
+    if count == 0:
+        return NotCreated.NOBODY
+    cost = await paid_cost(uow, audience, new.paid_channels) if new.paid_channels else None
+    if cost is not None and str(cost.stars) != new.agreed_stars:
+        return NotCreated.COST_CHANGED
+    scheduled = new.send_at is not None and new.send_at > now
     ann = await uow.announcements.add(
         author_id=author.id,
-        text=text.strip(),
+        text=new.text.strip(),
         audience=audience.to_json(),
         required=audience.required,
         status="scheduled" if scheduled else "sending",
-        scheduled_at=send_at if scheduled else None,
-        paid=paid,
+        scheduled_at=new.send_at if scheduled else None,
+        paid=cost is not None,
     )
-    total = await plan_delivery(uow, ann, now=now)
-    await uow.announcements.set_total(ann.id, total)
+    await uow.announcements.set_total(ann.id, count)
     await uow.audit.add(
         author.id,
         "announcement_schedule" if scheduled else "announcement_send",
         f"announcement:{ann.id}",
         details={
-            "recipients": total,
+            "recipients": count,
             "audience": audience.to_json(),
-            "scheduled_at": send_at.isoformat() if scheduled and send_at else None,
+            "scheduled_at": new.send_at.isoformat() if scheduled and new.send_at else None,
             "chars": len(ann.text),
             "paid_stars": str(cost.stars) if cost else None,
         },
     )
-    return replace(ann, total=total)
+    await emit(uow, BroadcastQueued(ann.id))
+    return Created(replace(ann, total=count), count, scheduled)
+
+
+# --- planning (the delivery itself is queued by the presentation) ---------------------------
+
+
+async def lock_live(uow: UnitOfWork, announcement_id: int) -> Announcement | None:
+    """The announcement if it may still go out, locked until the transaction ends (a concurrent
+    cancel waits for the rows planned now, and withdraws them too); None otherwise."""
+    for _attempt in range(3):
+        ann = await uow.announcements.get(announcement_id)
+        if ann is None or ann.status not in LIVE:
+            return None
+        if await uow.announcements.transition(ann.id, (ann.status,), ann.status):
+            return ann
+    return None
+
+
+async def planned(uow: UnitOfWork, ann: Announcement) -> int:
+    """Record how many messages the announcement has; one that reaches nobody is finished at once."""
+    total = sum((await uow.outbox.counts(ann.id)).values())
+    await uow.announcements.set_total(ann.id, total)
+    if total == 0 and await uow.announcements.transition(ann.id, LIVE, "done"):
+        await uow.audit.add(
+            None,
+            "announcement_done",
+            f"announcement:{ann.id}",
+            details={"sent": 0, "failed": 0, "blocked": 0},
+        )
+        await emit(uow, BroadcastFinished(ann.id, 0, 0, 0, 0))
+    return total
+
+
+# --- cancelling ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +252,12 @@ async def cancel(uow: UnitOfWork, announcement_id: int, actor: dto.User) -> Canc
         details={"withdrawn": withdrawn, "already_sent": sent, "was": ann.status},
     )
     return CancelOutcome(replace(ann, status="cancelled"), True, withdrawn, sent)
+
+
+async def stoppable(uow: UnitOfWork, actor: dto.User, limit: int = 8) -> list[Announcement]:
+    """Broadcasts ``actor`` may still stop: an admin's view is everyone's, an official's their own."""
+    author = None if actor.role == "admin" else actor.id
+    return await uow.announcements.live(author_id=author, limit=limit)
 
 
 # --- progress ------------------------------------------------------------------------------
@@ -263,120 +292,50 @@ class Progress:
         return self.done + self.left + self.cancelled
 
 
-def progress_text(ann_id: int, p: Progress) -> str:
-    """ "Thông báo #3: đã gửi 1.200/3.000 …" in the current locale."""
-    return _(
-        "📨 Thông báo #{id}: đã gửi {sent}/{total}, còn lại {left}, lỗi {failed}, đã chặn bot {blocked}."
-    ).format(
-        id=ann_id,
-        sent=fmt.number(p.sent),
-        total=fmt.number(p.total),
-        left=fmt.number(p.left),
-        failed=fmt.number(p.failed),
-        blocked=fmt.number(p.blocked),
-    )
-
-
-def final_text(ann_id: int, p: Progress) -> str:
-    """The report the author gets when nothing is left to send."""
-    return _(
-        "✅ Thông báo #{id} đã gửi xong: {sent} người nhận được, {failed} lỗi, {blocked} đã chặn bot "
-        "(tổng {total})."
-    ).format(
-        id=ann_id,
-        sent=fmt.number(p.sent),
-        failed=fmt.number(p.failed),
-        blocked=fmt.number(p.blocked),
-        total=fmt.number(p.total),
-    )
-
-
 async def progress_of(uow: UnitOfWork, announcement_id: int) -> Progress:
     """Current delivery counts of one broadcast."""
     return Progress.of(await uow.outbox.counts(announcement_id))
 
 
-async def _tell(
-    uow: UnitOfWork, author: dto.User | None, key: str, compose: object, not_before: dt.datetime
-) -> int:
-    if author is None:
-        return 0
-    with use_locale(author.locale):
-        text = compose() if callable(compose) else str(compose)
-    return int(await notify(uow, author, Reply(text), dedupe_key=key, not_before=not_before))
-
-
-async def _update_progress(uow: UnitOfWork, author: dto.User, ann: Announcement, p: Progress) -> int:
-    """Queue an update of the author's progress message if the counts changed since the last one.
-
-    At most one update is queued at a time: while one waits, the next run reports newer counts.
-    Each update replaces the last progress message delivered (the first one, unless an edit was
-    refused and a new message was sent instead); with none delivered it is a new message.
-    """
-    earlier = await uow.outbox.for_user_with_key_prefix(author.id, report_key(ann.id, "progress:"))
-    if any(r.status in ("pending", "sending") for r in earlier):
-        return 0
-    with use_locale(author.locale):
-        text = progress_text(ann.id, p)
-    if earlier and earlier[-1].payload.get("text") == text:
-        return 0  # nothing changed since the last update
-    shown = next((r for r in reversed(earlier) if r.status == "sent" and r.message_id), None)
-    extras = {REPLACES: shown.dedupe_key} if shown is not None and shown.dedupe_key else {}
-    return int(
-        await notify(
-            uow,
-            author,
-            Reply(text, extras=extras),
-            dedupe_key=report_key(ann.id, f"progress:{len(earlier)}"),
-            # Due before the broadcast's own rows, so it is not queued behind thousands of them.
-            not_before=ann.created_at,
-        )
-    )
-
-
-async def _progress_one(uow: UnitOfWork, ann: Announcement, now: dt.datetime) -> int:
+async def _advance(uow: UnitOfWork, ann: Announcement, now: dt.datetime) -> bool:
+    """Start, close or report one live broadcast; True when an event was emitted."""
     if ann.status == "scheduled":
         if ann.scheduled_at is None or ann.scheduled_at > now:
-            return 0
+            return False
         if not await uow.announcements.transition(ann.id, ("scheduled",), "sending"):
-            return 0
+            return False
     p = await progress_of(uow, ann.id)
-    author = await uow.users.get(ann.author_id) if ann.author_id is not None else None
+    if p.total == 0:
+        return False  # not planned yet: the notifications are still queueing its messages
     if p.left == 0:
         if not await uow.announcements.transition(ann.id, ("sending",), "done"):
-            return 0
+            return False
         await uow.audit.add(
             None,
             "announcement_done",
             f"announcement:{ann.id}",
             details={"sent": p.sent, "failed": p.failed, "blocked": p.blocked},
         )
-        return await _tell(uow, author, report_key(ann.id, "final"), lambda: final_text(ann.id, p), now)
-    if p.done == 0 or author is None:
-        return 0
-    if author.channel in EDITING_CHANNELS:
-        return await _update_progress(uow, author, ann, p)
-    # Only the highest step crossed is reported, each at most once (its dedupe key).
-    step = p.done * 100 // max(p.total, 1) // PROGRESS_STEP * PROGRESS_STEP
-    if step < PROGRESS_STEP:
-        return 0
-    return await _tell(
-        uow, author, report_key(ann.id, str(step)), lambda: progress_text(ann.id, p), ann.created_at
-    )
+        await emit(uow, BroadcastFinished(ann.id, p.sent, p.failed, p.blocked, p.total))
+        return True
+    if p.done == 0:
+        return False
+    await emit(uow, BroadcastProgressed(ann.id, p.sent, p.left, p.failed, p.blocked, p.cancelled))
+    return True
 
 
 async def report_progress(services: Services) -> int:
-    """Start due scheduled broadcasts, tell authors how far theirs got, close finished ones.
+    """Start due scheduled broadcasts, close finished ones, emit the progress of running ones.
 
-    Returns how many messages to authors were queued. Call it periodically (every 30–60 s).
+    Returns how many events were emitted. Call it periodically (every 30–60 s).
     """
     now = services.clock.now()
-    async with services.db.uow() as uow:
+    async with services.db.reader() as uow:
         live = await uow.announcements.live(limit=1000)
-    queued = 0
+    emitted = 0
     for ann in live:
         async with services.db.uow() as uow:  # one transaction each: one bad row cannot block the rest
-            queued += await _progress_one(uow, ann, now)
-    if queued:
-        services.wake_outbox()
-    return queued
+            emitted += await _advance(uow, ann, now)
+    if emitted:
+        services.wake_events()
+    return emitted

@@ -37,7 +37,7 @@ from storage import dto
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
 
 STAFF = frozenset({"official", "admin"})
 PICKABLE = ("accepted", "scheduled")  # a pickup is recorded for a deal made (a slot is optional)

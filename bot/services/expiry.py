@@ -10,7 +10,7 @@ from bot.services.lots import expire_lots
 from bot.services.orders import expire_orders
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
 
 # Lots or orders expired per transaction: short writes, so people writing meanwhile never wait long.
 BATCH = 100

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.container import Services
 from bot.services import privacy
-from bot.services.container import Services
 from storage.types import utcnow
 
-# Telegram keeps an undelivered update for 24 hours; two days leaves a margin for Zalo too.
+# Messengers keep an undelivered update for about a day; two days leaves a margin.
 INBOX_RETENTION = dt.timedelta(days=2)
 BATCH = 2000  # rows a transaction: keeps each write short on SQLite
 

@@ -28,7 +28,7 @@ from storage import dto
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from bot.services.container import Services
+    from bot.container import Services
 
 REP, TRADER = "rep", "trader"
 # Who may answer for each side now: a trader demoted since the proposal no longer speaks for the order.

@@ -22,9 +22,11 @@ class ProfileError(ValueError):
 
 async def update(uow: UnitOfWork, user: dto.User, **changes: Any) -> dto.User:
     """Save the changed fields (name, phone, province_code, ward_code, bank_bin, bank_account,
-    coop_fee_pct); returns the person as stored. Values are already read and checked by the flow;
+    coop_fee_pct, locale); returns the person as stored. Values are already read and checked by the flow;
     the rules that hold whatever asks are checked again here."""
-    allowed = {"name", "phone", "province_code", "ward_code", "bank_bin", "bank_account", "coop_fee_pct"}
+    allowed = {
+        "name", "phone", "province_code", "ward_code", "bank_bin", "bank_account", "coop_fee_pct", "locale"
+    }  # fmt: skip
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not a profile field: {sorted(unknown)}")

@@ -17,7 +17,6 @@ from bot.catalog import Product
 from bot.i18n import _
 from bot.parsing import answers
 from bot.parsing.numbers import parse_number
-from bot.presentation.labels import grade_label
 from bot.services.users import clean_name
 from bot.textnorm import fold
 
@@ -34,7 +33,6 @@ __all__ = [
     "check_price",
     "check_quantity",
     "check_window",
-    "grade_label",
     "parse_area_code",
     "parse_certs",
     "parse_grade",

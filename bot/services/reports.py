@@ -18,9 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import formatting as fmt
-from bot.catalog import ProductCatalog
-from bot.i18n import _
-from bot.places import Gazetteer
 from bot.textnorm import fold
 from storage.repositories.reports import (
     LotDay,
@@ -79,11 +76,6 @@ def preset(key: str, today: dt.date) -> Period:
     return Period(dt.date(year, SEASON_START_MONTH, 1), today)
 
 
-def preset_label(key: str) -> str:
-    labels = {"today": _("Hôm nay"), "7d": _("7 ngày"), "30d": _("30 ngày"), "season": _("Mùa này")}
-    return labels[key]
-
-
 _ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _DAY = re.compile(r"\b(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2,4}))?\b")
 
@@ -122,15 +114,6 @@ def check_period(period: Period) -> Period:
     if (period.end - period.start).days > MAX_PERIOD_DAYS:
         raise PeriodError("too_long")
     return period
-
-
-def period_problem_text(code: str) -> str:
-    """The answer to a period that cannot be used."""
-    if code == "reversed":
-        return _("Ngày kết thúc phải sau ngày bắt đầu. Ví dụ: 1/9-30/9.")
-    if code == "too_long":
-        return _("Kỳ báo cáo dài tối đa {days} ngày.").format(days=MAX_PERIOD_DAYS)
-    return _("Không đọc được kỳ báo cáo. Gõ theo dạng 1/9-30/9 hoặc chọn một nút.")
 
 
 # --- the data a report is made of -------------------------------------------------------------
@@ -450,90 +433,3 @@ def chart_data(data: ReportData, top: int = 3) -> ChartData:
             [ref_value[i] / ref_kg[i] if ref_kg[i] else None for i in range(len(days))],
         )
     return ChartData(days, volume, prices)
-
-
-# --- text ------------------------------------------------------------------------------------------
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{fmt.number(round(x * 100, 1))}%"
-
-
-def summary_text(s: Summary, places: Gazetteer, catalog: ProductCatalog, max_lines: int = 8) -> str:
-    """The summary as a short message (phones: a few lines per section)."""
-    place = places.province(s.province_code) if s.province_code else None
-    where = place.label if place else _("Toàn quốc")
-    head = _("📊 Báo cáo {period} – {where}").format(period=s.period.label, where=where)
-    if s.empty:
-        return head + "\n" + _("Không có dữ liệu trong kỳ này (chưa có lô hàng hay đơn mua nào).")
-    t = s.total
-    lines = [
-        head,
-        _("Báo thu hoạch: {kg} ({lots} lô)").format(kg=fmt.kg(t.reported_kg), lots=fmt.number(t.lots)),
-        _("Đã ghép: {kg} · đã lấy hàng: {picked} · chờ xác nhận: {proposed} · còn mở: {open}").format(
-            kg=fmt.kg(t.matched_kg),
-            picked=fmt.kg(t.picked_up_kg),
-            proposed=fmt.kg(t.proposed_kg),
-            open=fmt.kg(t.open_kg),
-        ),
-        _("Tỷ lệ ghép: {rate} · thời gian đến khi ghép (trung vị): {hours}").format(
-            rate=_pct(t.fill_rate),
-            hours=_("{h} giờ").format(h=fmt.number(s.median_hours_to_match))
-            if s.median_hours_to_match is not None
-            else "—",
-        ),
-        _("Đơn mua: {n} đơn, {kg}, còn mở {open}").format(
-            n=fmt.number(s.orders), kg=fmt.kg(s.ordered_kg), open=fmt.kg(s.open_order_kg)
-        ),
-        _("Hoạt động: {farmers} nông dân, {reps} đại diện HTX, {traders} thương lái").format(
-            farmers=fmt.number(s.farmers), reps=fmt.number(s.coop_reps), traders=fmt.number(s.traders)
-        ),
-        _("Đơn bị giữ lại vì giá dưới sàn (tham chiếu −{margin}%): {n} đơn, {kg}").format(
-            margin=fmt.number(round(s.gouging_margin * 100)),
-            n=fmt.number(s.held_back_orders),
-            kg=fmt.kg(s.held_back_kg),
-        ),
-    ]
-
-    def name(code: str) -> str:
-        p = catalog.get(code)
-        return p.name_vi if p else code
-
-    if s.by_product:
-        lines.append(_("Theo sản phẩm:"))
-        for code, v in sorted(s.by_product.items(), key=lambda kv: -kv[1].reported_kg)[:max_lines]:
-            lines.append(
-                "• "
-                + _("{name}: báo {reported}, ghép {matched}, còn {open}").format(
-                    name=name(code),
-                    reported=fmt.kg(v.reported_kg),
-                    matched=fmt.kg(v.matched_kg),
-                    open=fmt.kg(v.open_kg),
-                )
-            )
-    if s.by_point:
-        lines.append(_("Theo điểm tập kết:"))
-        for pid, v in sorted(s.by_point.items(), key=lambda kv: -kv[1].reported_kg)[:max_lines]:
-            label = s.point_names.get(pid, "") if pid is not None else _("(chưa chọn điểm)")
-            lines.append(
-                "• "
-                + _("{name}: báo {reported}, ghép {matched}, đã lấy {picked}").format(
-                    name=label,
-                    reported=fmt.kg(v.reported_kg),
-                    matched=fmt.kg(v.matched_kg),
-                    picked=fmt.kg(v.picked_up_kg),
-                )
-            )
-    if s.prices:
-        lines.append(_("Giá ghép trung bình so với giá tham chiếu:"))
-        for p in s.prices[:max_lines]:
-            price = fmt.price_per_kg(p.avg_price) if p.avg_price is not None else "—"
-            if p.avg_reference is None:
-                ref = _("chưa có giá tham chiếu")
-            else:
-                ref = _("tham chiếu {ref} ({diff})").format(
-                    ref=fmt.price_per_kg(p.avg_reference),
-                    diff=("+" if (p.diff_pct or 0) >= 0 else "") + _pct(p.diff_pct),
-                )
-            lines.append(f"• {name(p.product_code)}: {price}, {ref}")
-    return "\n".join(lines)

@@ -84,6 +84,11 @@ class UserRepository:
         row = await self.session.scalar(select(models.User).where(or_(*conditions)).limit(1))
         return dto.from_row(dto.User, row) if row else None
 
+    async def with_phone(self, phone: str) -> list[dto.User]:
+        """Everyone registered with ``phone`` (one number may be used on two messengers), by id."""
+        stmt = select(models.User).where(models.User.phone == phone[:20]).order_by(models.User.id)
+        return [dto.from_row(dto.User, r) for r in await self.session.scalars(stmt)]
+
     async def with_role(self, roles: Sequence[str], province_code: int | None = None) -> list[dto.User]:
         stmt = select(models.User).where(models.User.role.in_(roles)).order_by(models.User.id)
         if province_code is not None:
