@@ -565,6 +565,7 @@ class Person:
 
     async def register(self, role_label: str | None, name: str, phone: str, ward: str) -> bool:
         rules: Rules = [
+            ("ban dong y de bot xu ly", lambda m: self.press(m, "Tôi đồng ý")),
             ("ban la ai", lambda m: self.press(m, role_label or "")),
             ("ban ten la gi", lambda m: Text(name)),
             (
@@ -574,6 +575,7 @@ class Person:
             ("trung ten", lambda m: Press(buttons(m)[0]["callback_data"], int(m.result["message_id"]))),
             ("tinh/thanh pho nao", lambda m: self.press(m, "Lạng Sơn")),
             ("xa/phuong nao", lambda m: Text(ward)),
+            ("ngan hang nao", lambda m: self.press(m, "Bỏ qua")),
         ]
         return await self.scenario("register", Text("/start"), rules, ("dang ky xong", "ban dang la"))
 
