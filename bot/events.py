@@ -150,6 +150,9 @@ class Attachment:
 REPLACES = "replaces"
 EDIT_MESSAGE_ID = "edit_message_id"
 SYNONYMS = "synonyms"  # per choice, typed words that also mean it (see Reply.menu)
+# A question answered by typing (a name, a quantity): once it reaches the chat, a number typed
+# answers it rather than an older numbered list.
+TYPED_QUESTION = "typed_question"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from bot.events import EDIT_MESSAGE_ID, RATE_LIMITED, REPLACES, Reply, Sender, SendResult, SendStatus
+from bot.events import (
+    EDIT_MESSAGE_ID,
+    RATE_LIMITED,
+    REPLACES,
+    TYPED_QUESTION,
+    Reply,
+    Sender,
+    SendResult,
+    SendStatus,
+)
 from bot.lease import LeaseKeeper
 from storage import dto
 from storage.listen import Listener
@@ -229,10 +238,18 @@ class Coalescer[T, R]:
 
 
 async def record_delivery(uow: UnitOfWork, item: dto.OutboxItem) -> None:
-    """A message reached its chat: if it has options, they are what typed answers mean from now on."""
-    entries = Reply.from_json(item.payload).menu()
+    """A message reached its chat: if it has options, they are what typed answers mean from now on.
+
+    A question to answer by typing ("Phí HTX, theo phần trăm?") is noted too: while the person is
+    in that conversation, a number typed answers the question, not a list seen before it; the
+    list's labels and codes keep working, and its numbers again once the conversation is over.
+    """
+    reply = Reply.from_json(item.payload)
+    entries = reply.menu()
     if entries:
         await uow.menus.delivered(item.channel, item.chat_id, item.id, entries)
+    if reply.extras.get(TYPED_QUESTION):
+        await uow.menus.typed_question(item.channel, item.chat_id)
 
 
 def retry_delay(item: dto.OutboxItem, result: SendResult) -> float | None:

@@ -90,6 +90,7 @@ async def test_a_role_granted_to_a_phone_nobody_has_waits_for_its_registration(b
 
     minh = bot.person("530", channel="zalo")
     await minh.says("/start")
+    await minh.says("1")  # Tôi đồng ý
     await minh.says("1")  # Nông dân, as it registers
     await minh.says("Lý Văn Minh")
     await minh.says("+84 987 111 222")

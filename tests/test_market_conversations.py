@@ -141,13 +141,22 @@ async def test_numbers_answer_the_last_numbered_message_received_while_a_proposa
     assert "bao nhiêu" in farmer.last
     assert (await live_matches(bot))[0].rep_accepted_at is None
 
-    proposal = await notice_with(bot, farmer, "Đồng ý")  # delivered since, shown numbered
+    # Delivered since: the proposal, then the survey's question "bao nhiêu?" — the newest message
+    # asks for a typed number, so a number typed now answers it.
+    proposal = await notice_with(bot, farmer, "Đồng ý")
     assert proposal.choices[0].label == "✅ Đồng ý"
     assert f"gõ «đồng ý {match.id}»" in proposal.text  # no buttons here: the code is given too
-    await farmer.says("1")  # now the proposal is the last numbered message: accepted
+    await farmer.says("1")
+    assert "Đã ghi: hong 1 kg" in farmer.last
+    assert (await live_matches(bot))[0].rep_accepted_at is None
+
+    # "Đã ghi" has no options and asks nothing: the proposal is the last numbered message again.
+    await farmer.says("1")
     assert "Bạn đã đồng ý" in farmer.last
-    assert "bao nhiêu" in farmer.last  # and the survey's open question comes back
     assert (await live_matches(bot))[0].rep_accepted_at is not None
+    await farmer.says("/khaosat")
+    await farmer.says("1")  # Hồng, from the survey's list just received
+    assert "bao nhiêu" in farmer.last
 
     # A second proposal arrives; a later reply with options takes the numbers over, but the
     # proposal's code still answers it, in the middle of the survey.

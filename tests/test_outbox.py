@@ -11,11 +11,12 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from bot.channels.console import ConsoleSender
+from bot.channels.console import ConsoleSender, ConsoleSession
 from bot.channels.telegram import TelegramSender
 from bot.events import EDIT_MESSAGE_ID, RATE_LIMITED, REPLACES, Choice, Reply, SendResult, SendStatus
 from bot.outbox import ChannelOutbox, Limits
@@ -378,9 +379,10 @@ async def test_a_reply_that_replaces_a_delivered_message_carries_its_platform_id
     assert recorded["p:1"][1] not in (None, "m1")  # a new message, with its own id
 
 
-async def test_the_console_prints_a_new_message_when_asked_to_edit() -> None:
+async def test_the_console_prints_a_new_message_when_asked_to_edit(tmp_path: Path) -> None:
     out = io.StringIO()
-    result = await ConsoleSender(out).send("local", Reply("50 %", extras={EDIT_MESSAGE_ID: "7"}))
+    sender = ConsoleSender(ConsoleSession(out=out, files_dir=tmp_path))
+    result = await sender.send("local", Reply("50 %", extras={EDIT_MESSAGE_ID: "7"}))
     assert result.status is SendStatus.SENT and "50 %" in out.getvalue()
 
 

@@ -227,9 +227,11 @@ class Conversation:
         if event.kind != Kind.TEXT or not ctx.text:
             return None
         menu = await ctx.uow.menus.get(event.channel, event.chat_id)
-        if not menu:
+        if not menu.entries:
             return None
-        payload = resolve(ctx.text, menu, by_number=not ctx.caps.buttons)
+        # A typed question came after the list and its conversation is still open: numbers answer it.
+        by_number = not ctx.caps.buttons and not (menu.typed_after and ctx.flow)
+        payload = resolve(ctx.text, menu.entries, by_number=by_number)
         return self.codec.decode(payload) if payload else None
 
     async def run_action(self, ctx: Ctx, act: Action) -> None:

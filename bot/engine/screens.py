@@ -9,9 +9,10 @@ typing its number or its label (see :mod:`bot.engine.menus`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.engine.actions import Action, ActionCodec
-from bot.events import SYNONYMS, Attachment, Choice, Reply, Request
+from bot.events import SYNONYMS, TYPED_QUESTION, Attachment, Choice, Reply, Request
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class Screen:
     request_label: str = ""  # that button's label
     attachment: Attachment | None = None
     remove_keyboard: bool = False
+    typed_question: bool = False  # asks for a typed answer: see bot.events.TYPED_QUESTION
 
     def to_reply(self, codec: ActionCodec) -> Reply:
         """The neutral reply, options encoded as signed payloads."""
@@ -43,7 +45,9 @@ class Screen:
             # The share button comes first and carries no payload; the options follow it.
             choices.insert(0, Choice(self.request_label, ""))
             synonyms.insert(0, [])
-        extras = {SYNONYMS: synonyms} if any(synonyms) else {}
+        extras: dict[str, Any] = {SYNONYMS: synonyms} if any(synonyms) else {}
+        if self.typed_question:
+            extras[TYPED_QUESTION] = True
         return Reply(
             self.text,
             tuple(choices),

@@ -105,7 +105,7 @@ class TextInput(Widget):
     async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
         extra = self.extra(ctx) if callable(self.extra) else self.extra
         options = [flow.option(spec, c.label, c.value, *c.synonyms) for c in extra]
-        return Screen(await text_of(ctx, self.question), tuple(options), columns=2)
+        return Screen(await text_of(ctx, self.question), tuple(options), columns=2, typed_question=True)
 
     async def on_choice(self, ctx: Ctx, flow: Flow, spec: StepSpec, value: str) -> StepResult:
         if value == SKIP:
@@ -295,8 +295,9 @@ class Phone(Widget):
                 await text_of(ctx, self.question),
                 request=Request.PHONE,
                 request_label=await text_of(ctx, self.share_label),
+                typed_question=True,
             )
-        return Screen(await text_of(ctx, self.question_typed))
+        return Screen(await text_of(ctx, self.question_typed), typed_question=True)
 
     async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
         phone = answers.read_phone(text)

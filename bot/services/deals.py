@@ -350,9 +350,12 @@ async def confirm_receipt(
         rows = []
         for line in lines:
             household_user = await uow.deals.user_by_phone(line.phone) if line.phone else None
+            named = line.household
+            if household_user is not None and household_user.name and named == line.phone:
+                named = household_user.name  # a part the rep gave by phone only: the person's own name
             rows.append(
                 {
-                    "household": line.household,
+                    "household": named,
                     "phone": line.phone,
                     "kg": line.kg,
                     "gross_vnd": line.gross,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models
@@ -12,6 +13,15 @@ from storage.sql import upsert
 from storage.types import utcnow
 
 Menu = models.ChatMenu
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredMenu:
+    """The options the chat last received, and whether a question to answer by typing reached
+    the chat after them (then a typed number answers that question, not this list)."""
+
+    entries: list[Any]
+    typed_after: bool = False
 
 
 class MenuRepository:
@@ -35,9 +45,23 @@ class MenuRepository:
             keys=("channel", "chat_id"),
         )
 
-    async def get(self, channel: str, chat_id: str) -> list[Any]:
-        """[label, payload, synonyms] of the options the chat last received ([] if none)."""
+    async def typed_question(self, channel: str, chat_id: str) -> None:
+        """A question to answer by typing reached the chat, after its last options."""
         entries = await self.session.scalar(
             select(Menu.entries).where(Menu.channel == channel, Menu.chat_id == chat_id)
         )
-        return list(entries or [])
+        if isinstance(entries, list) and entries:
+            await self.session.execute(
+                update(Menu)
+                .where(Menu.channel == channel, Menu.chat_id == chat_id)
+                .values(entries={"entries": entries, "typed_after": True})
+            )
+
+    async def get(self, channel: str, chat_id: str) -> DeliveredMenu:
+        """The options the chat last received (no entries if none)."""
+        stored = await self.session.scalar(
+            select(Menu.entries).where(Menu.channel == channel, Menu.chat_id == chat_id)
+        )
+        if isinstance(stored, dict):
+            return DeliveredMenu(list(stored.get("entries") or []), bool(stored.get("typed_after")))
+        return DeliveredMenu(list(stored or []))
