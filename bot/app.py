@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import time
@@ -23,7 +24,7 @@ from bot.engine.conversation import Conversation
 from bot.handlers import build_router
 from bot.inbox import InboxWorker
 from bot.matching.service import Matcher
-from bot.outbox import Outbox
+from bot.outbox import BlockPolicy, Outbox
 from bot.places import gazetteer
 from bot.presentation import notifications
 from bot.services.container import Services
@@ -90,6 +91,7 @@ class BotApp:
             {n: e.sender for n, e in self.endpoints.items()},
             {n: e.limits for n, e in self.endpoints.items()},
             holder=self.holder,
+            blocking=BlockPolicy(s.blocked_after_failures, dt.timedelta(hours=s.blocked_after_hours)),
         )
         self.bus = bus = EventBus(db, holder=self.holder)
         self.services = services = Services(

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     outbox_rate_per_s: float = Field(default=30.0, gt=0, le=1000)
     # Zalo publishes no rate; this is what its API tolerated, and 429s slow it further.
     zalo_rate_per_s: float = Field(default=30.0, gt=0, le=1000)
+    # Some messengers refuse a send for passing faults as they do for a person who blocked the bot
+    # (Zalo's 403): the person counts as blocked only after this many refusals in a row spanning
+    # at least this many hours. A delivery, or a message from them, starts the count again.
+    blocked_after_failures: int = Field(default=3, ge=1, le=100)
+    blocked_after_hours: float = Field(default=24.0, ge=0, le=24 * 30)
     # Updates handled at once by this process (None: 8 on PostgreSQL, 1 on SQLite's single writer).
     inbox_concurrency: int | None = Field(default=None, ge=1, le=256)
     # Telegram paid broadcasts (allow_paid_broadcast, up to 1000 msg/s, 0.1 Star a message).

@@ -219,6 +219,10 @@ class SendStatus(enum.StrEnum):
     SENT = "sent"
     RETRY = "retry"  # certainly not delivered (429, 5xx, no connection): try again after ``retry_after``
     BLOCKED = "blocked"  # the person blocked the bot or the chat is gone: never retry
+    # The messenger refused this chat, which may pass: it gives the same answer for a passing fault
+    # as for a bot it blocked. Retried like RETRY; the person counts as blocked only after repeated
+    # refusals over time (see ``bot.outbox.BlockPolicy``).
+    REFUSED = "refused"
     FAILED = "failed"  # permanent error (bad request): never retry
     # The request went out but no answer came back: it may have arrived. Never repeated blindly.
     UNKNOWN = "unknown"

@@ -29,7 +29,9 @@ Assumptions where the docs are silent (the adapter is tolerant on each):
   :func:`bot.channels.zalo_render.derived_update_id`); Zalo redelivers the same message id.
 - Error mapping for the outbox: 429 or "too many" → RETRY (``RATE_LIMITED``, pause
   ``parameters.retry_after`` or a ``Retry-After`` header or 1 s); 403, or a description
-  saying blocked / user or chat not found → BLOCKED; 408, 5xx and failed connections →
+  saying blocked / user or chat not found → REFUSED, never BLOCKED: Zalo answers 403
+  "Internal server error" for passing faults too, so the outbox retries it and counts the
+  person as blocked only after repeated refusals over a day; 408, 5xx and failed connections →
   RETRY; a request sent whose answer never came (read timeout, dropped connection) →
   UNKNOWN (never repeated blindly); anything else → FAILED.
 - Attachments: the Bot API cannot upload bytes (``sendPhoto`` takes a public URL), so a
@@ -178,7 +180,8 @@ def classify(exc: BaseException, network_retry_after: float = 1.0) -> SendResult
             pause = exc.retry_after if exc.retry_after else DEFAULT_RATE_LIMIT_PAUSE
             return SendResult(SendStatus.RETRY, retry_after=pause, error=RATE_LIMITED)
         if exc.code == 403 or _BLOCKED.search(exc.description):
-            return SendResult(SendStatus.BLOCKED, error=detail)
+            # Maybe blocked, maybe a passing fault: Zalo says the same for both.
+            return SendResult(SendStatus.REFUSED, retry_after=network_retry_after, error=detail)
         if exc.code == POLL_EMPTY_CODE or exc.code >= 500 or exc.status >= 500:
             return SendResult(SendStatus.RETRY, retry_after=network_retry_after, error=detail)
         return SendResult(SendStatus.FAILED, error=detail)
@@ -236,7 +239,7 @@ class ZaloSender:
     ) -> None:
         self.api = ZaloApi(token, base_url, timeout=timeout)
         self._network_retry_after = network_retry_after
-        # Parts of a long reply already delivered when a later part hit a RETRY, so the
+        # Parts of a long reply already delivered when a later part hit a retry, so the
         # outbox's next attempt does not repeat them. In memory and bounded.
         self._progress: collections.OrderedDict[tuple[str, str], int] = collections.OrderedDict()
         self._max_remembered = max_remembered
@@ -277,7 +280,7 @@ class ZaloSender:
             skip=self._progress.pop(key, 0),
             network_retry_after=self._network_retry_after,
         )
-        if result.status is SendStatus.RETRY and sent:
+        if result.status in (SendStatus.RETRY, SendStatus.REFUSED) and sent:
             self._progress[key] = sent
             while len(self._progress) > self._max_remembered:
                 self._progress.popitem(last=False)

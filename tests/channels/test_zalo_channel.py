@@ -289,13 +289,17 @@ async def test_sender_cannot_edit_so_an_update_arrives_as_a_new_message(zalo, se
 @pytest.mark.parametrize(
     ("setup", "status", "error"),
     [
-        (lambda api: api.blocked_chats.add(FARMER), SendStatus.BLOCKED, "403"),
-        (lambda api: api.unknown_chats.add(FARMER), SendStatus.BLOCKED, "not found"),
+        # Zalo says 403 for a bot it blocked and for passing faults alike: never final at once.
+        (lambda api: api.blocked_chats.add(FARMER), SendStatus.REFUSED, "403"),
+        (lambda api: api.fail_next_sends(1, 403, "Internal server error"), SendStatus.REFUSED, "403"),
+        (lambda api: api.unknown_chats.add(FARMER), SendStatus.REFUSED, "not found"),
         (lambda api: api.fail_next_429(1, retry_after=3), SendStatus.RETRY, RATE_LIMITED),
+        (lambda api: api.fail_next_sends(1, 408, "Request timeout"), SendStatus.RETRY, "408"),
+        (lambda api: api.fail_next_sends(1, 502, "Bad gateway"), SendStatus.RETRY, "502"),
         (lambda api: api.reject_methods.add("sendMessage"), SendStatus.FAILED, "400"),
         (lambda api: api.slow_sends(2), SendStatus.UNKNOWN, "no answer"),
     ],
-    ids=["blocked", "unknown-chat", "rate-limited", "bad-request", "timeout"],
+    ids=["blocked", "passing-403", "unknown-chat", "rate-limited", "408", "5xx", "bad-request", "timeout"],
 )
 async def test_sender_maps_errors_to_statuses(zalo, sender, setup, status, error) -> None:
     setup(zalo)
