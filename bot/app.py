@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
+from bot import files
 from bot.catalog import CATALOG
 from bot.channels import registry
 from bot.clock import Clock
@@ -163,6 +164,9 @@ class BotApp:
     async def _start_web(self) -> None:
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_get("/healthz", self._health)
+        assert self.db is not None
+        # Charts and workbooks for messengers that fetch files by URL (see bot.files).
+        app.router.add_get(files.ROUTE, files.FileServer(self.db).handle)
         for endpoint in self.endpoints.values():
             if endpoint.webhook_path and endpoint.webhook:
                 app.router.add_post(endpoint.webhook_path, endpoint.webhook)

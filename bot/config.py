@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     zalo_bot_token: SecretStr | None = None
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
-    # When set, messengers deliver updates by webhook to this public URL instead of polling.
+    # The bot's HTTPS address (reaching HTTP_PORT). When set, messengers deliver updates by webhook
+    # to it instead of polling, and files (charts, workbooks) are sent as links to it.
     public_url: str | None = None
     webhook_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     # at least this many hours. A delivery, or a message from them, starts the count again.
     blocked_after_failures: int = Field(default=3, ge=1, le=100)
     blocked_after_hours: float = Field(default=24.0, ge=0, le=24 * 30)
+    # Files sent as links (messengers that fetch files by URL) stop working after this many days.
+    file_link_days: float = Field(default=7.0, gt=0, le=90)
     # Updates handled at once by this process (None: 8 on PostgreSQL, 1 on SQLite's single writer).
     inbox_concurrency: int | None = Field(default=None, ge=1, le=256)
     # Telegram paid broadcasts (allow_paid_broadcast, up to 1000 msg/s, 0.1 Star a message).

@@ -149,6 +149,11 @@ class Attachment:
 REPLACES = "replaces"
 EDIT_MESSAGE_ID = "edit_message_id"
 SYNONYMS = "synonyms"  # per choice, typed words that also mean it (see Reply.menu)
+# For messengers that fetch files by URL, an attachment travels as a signed link to the bot's own
+# web server (``bot.files``): its address, its name and whether it is a photo.
+FILE_URL = "file_url"
+FILE_NAME = "file_name"
+IS_PHOTO = "is_photo"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,11 @@ Assumptions where the docs are silent (the adapter is tolerant on each):
   person as blocked only after repeated refusals over a day; 408, 5xx and failed connections →
   RETRY; a request sent whose answer never came (read timeout, dropped connection) →
   UNKNOWN (never repeated blindly); anything else → FAILED.
-- Attachments: the Bot API cannot upload bytes (``sendPhoto`` takes a public URL), so a
-  reply's attachment is replaced by a short note after its text.
+- Attachments: the Bot API cannot upload bytes (``sendPhoto`` takes a public URL), so
+  ``Capabilities.files`` is ``"url"``: ``bot.files`` stores a reply's file and replaces it by a
+  signed link to the bot's own web server before it is queued. A photo goes by
+  ``sendPhoto(photo=url, caption=text)``, a document as its download link in the text. An
+  attachment still carrying bytes (no public URL configured) becomes a short note.
 - A reply longer than 2000 characters (counted in UTF-16 units, which is never fewer than
   characters) is sent as several messages split on line boundaries. If a later part fails
   with RETRY, the parts already delivered are not sent again by the same process.
@@ -64,7 +67,7 @@ from aiohttp import web
 
 from bot.channels.failures import log_failure
 from bot.channels.webhook import read_webhook
-from bot.channels.zalo_render import CHANNEL, render_messages, to_incoming, updates_in
+from bot.channels.zalo_render import CHANNEL, render_calls, to_incoming, updates_in
 from bot.events import RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateSink
 from bot.lease import LeaseKeeper
 
@@ -198,17 +201,17 @@ def classify(exc: BaseException, network_retry_after: float = 1.0) -> SendResult
 async def deliver(
     api: ZaloApi, chat_id: str, reply: Reply, *, skip: int = 0, network_retry_after: float = 1.0
 ) -> tuple[int, SendResult]:
-    """Send ``reply`` as one or more sendMessage calls, never raising.
+    """Send ``reply`` as one or more calls (a sendPhoto, sendMessages), never raising.
 
     Returns how many of its messages have been delivered (``skip`` of them already were)
     and how the attempt ended; the message id is that of the last message sent.
     """
     sent = skip
     try:
-        messages = render_messages(reply)
+        calls = render_calls(reply)
         message_id: str | None = None
-        for text in messages[skip:]:
-            result = await api.call("sendMessage", {"chat_id": chat_id, "text": text})
+        for method, params in calls[skip:]:
+            result = await api.call(method, {"chat_id": chat_id, **params})
             sent += 1
             if isinstance(result, dict) and result.get("message_id") is not None:
                 message_id = str(result["message_id"])

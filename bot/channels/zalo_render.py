@@ -17,12 +17,14 @@ from typing import Any
 
 from bot.channels import textsplit
 from bot.channels.numbered import options_lines
-from bot.events import Incoming, Kind, Reply
+from bot.events import FILE_NAME, FILE_URL, IS_PHOTO, Incoming, Kind, Reply
 from bot.i18n import _
 
 __all__ = [
     "CHANNEL",
     "TEXT_LIMIT",
+    "photo_url",
+    "render_calls",
     "render_messages",
     "render_text",
     "split_text",
@@ -120,12 +122,27 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
 # -- outgoing ----------------------------------------------------------------------------------
 
 
+def _file_url(reply: Reply) -> str | None:
+    url = reply.extras.get(FILE_URL)
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def photo_url(reply: Reply) -> str | None:
+    """The address of the photo to send with ``reply`` (a signed link from ``bot.files``), if any."""
+    return _file_url(reply) if reply.extras.get(IS_PHOTO) else None
+
+
 def render_text(reply: Reply) -> str:
-    """A reply as one plain text: numbered options and a hint instead of buttons."""
+    """A reply as one plain text: numbered options and a hint instead of buttons, a document as
+    its download link (a photo goes by sendPhoto, see :func:`render_calls`)."""
     lines = [reply.text] if reply.text.strip() else []
     lines += options_lines(reply)
-    if reply.attachment is not None:
-        # sendPhoto takes a public URL only; the Bot API has no upload of bytes.
+    url = _file_url(reply)
+    if url is not None and photo_url(reply) is None:
+        name = reply.extras.get(FILE_NAME) or ""
+        lines.append(_("📎 Tải tệp «{name}»: {url}").format(name=name, url=url))
+    elif reply.attachment is not None:
+        # The bytes themselves cannot go: sendPhoto takes a URL only, and the Bot API has no upload.
         lines.append(_("(Không gửi được tệp «{name}» qua Zalo.)").format(name=reply.attachment.filename))
     return "\n".join(lines)
 
@@ -141,3 +158,20 @@ def render_messages(reply: Reply, limit: int = TEXT_LIMIT) -> list[str]:
     if not messages:
         raise ValueError("empty reply: nothing to send")
     return messages
+
+
+def render_calls(reply: Reply, limit: int = TEXT_LIMIT) -> list[tuple[str, dict[str, str]]]:
+    """The Bot API calls that deliver ``reply``, in order, without ``chat_id``; raises on an empty reply.
+
+    A photo goes first, by its URL (sendPhoto), with the text as its caption when it fits in one
+    message (captions take 1–2000 characters like texts); otherwise the texts follow it.
+    """
+    url = photo_url(reply)
+    texts = split_text(render_text(reply), limit)
+    if url is None:
+        if not texts:
+            raise ValueError("empty reply: nothing to send")
+        return [("sendMessage", {"text": t}) for t in texts]
+    if len(texts) == 1:
+        return [("sendPhoto", {"photo": url, "caption": texts[0]})]
+    return [("sendPhoto", {"photo": url}), *(("sendMessage", {"text": t}) for t in texts)]

@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
+from bot import files
 from bot.domain_events import PersonBlocked, emit
 from bot.engine.actions import Action
 from bot.engine.context import Ctx
@@ -120,7 +121,10 @@ class Conversation:
     async def _queue(
         self, uow: UnitOfWork, event: Incoming, user_id: int | None, replies: list[Reply], inbox_id: int
     ) -> None:
+        caps = self.services.capabilities(event.channel)
         for reply in replies:
+            # A file goes as a signed link where the messenger fetches files by URL.
+            reply = await files.prepare(uow, reply, caps, self.services.settings)
             await uow.outbox.enqueue(
                 event.channel,
                 event.chat_id,

@@ -18,9 +18,19 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels.zalo import SECRET_HEADER, ZaloChannel, ZaloSender
-from bot.channels.zalo_render import TEXT_LIMIT, render_text, split_text, to_incoming, updates_in
+from bot.channels.zalo_render import (
+    TEXT_LIMIT,
+    render_calls,
+    render_text,
+    split_text,
+    to_incoming,
+    updates_in,
+)
 from bot.events import (
     EDIT_MESSAGE_ID,
+    FILE_NAME,
+    FILE_URL,
+    IS_PHOTO,
     RATE_LIMITED,
     Attachment,
     Choice,
@@ -181,6 +191,19 @@ def test_phone_request_asks_to_type_the_number() -> None:
 def test_attachment_becomes_a_note_after_the_caption() -> None:
     reply = Reply("Báo cáo tuần", attachment=Attachment("bao-cao.csv", b"a;b\n1;2\n"))
     assert render_text(reply).splitlines() == ["Báo cáo tuần", "(Không gửi được tệp «bao-cao.csv» qua Zalo.)"]
+
+
+def test_a_photo_link_goes_by_sendphoto_with_its_caption_and_a_document_as_a_link() -> None:
+    url = "https://nongsan.example.vn/files/ab12/gia-na.png?exp=1&sig=00"
+    photo = Reply("Biểu đồ giá na", extras={FILE_URL: url, FILE_NAME: "gia-na.png", IS_PHOTO: True})
+    assert render_calls(photo) == [("sendPhoto", {"photo": url, "caption": "Biểu đồ giá na"})]
+    long = Reply("na " * 1000, extras=photo.extras)  # too long for one caption: the texts follow
+    calls = render_calls(long)
+    assert calls[0] == ("sendPhoto", {"photo": url}) and [m for m, _p in calls[1:]] == ["sendMessage"] * 2
+    document = Reply("Dữ liệu của bạn", extras={FILE_URL: url, FILE_NAME: "du-lieu.xlsx", IS_PHOTO: False})
+    assert render_calls(document) == [
+        ("sendMessage", {"text": f"Dữ liệu của bạn\n📎 Tải tệp «du-lieu.xlsx»: {url}"})
+    ]
 
 
 def test_split_breaks_an_overlong_line_at_spaces() -> None:
