@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # to it instead of polling, and files (charts, workbooks) are sent as links to it.
     public_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # The bot's name as people mention it in Zalo groups ("@Bot Nông Sản"), besides getMe's account name.
+    zalo_bot_name: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     admin_ids: Annotated[tuple[str, ...], NoDecode] = ()

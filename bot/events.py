@@ -42,6 +42,9 @@ class Incoming:
     display_name: str | None = None
     language_code: str | None = None
     is_group: bool = False
+    # Meant for the bot: always in a private chat; in a group, a command, a mention of the bot or
+    # (where the messenger shows it) a reply to the bot. The bot stays out of the rest of a group's talk.
+    addressed: bool = True
 
     @property
     def user_key(self) -> str:
@@ -49,11 +52,11 @@ class Incoming:
         return f"{self.channel}:{self.user_id}"
 
     def to_json(self) -> dict[str, Any]:
-        """Serialisable form, stored in the inbox (only the fields that are set)."""
+        """Serialisable form, stored in the inbox (only the fields that differ from their default)."""
         data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is not None and value is not False:
+            if value is not None and value != f.default:
                 data[f.name] = value.value if isinstance(value, enum.Enum) else value
         return data
 

@@ -185,7 +185,9 @@ async def test_a_refused_answer_in_a_group_counts_nothing_against_the_person(zal
     group = "grp-htx-quang-lang"
     api.blocked_chats.add(group)  # the bot was removed from the group, say
     async with bot.db.uow() as uow:
-        await uow.outbox.enqueue("zalo", group, {"text": "Giá na: 25.000 ₫/kg"}, user_id=lan.id, is_group=True)
+        await uow.outbox.enqueue(
+            "zalo", group, {"text": "Giá na: 25.000 ₫/kg"}, user_id=lan.id, is_group=True
+        )
     outbox.wake()
     await refusals(api, group, 2)
     await asyncio.sleep(0.1)

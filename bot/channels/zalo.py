@@ -27,6 +27,10 @@ Assumptions where the docs are silent (the adapter is tolerant on each):
   maybe ``parameters.retry_after``), with the HTTP status equal to the code or 200.
 - Duplicate detection: ``update_id`` is derived from ``chat.id`` + ``message_id`` (see
   :func:`bot.channels.zalo_render.derived_update_id`); Zalo redelivers the same message id.
+- Groups (``chat_type`` GROUP, beta): the documented updates carry no mention entities, so a
+  group message is meant for the bot when its text holds "@" and the bot's name (the configured
+  ``ZALO_BOT_NAME``, or getMe's ``account_name``; case, diacritics and spaces ignored) or starts
+  with "/". Everything else in a group is the members' own talk, which the engine leaves alone.
 - Error mapping for the outbox: 429 or "too many" → RETRY (``RATE_LIMITED``, pause
   ``parameters.retry_after`` or a ``Retry-After`` header or 1 s); 403, or a description
   saying blocked / user or chat not found → REFUSED, never BLOCKED: Zalo answers 403
@@ -67,7 +71,7 @@ from aiohttp import web
 
 from bot.channels.failures import log_failure
 from bot.channels.webhook import read_webhook
-from bot.channels.zalo_render import CHANNEL, render_calls, to_incoming, updates_in
+from bot.channels.zalo_render import CHANNEL, bot_names, render_calls, to_incoming, updates_in
 from bot.events import RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateSink
 from bot.lease import LeaseKeeper
 
@@ -306,9 +310,13 @@ class ZaloChannel:
         poll_timeout: float = 30,
         poll_lease: LeaseKeeper | None = None,
         request_timeout: float = 10.0,
+        bot_name: str | None = None,
     ) -> None:
         self.api = ZaloApi(token, base_url, timeout=request_timeout)
         self.me: dict[str, Any] | None = None
+        # How people mention the bot in groups; getMe's account name is added at start.
+        self._bot_name = bot_name
+        self.names: tuple[str, ...] = bot_names(None, (bot_name,))
         self._sink = sink
         self._webhook_secret = webhook_secret
         self._poll_timeout = poll_timeout
@@ -329,6 +337,7 @@ class ZaloChannel:
             await self.api.close()
             raise
         self.me = me if isinstance(me, dict) else None
+        self.names = bot_names(self.me, (self._bot_name,))
         self._running = True
 
     async def start_polling(self) -> None:
@@ -424,7 +433,7 @@ class ZaloChannel:
         for update in updates_in(data):
             count += 1
             try:
-                incoming = to_incoming(update)
+                incoming = to_incoming(update, names=self.names)
             except Exception as exc:
                 log_failure(_LOG, "parsing update", exc, event=update.get("event_name"))
                 continue

@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bot.channels import textsplit
 from bot.channels.numbered import options_lines
 from bot.events import FILE_NAME, FILE_URL, IS_PHOTO, Incoming, Kind, Reply
 from bot.i18n import _
+from bot.textnorm import nfc, strip_diacritics
 
 __all__ = [
     "CHANNEL",
     "TEXT_LIMIT",
+    "bot_names",
     "photo_url",
     "render_calls",
     "render_messages",
     "render_text",
     "split_text",
+    "strip_mention",
     "to_incoming",
     "updates_in",
 ]
@@ -83,11 +87,60 @@ def _str_id(value: Any) -> str | None:
     return text or None
 
 
-def to_incoming(update: dict[str, Any]) -> Incoming | None:
+def bot_names(me: dict[str, Any] | None, configured: Sequence[str | None] = ()) -> tuple[str, ...]:
+    """The names people may mention the bot by: the configured display name, and what getMe tells
+    (``account_name`` such as "bot.NongSanBot", with and without its "bot." prefix)."""
+    names: list[str] = [n for n in configured if n]
+    for key in ("display_name", "name", "account_name"):
+        value = (me or {}).get(key)
+        if isinstance(value, str) and value.strip():
+            names.append(value.strip())
+            if value.lower().startswith("bot.") and len(value) > 4:
+                names.append(value[4:])
+    return tuple(dict.fromkeys(names))
+
+
+def _folded_chars(text: str) -> tuple[str, list[int]]:
+    """``text`` lower-cased without diacritics, and for each folded character its index in ``text``."""
+    folded: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        for f in strip_diacritics(ch).lower():
+            folded.append(f)
+            where.append(i)
+    return "".join(folded), where
+
+
+def strip_mention(text: str, names: Sequence[str]) -> str | None:
+    """``text`` without the bot's mention ("@Bot Nông Sản giá na" → "giá na"), or None when it
+    does not mention the bot.
+
+    Zalo's updates carry no mention entities: the app writes "@" and the display name into the
+    text. Matched leniently: case, diacritics, spaces, dots and underscores inside the name are
+    ignored ("@NongSanBot" = "@Nông Sản Bot" = "@nong_san_bot"), not a longer name.
+    """
+    text = nfc(text)
+    folded, where = _folded_chars(text)
+    for name in sorted(names, key=len, reverse=True):
+        letters = [c for c in strip_diacritics(name).lower() if c.isalnum()]
+        if not letters:
+            continue
+        pattern = re.compile("@" + r"[\s._]*".join(re.escape(c) for c in letters) + r"(?![^\W_])")
+        m = pattern.search(folded)
+        if m is not None:
+            start, end = where[m.start()], where[m.end() - 1] + 1
+            rest = f"{text[:start].rstrip()} {text[end:].lstrip(' ,:;')}"
+            return rest.strip()
+    return None
+
+
+def to_incoming(update: dict[str, Any], *, names: Sequence[str] = ()) -> Incoming | None:
     """Translate one Zalo update; ``None`` when it is not a person talking to the bot.
 
     ``message.text.received`` becomes :attr:`Kind.TEXT`; images, stickers and every other
-    event become :attr:`Kind.OTHER` (answered politely, never parsed).
+    event become :attr:`Kind.OTHER` (answered politely, never parsed). In a group, a message is
+    addressed to the bot when it is a slash command or mentions one of the bot's ``names``
+    (the mention is taken out of the text); the engine stays out of the rest.
     """
     message = update.get("message")
     if not isinstance(message, dict):
@@ -105,17 +158,27 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         return None
     name = sender.get("display_name") or sender.get("name") or sender.get("first_name")
     event_name = update.get("event_name")
-    text = message.get("text")
-    is_text = isinstance(text, str) and (event_name == EVENT_TEXT or event_name is None)
+    raw_text = message.get("text")
+    text = (
+        raw_text if isinstance(raw_text, str) and (event_name == EVENT_TEXT or event_name is None) else None
+    )
+    is_group = str(chat.get("chat_type", "")).upper() == "GROUP"
+    addressed = True
+    if is_group:
+        unmentioned = strip_mention(text, names) if text is not None and names else None
+        addressed = unmentioned is not None or (text is not None and text.lstrip().startswith("/"))
+        if unmentioned is not None:
+            text = unmentioned
     return Incoming(
         channel=CHANNEL,
         chat_id=chat_id,
         user_id=user_id,
-        kind=Kind.TEXT if is_text else Kind.OTHER,
-        text=text if is_text else None,
+        kind=Kind.TEXT if text is not None else Kind.OTHER,
+        text=text,
         update_id=derived_update_id(message, chat_id),
         display_name=name if isinstance(name, str) and name.strip() else None,
-        is_group=str(chat.get("chat_type", "")).upper() == "GROUP",
+        is_group=is_group,
+        addressed=addressed,
     )
 
 

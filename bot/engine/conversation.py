@@ -1,7 +1,8 @@
 """The conversation engine: one saved update in, its effects written in the same transaction.
 
-For each update the inbox worker hands over: who wrote (a group message never changes the
-person's private address), their conversation, then the update is routed — a slash command
+For each update the inbox worker hands over: whether it is meant for the bot (in a group, only
+what is addressed to it), who wrote (a group message never changes the person's private
+address), their conversation, then the update is routed — a slash command
 (``/huy``, ``/menu``, ``/trogiup`` work anywhere), a button (its typed, signed action), a typed
 number or label (the option of the last menu the person received), an answer to the current
 step of a flow (guard re-checked first), a sentence the free-text parser understands (even
@@ -58,6 +59,10 @@ class Conversation:
     # --- one update ---------------------------------------------------------------------------
     async def handle(self, uow: UnitOfWork, event: Incoming, inbox_id: int) -> list[Hook]:
         """Route ``event`` and queue what it produces; returns the after-commit hooks."""
+        if event.is_group and not event.addressed:
+            # Members talking among themselves: not meant for the bot, so it neither answers nor
+            # counts it against anyone's fair share, nor keeps a record of who wrote.
+            return []
         user = await self._user(uow, event)
         set_locale(user.locale)
         if user.banned or (user.blocked_until is not None and user.blocked_until > self.services.clock.now()):
@@ -316,7 +321,10 @@ class Conversation:
             await flow.ask(ctx, spec)
 
     async def group_text(self, ctx: Ctx) -> None:
-        """In a group the bot answers only what it is meant to (price questions); the rest is chatter."""
+        """In a group the bot answers only what is addressed to it (a mention, a reply to it) and
+        what it is meant to answer there (price questions); the rest is chatter."""
+        if not ctx.event.addressed:
+            return
         for route in self.router.texts:
             if route.in_groups and await route.handler(ctx):
                 return

@@ -23,6 +23,7 @@ from bot.channels.zalo_render import (
     render_calls,
     render_text,
     split_text,
+    strip_mention,
     to_incoming,
     updates_in,
 )
@@ -34,13 +35,14 @@ from bot.events import (
     RATE_LIMITED,
     Attachment,
     Choice,
+    Incoming,
     Kind,
     Reply,
     Request,
     SendStatus,
 )
 from tests.channels.conftest import RecordingSink
-from tests.fakes.zalo_api import FakeZaloApi
+from tests.fakes.zalo_api import BOT_DISPLAY_NAME, FakeZaloApi
 
 TOKEN = "1459232241454765289:TEST-zalo-token"
 FARMER = "e4ea2cd5189df1c3a88c"
@@ -122,6 +124,68 @@ async def test_stickers_images_and_groups(zalo, sink, channel) -> None:
     assert (image.kind, image.text) == (Kind.OTHER, None)  # a caption is not a typed answer
     assert group.is_group and (group.chat_id, group.user_id) == ("grp-hop-tac-xa", TRADER)
     assert group.kind is Kind.TEXT
+
+
+async def test_in_a_group_only_mentions_of_the_bot_and_commands_are_addressed(zalo, sink) -> None:
+    ch = ZaloChannel(TOKEN, zalo.base_url, sink, poll_timeout=1, bot_name=BOT_DISPLAY_NAME)
+    await ch.start_polling()
+    try:
+        zalo.add_group("grp-htx", FARMER, TRADER)
+        zalo.push_group_text("grp-htx", FARMER, "giá na hôm nay?", mention=True)  # "@NongSanBot giá na..."
+        zalo.push_group_text("grp-htx", TRADER, "@nong san bot: giá hồng")
+        zalo.push_group_text("grp-htx", TRADER, "/gia na")
+        zalo.push_group_text("grp-htx", FARMER, "mai ai đi chợ không?")  # the members' own talk
+        zalo.push_group_text("grp-htx", FARMER, "@NongSanBotX ơi")  # another name, not ours
+        zalo.push_sticker(FARMER, chat_id="grp-htx", chat_type="GROUP")
+        zalo.push_text(FARMER, "giá na")  # private: always meant for the bot
+        events = await sink.wait_for(7)
+    finally:
+        await ch.stop()
+    assert ch.names == ("NongSanBot", "bot.NongSanTest", "NongSanTest")  # and getMe's account name
+    assert [(e.text, e.is_group, e.addressed) for e in events] == [
+        ("giá na hôm nay?", True, True),  # the mention is how she called the bot, not what she asked
+        ("giá hồng", True, True),
+        ("/gia na", True, True),
+        ("mai ai đi chợ không?", True, False),
+        ("@NongSanBotX ơi", True, False),
+        (None, True, False),  # nobody mentions a bot with a sticker
+        ("giá na", False, True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        ("@NongSanBot giá na", "giá na"),
+        ("@nongsanbot giá na", "giá na"),
+        ("@Nông Sản Bot, giá na", "giá na"),
+        ("cho hỏi @NongSanBot giá na hôm nay", "cho hỏi giá na hôm nay"),
+        ("@NongSanBot", ""),
+        ("@NongSanBotX giá na", None),
+        ("NongSanBot giá na", None),
+        ("@Lan giá na", None),
+    ],
+)
+def test_a_mention_is_found_whatever_the_case_spaces_and_diacritics(text: str, left: str | None) -> None:
+    assert strip_mention(text, ("NongSanBot",)) == left
+
+
+def test_an_addressed_event_survives_the_inbox_and_a_group_chatter_one_too() -> None:
+    update = {
+        "event_name": "message.text.received",
+        "message": {
+            "from": {"id": FARMER, "display_name": "Lan", "is_bot": False},
+            "chat": {"id": "grp-htx", "chat_type": "GROUP"},
+            "text": "mai ai đi chợ không?",
+            "message_id": "a1",
+        },
+    }
+    chatter = to_incoming(update, names=("NongSanBot",))
+    assert chatter is not None and not chatter.addressed
+    assert chatter.to_json()["addressed"] is False
+    assert Incoming.from_json(chatter.to_json()) == chatter
+    private = to_incoming({**update, "message": {**update["message"], "chat": {"id": FARMER}}})
+    assert private is not None and private.addressed and "addressed" not in private.to_json()
 
 
 async def test_bots_and_updates_without_a_message_are_ignored(zalo, sink, channel) -> None:
