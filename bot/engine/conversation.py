@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from bot import files
 from bot.domain_events import PersonBlocked, emit
+from bot.engine import wording
 from bot.engine.actions import Action
 from bot.engine.context import Ctx
 from bot.engine.flood import FloodGuard, Verdict
@@ -188,7 +189,7 @@ class Conversation:
             if event.kind != Kind.TEXT or not ctx.text.startswith("/"):
                 return
         if event.kind == Kind.OTHER:
-            ctx.say(_("Xin lỗi, tôi chỉ đọc được tin nhắn chữ, nút bấm, số điện thoại và vị trí."))
+            ctx.say(wording.only_reads(ctx.caps))
             await self.reask(ctx)
             return
         flow = router.flows.get(ctx.flow)
@@ -207,7 +208,7 @@ class Conversation:
             await self.run_action(ctx, act)
             return
         if event.kind == Kind.BUTTON:  # a button we cannot read: forged, or from an old version
-            ctx.say(_("Nút này không còn dùng được."))
+            ctx.say(wording.option_gone(ctx.caps))
             await self.reask(ctx)
             return
         if flow is not None:
@@ -254,7 +255,7 @@ class Conversation:
             return
         route = router.actions.get(type(act))
         if route is None:
-            ctx.say(_("Nút này không còn dùng được."))
+            ctx.say(wording.option_gone(ctx.caps))
             await self.reask(ctx)
             return
         if ctx.in_group and not route.in_groups:
