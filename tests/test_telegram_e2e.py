@@ -143,9 +143,9 @@ async def test_the_app_serves_zalo_and_telegram_together(tmp_path: Path) -> None
         await app.start()
         try:
             zalo.push_text("zu1", "/start")
-            question = await zalo.wait_for_text("zu1", "Bạn là ai", timeout=15)
-            assert "1. Nông dân" in question  # Zalo has no buttons: numbered options instead
+            question = await zalo.wait_for_text("zu1", "Bạn đồng ý", timeout=15)
+            assert "1. ✅ Tôi đồng ý" in question  # Zalo has no buttons: numbered options instead
             tg.push_text(5151, "/start")
-            await wait_text(tg, "Bạn là ai")
+            await wait_text(tg, "Bạn đồng ý")
         finally:
             await app.stop()
