@@ -342,6 +342,9 @@ class ZaloChannel:
 
     async def start_polling(self) -> None:
         """Start receiving updates by long polling (Zalo documents it for development only)."""
+        _LOG.warning(
+            "Zalo: receiving by polling, which Zalo documents for development only; set PUBLIC_URL for the webhook"
+        )
         await self._start()
         try:
             # getUpdates does not work while a webhook is set; never die for this call.
