@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import time
@@ -13,6 +14,7 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
+from bot import files
 from bot.catalog import CATALOG
 from bot.channels import registry
 from bot.clock import Clock
@@ -24,7 +26,7 @@ from bot.engine.conversation import Conversation
 from bot.handlers import build_router
 from bot.inbox import InboxWorker
 from bot.matching.service import Matcher
-from bot.outbox import Outbox
+from bot.outbox import BlockPolicy, Outbox
 from bot.places import gazetteer
 from bot.presentation import notifications
 from bot.services.reference import sync_reference
@@ -95,6 +97,7 @@ class BotApp:
             {n: e.sender for n, e in self.endpoints.items()},
             {n: e.limits for n, e in self.endpoints.items()},
             holder=self.holder,
+            blocking=BlockPolicy(s.blocked_after_failures, dt.timedelta(hours=s.blocked_after_hours)),
         )
         self.bus = bus = EventBus(db, holder=self.holder)
         self.services = services = Services(
@@ -162,6 +165,9 @@ class BotApp:
     async def _start_web(self) -> None:
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_get("/healthz", self._health)
+        assert self.db is not None
+        # Charts and workbooks for messengers that fetch files by URL (see bot.files).
+        app.router.add_get(files.ROUTE, files.FileServer(self.db).handle)
         for endpoint in self.endpoints.values():
             if endpoint.webhook_path and endpoint.webhook:
                 app.router.add_post(endpoint.webhook_path, endpoint.webhook)

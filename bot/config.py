@@ -26,9 +26,12 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     zalo_bot_token: SecretStr | None = None
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
-    # When set, messengers deliver updates by webhook to this public URL instead of polling.
+    # The bot's HTTPS address (reaching HTTP_PORT). When set, messengers deliver updates by webhook
+    # to it instead of polling, and files (charts, workbooks) are sent as links to it.
     public_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # The bot's name as people mention it in Zalo groups ("@Bot Nông Sản"), besides getMe's account name.
+    zalo_bot_name: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     admin_ids: Annotated[tuple[str, ...], NoDecode] = ()
@@ -42,6 +45,13 @@ class Settings(BaseSettings):
     outbox_rate_per_s: float = Field(default=30.0, gt=0, le=1000)
     # Zalo publishes no rate; this is what its API tolerated, and 429s slow it further.
     zalo_rate_per_s: float = Field(default=30.0, gt=0, le=1000)
+    # Some messengers refuse a send for passing faults as they do for a person who blocked the bot
+    # (Zalo's 403): the person counts as blocked only after this many refusals in a row spanning
+    # at least this many hours. A delivery, or a message from them, starts the count again.
+    blocked_after_failures: int = Field(default=3, ge=1, le=100)
+    blocked_after_hours: float = Field(default=24.0, ge=0, le=24 * 30)
+    # Files sent as links (messengers that fetch files by URL) stop working after this many days.
+    file_link_days: float = Field(default=7.0, gt=0, le=90)
     # Updates handled at once by this process (None: 8 on PostgreSQL, 1 on SQLite's single writer).
     inbox_concurrency: int | None = Field(default=None, ge=1, le=256)
     # Telegram paid broadcasts (allow_paid_broadcast, up to 1000 msg/s, 0.1 Star a message).

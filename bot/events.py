@@ -42,6 +42,9 @@ class Incoming:
     display_name: str | None = None
     language_code: str | None = None
     is_group: bool = False
+    # Meant for the bot: always in a private chat; in a group, a command, a mention of the bot or
+    # (where the messenger shows it) a reply to the bot. The bot stays out of the rest of a group's talk.
+    addressed: bool = True
 
     @property
     def user_key(self) -> str:
@@ -49,11 +52,11 @@ class Incoming:
         return f"{self.channel}:{self.user_id}"
 
     def to_json(self) -> dict[str, Any]:
-        """Serialisable form, stored in the inbox (only the fields that are set)."""
+        """Serialisable form, stored in the inbox (only the fields that differ from their default)."""
         data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is not None and value is not False:
+            if value is not None and value != f.default:
                 data[f.name] = value.value if isinstance(value, enum.Enum) else value
         return data
 
@@ -153,6 +156,11 @@ SYNONYMS = "synonyms"  # per choice, typed words that also mean it (see Reply.me
 # A question answered by typing (a name, a quantity): once it reaches the chat, a number typed
 # answers it rather than an older numbered list.
 TYPED_QUESTION = "typed_question"
+# For messengers that fetch files by URL, an attachment travels as a signed link to the bot's own
+# web server (``bot.files``): its address, its name and whether it is a photo.
+FILE_URL = "file_url"
+FILE_NAME = "file_name"
+IS_PHOTO = "is_photo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +231,10 @@ class SendStatus(enum.StrEnum):
     SENT = "sent"
     RETRY = "retry"  # certainly not delivered (429, 5xx, no connection): try again after ``retry_after``
     BLOCKED = "blocked"  # the person blocked the bot or the chat is gone: never retry
+    # The messenger refused this chat, which may pass: it gives the same answer for a passing fault
+    # as for a bot it blocked. Retried like RETRY; the person counts as blocked only after repeated
+    # refusals over time (see ``bot.outbox.BlockPolicy``).
+    REFUSED = "refused"
     FAILED = "failed"  # permanent error (bad request): never retry
     # The request went out but no answer came back: it may have arrived. Never repeated blindly.
     UNKNOWN = "unknown"

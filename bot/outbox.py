@@ -14,8 +14,10 @@ only that chat.
 Delivery is at most once. A row is marked ``sending`` just before its HTTP call and its result
 is recorded as soon as the call returns (marks and results a few milliseconds apart share a
 transaction). A send that certainly did not arrive (429, 5xx, no connection) is retried with
-backoff; one whose answer was lost (a crash mid-send, a read timeout) ends ``unknown`` and is
-never repeated blindly; every row ends in a final state.
+backoff, and so is a refusal that may pass (``REFUSED``: counted on the person, who counts as
+blocked only after repeated refusals over time, see :class:`BlockPolicy`); one whose answer was
+lost (a crash mid-send, a read timeout) ends ``unknown`` and is never repeated blindly; every row
+ends in a final state.
 """
 
 from __future__ import annotations
@@ -68,6 +70,15 @@ class Limits:
     slack: float = 0.03  # absorbs the jitter between "slot granted" and "request arrives"
     # A 429 from this many different chats within a second means the bot as a whole is over.
     global_429_chats: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class BlockPolicy:
+    """When refused sends (:attr:`SendStatus.REFUSED`) mean a person blocked the bot: at least
+    ``failures`` in a row, the first at least ``span`` ago. One refusal never does."""
+
+    failures: int = 3
+    span: dt.timedelta = dt.timedelta(hours=24)
 
 
 @dataclass
@@ -254,7 +265,7 @@ async def record_delivery(uow: UnitOfWork, item: dto.OutboxItem) -> None:
 
 def retry_delay(item: dto.OutboxItem, result: SendResult) -> float | None:
     """Seconds until ``item`` is tried again after ``result``; None when its state is final."""
-    if result.status is not SendStatus.RETRY or item.attempts + 1 >= MAX_ATTEMPTS:
+    if result.status not in (SendStatus.RETRY, SendStatus.REFUSED) or item.attempts + 1 >= MAX_ATTEMPTS:
         return None
     if result.error == RATE_LIMITED:
         return max(result.retry_after, 0.5)  # the platform says when
@@ -275,8 +286,10 @@ class ChannelOutbox:
         claim_lease: float = 30.0,
         poll: float = 0.5,
         max_in_flight: int = 64,
+        blocking: BlockPolicy = BlockPolicy(),
     ) -> None:
         self.db, self.sender, self.limits = db, sender, limits
+        self.blocking = blocking
         self.channel = sender.channel
         self.lease = LeaseKeeper(db, f"outbox:{self.channel}", holder or uuid.uuid4().hex, lease_ttl)
         self.claim_lease, self.poll = claim_lease, poll
@@ -463,17 +476,35 @@ class ChannelOutbox:
             ]
             await uow.outbox.finish_sent(sent, now=now)
             self.sent += len(sent)
+            # A group's answers say nothing about whether the person who wrote there can be reached.
+            await uow.users.reached(
+                [
+                    item.user_id
+                    for item, result, _r in outcomes
+                    if result.status == SendStatus.SENT and item.user_id is not None and not item.is_group
+                ]
+            )
             for item, result, retry_in in outcomes:
                 error = (result.error or "")[:200]
                 if result.status == SendStatus.SENT:
                     continue
+                personal = item.user_id is not None and not item.is_group
+                if result.status == SendStatus.REFUSED and personal:
+                    assert item.user_id is not None
+                    policy = self.blocking
+                    if await uow.users.send_refused(
+                        item.user_id, now, failures=policy.failures, span=policy.span
+                    ):
+                        await uow.outbox.finish(item.id, "blocked", now=now, error=error)
+                        continue
                 if retry_in is not None:
                     # Still ours, queued in memory: claimed until well after the retry is due.
                     claim = dt.timedelta(seconds=retry_in + self.claim_lease)
                     await uow.outbox.retry_later(item.id, now + claim, error)
                 elif result.status == SendStatus.BLOCKED:
                     await uow.outbox.finish(item.id, "blocked", now=now, error=error)
-                    if item.user_id is not None:
+                    if personal:
+                        assert item.user_id is not None
                         await uow.users.update(item.user_id, bot_blocked=True)
                 elif result.status == SendStatus.UNKNOWN:
                     await uow.outbox.finish(item.id, "unknown", now=now, error=error)
@@ -508,10 +539,11 @@ class Outbox:
         limits: Mapping[str, Limits],
         *,
         holder: str | None = None,
+        blocking: BlockPolicy = BlockPolicy(),
     ) -> None:
         holder = holder or uuid.uuid4().hex
         self.channels = {
-            name: ChannelOutbox(db, sender, limits.get(name, Limits()), holder=holder)
+            name: ChannelOutbox(db, sender, limits.get(name, Limits()), holder=holder, blocking=blocking)
             for name, sender in senders.items()
         }
         self._listener = Listener(db.engine, NOTIFY_CHANNEL, self._notified)

@@ -46,6 +46,8 @@ class User:
     no_shows: int = 0
     consent_at: dt.datetime | None = None
     erased_at: dt.datetime | None = None
+    send_failures: int = 0
+    failing_since: dt.datetime | None = None
 
     @property
     def key(self) -> str:
@@ -80,6 +82,18 @@ class OutboxItem:
     message_id: str | None = None  # the platform's id once sent
     priority: int = 1
     in_reply_to: int | None = None  # the inbox row it answers
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file served under signed links until ``expires_at``."""
+
+    id: str
+    name: str
+    content: bytes
+    content_type: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -70,6 +71,10 @@ class User(Timestamped, Base):
     registered_at: Mapped[dt.datetime | None]
     # The person blocked the bot (the messenger says so): never send again until they write.
     bot_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Sends refused in a row by a messenger whose refusals may pass (Zalo's 403), and since when:
+    # only many refusals over a long time count as blocked; a delivery or a message resets them.
+    send_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failing_since: Mapped[dt.datetime | None]
     # An admin blocked this person for spam: their messages are ignored.
     banned: Mapped[bool] = mapped_column(Boolean, default=False)
     # A flood of messages blocks the person for a while (audited; /bochan lifts it).
@@ -571,6 +576,20 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StoredFile(Base):
+    """A file the bot serves from its own web server under signed, expiring links (charts and
+    workbooks for messengers that fetch files by URL). In the database, so every process serves it."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class PendingGrant(Base):

@@ -17,6 +17,7 @@ from storage.repositories.conversations import ConversationRepository
 from storage.repositories.deals import DealRepository
 from storage.repositories.domain_events import DomainEventRepository
 from storage.repositories.events import EventRepository
+from storage.repositories.files import FileRepository
 from storage.repositories.grants import GrantRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.leases import JobRunRepository, LeaseRepository
@@ -89,6 +90,7 @@ class UnitOfWork:
         self.domain_events = DomainEventRepository(s)
         self.menus = MenuRepository(s)
         self.secrets = SecretRepository(s)
+        self.files = FileRepository(s)
         self.grants = GrantRepository(s)
         self.deals = DealRepository(s)
         self.personal = PersonalDataRepository(s)

@@ -96,6 +96,6 @@ async def test_a_message_that_fails_every_time_is_answered_once_and_the_chat_goe
             "Xin lỗi, đã có lỗi khi xử lý tin nhắn của bạn. Vui lòng thử lại sau ít phút."
         ]
         await person.says("/start")
-        assert "Bạn là ai" in person.plain
+        assert "Bạn đồng ý" in person.plain
     finally:
         inbox_module.RETRY_DELAYS = delays

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.events import Reply
+from bot.events import FILE_NAME, FILE_URL, IS_PHOTO, Reply
 from bot.textnorm import fold
 from storage import models
 from storage.uow import Database
@@ -38,11 +38,25 @@ async def latest(bot: BotHarness, person: Person, words: str) -> Reply:
     raise AssertionError(f"nothing saying {words!r} for {person.key}: {await bot.outbox_texts(person)}")
 
 
+async def vietqr_code(bot: BotHarness, reply: Reply) -> bytes:
+    """The QR image: attached where the messenger takes files, else behind the signed link to the
+    bot's own server (the link itself is followed over HTTP in test_files)."""
+    if reply.attachment is not None:
+        assert reply.attachment.is_photo
+        return reply.attachment.data
+    url = str(reply.extras[FILE_URL])
+    assert reply.extras[IS_PHOTO] and url.startswith("https://nongsan.example/files/")
+    async with bot.db.uow() as uow:
+        stored = await uow.files.get(url.split("/")[4])
+    assert stored is not None
+    return stored.content
+
+
 @pytest.mark.parametrize("messenger", ["telegram", "zalo"])
 async def test_a_pooled_lot_from_the_first_report_to_the_last_household_statement(
     database: Database, messenger: str
 ) -> None:
-    bot = BotHarness(database, matcher=True)
+    bot = BotHarness(database, matcher=True, public_url="https://nongsan.example")  # links for files
     await bot.add_point("Chợ Đồng Mỏ")
     rep = bot.person("901", channel=messenger)
     trader = bot.person("902", channel=messenger)
@@ -109,8 +123,7 @@ async def test_a_pooled_lot_from_the_first_report_to_the_last_household_statemen
     due = await latest(bot, trader, "Tiền hàng")
     assert "1.900 kg × 27.500 ₫/kg = 52.250.000 ₫" in due.text.replace("\xa0", " ")
     assert "Agribank, số tài khoản 190323456789" in due.text
-    if messenger == "telegram":  # the VietQR code as a photo (on Zalo: a link, see test_files)
-        assert due.attachment is not None and due.attachment.data.startswith(b"\x89PNG")
+    assert (await vietqr_code(bot, due)).startswith(b"\x89PNG")
     await choose(trader, "Đã chuyển khoản", due)
     await choose(rep, "Đã nhận tiền", await latest(bot, rep, "báo đã trả 52.250.000 ₫"))
     assert "đã hoàn tất" in rep.plain
@@ -122,7 +135,7 @@ async def test_a_pooled_lot_from_the_first_report_to_the_last_household_statemen
     )
     summary = await latest(bot, rep, "Tổng: 1.900 kg")
     assert "52.250.000 ₫, phí HTX 1.045.000 ₫, các hộ nhận 51.205.000 ₫" in summary.text.replace("\xa0", " ")
-    assert summary.attachment is not None and summary.attachment.filename.endswith(".xlsx")
+    assert summary.extras.get(FILE_NAME, summary.attachment and summary.attachment.filename).endswith(".xlsx")
     async with bot.db.uow() as uow:
         row = await uow.session.get(models.Match, match.id)
         payouts = await uow.deals.payouts(match.id)

@@ -49,8 +49,12 @@ async def test_python_m_bot_registers_a_trader_over_telegram(tmp_path: Path) -> 
         )
         try:
             api.push_text(9001, "/start")
-            await wait_text(api, "Bạn là ai", timeout=40)  # polling runs although setMyCommands was refused
+            await wait_text(api, "Bạn đồng ý", timeout=40)  # polling runs although setMyCommands was refused
             assert api.calls_to("setMyCommands") and not api.calls_to("setMyCommands")[0].ok
+            consent = api.calls_to("sendMessage")[-1].reply_markup["inline_keyboard"]
+            assert consent[0][0]["text"] == "✅ Tôi đồng ý"
+            api.push_callback(9001, consent[0][0]["callback_data"])
+            await wait_text(api, "Bạn là ai")
             keyboard = api.calls_to("sendMessage")[-1].reply_markup["inline_keyboard"]
             assert [row[0]["text"] for row in keyboard] == ["Nông dân", "Đại diện HTX", "Thương lái"]
             api.push_callback(9001, keyboard[2][0]["callback_data"])
@@ -119,7 +123,7 @@ async def test_webhook_mode_checks_the_secret_and_rejects_malformed_bodies(tmp_p
                 health = await http.get(f"http://127.0.0.1:{app.http_port}/healthz")
                 health_body = await health.json()
             assert (wrong.status, garbage.status, not_update.status, good.status) == (403, 400, 400, 200)
-            await wait_text(api, "Bạn là ai")
+            await wait_text(api, "Bạn đồng ý")
             assert health.status == 200 and health_body["status"] == "ok"
         finally:
             await app.stop()
@@ -143,9 +147,9 @@ async def test_the_app_serves_zalo_and_telegram_together(tmp_path: Path) -> None
         await app.start()
         try:
             zalo.push_text("zu1", "/start")
-            question = await zalo.wait_for_text("zu1", "Bạn là ai", timeout=15)
-            assert "1. Nông dân" in question  # Zalo has no buttons: numbered options instead
+            question = await zalo.wait_for_text("zu1", "Bạn đồng ý", timeout=15)
+            assert "1. ✅ Tôi đồng ý" in question  # Zalo has no buttons: numbered options instead
             tg.push_text(5151, "/start")
-            await wait_text(tg, "Bạn là ai")
+            await wait_text(tg, "Bạn đồng ý")
         finally:
             await app.stop()

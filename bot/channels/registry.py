@@ -144,6 +144,7 @@ async def _zalo(setup: Setup) -> Endpoint:
         setup.sink,
         webhook_secret=derived_secret(s, "zalo-webhook", token),
         poll_lease=LeaseKeeper(setup.db, "poll:zalo", setup.holder),
+        bot_name=s.zalo_bot_name,
     )
     sender = ZaloSender(token, s.zalo_api_base_url)
     await sender.start()  # getMe: a wrong token fails here, loudly

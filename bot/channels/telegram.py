@@ -221,7 +221,7 @@ class TelegramChannel:
         events: list[Incoming] = []
         for update in updates:
             try:
-                event = to_incoming(update, bot_username=self.bot.username)
+                event = to_incoming(update, bot_username=self.bot.username, bot_id=self.bot.id)
             except Exception as exc:
                 log_failure(_LOG, "translating update", exc, update_id=update.update_id)
                 continue

@@ -16,6 +16,7 @@ from telegram import (
     InputFile,
     KeyboardButton,
     Message,
+    MessageEntity,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -70,8 +71,43 @@ def _strip_mention(text: str, bot_username: str | None) -> str:
     return text
 
 
-def to_incoming(update: Update, *, bot_username: str | None = None) -> Incoming | None:
-    """Translate a PTB update; ``None`` for updates that are not a person talking to the bot."""
+def _mentions_bot(msg: Message, bot_username: str | None, bot_id: int | None) -> bool:
+    """True when the message names the bot: "@username" (a mention entity) or a text mention."""
+    for entity, value in msg.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+        if entity.type == MessageEntity.TEXT_MENTION:
+            if entity.user is not None and bot_id is not None and entity.user.id == bot_id:
+                return True
+        elif bot_username and value.lstrip("@").lower() == bot_username.lower():
+            return True
+    return False
+
+
+def _without_username(text: str, bot_username: str | None) -> str:
+    """``@our_bot giá na`` → ``giá na``: the mention is how the person called the bot, not what they asked."""
+    if not bot_username:
+        return text
+    return re.sub(rf"(?<!\w)@{re.escape(bot_username)}\b[\s,:]*", "", text, flags=re.IGNORECASE).strip()
+
+
+def _addressed(msg: Message, text: str | None, bot_username: str | None, bot_id: int | None) -> bool:
+    """In a group, whether a message is meant for the bot: a command, a mention, a reply to it."""
+    if text is not None and text.startswith("/"):
+        return True
+    replied = msg.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    return _mentions_bot(msg, bot_username, bot_id)
+
+
+def to_incoming(
+    update: Update, *, bot_username: str | None = None, bot_id: int | None = None
+) -> Incoming | None:
+    """Translate a PTB update; ``None`` for updates that are not a person talking to the bot.
+
+    In a group, ``addressed`` tells whether the bot is meant (a command, a mention of
+    ``bot_username``, a reply to one of the bot's messages, a button); the mention is taken out
+    of the text.
+    """
     update_id = str(update.update_id)
     cq = update.callback_query
     if cq is not None:
@@ -96,6 +132,7 @@ def to_incoming(update: Update, *, bot_username: str | None = None) -> Incoming 
         return None
     user = msg.from_user
     chat_id = str(msg.chat.id)
+    is_group = msg.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
     base = {
         "channel": CHANNEL,
         "chat_id": chat_id,
@@ -103,13 +140,16 @@ def to_incoming(update: Update, *, bot_username: str | None = None) -> Incoming 
         "update_id": update_id,
         "display_name": user.full_name,
         "language_code": user.language_code,
-        "is_group": msg.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
+        "is_group": is_group,
+        "addressed": not is_group or _addressed(msg, msg.text, bot_username, bot_id),
     }
     if edited:
         return Incoming(kind=Kind.OTHER, **base)  # type: ignore[arg-type]
     if msg.text is not None:
         # A reply-keyboard button arrives as its label; the engine reads labels like typed text.
         text = _strip_mention(msg.text, bot_username)
+        if is_group and not text.startswith("/"):
+            text = _without_username(text, bot_username)
         return Incoming(kind=Kind.TEXT, text=text, **base)  # type: ignore[arg-type]
     if msg.contact is not None:
         # Only the person's own number counts: anyone can forward someone else's contact card.

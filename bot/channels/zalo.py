@@ -27,13 +27,22 @@ Assumptions where the docs are silent (the adapter is tolerant on each):
   maybe ``parameters.retry_after``), with the HTTP status equal to the code or 200.
 - Duplicate detection: ``update_id`` is derived from ``chat.id`` + ``message_id`` (see
   :func:`bot.channels.zalo_render.derived_update_id`); Zalo redelivers the same message id.
+- Groups (``chat_type`` GROUP, beta): the documented updates carry no mention entities, so a
+  group message is meant for the bot when its text holds "@" and the bot's name (the configured
+  ``ZALO_BOT_NAME``, or getMe's ``account_name``; case, diacritics and spaces ignored) or starts
+  with "/". Everything else in a group is the members' own talk, which the engine leaves alone.
 - Error mapping for the outbox: 429 or "too many" → RETRY (``RATE_LIMITED``, pause
   ``parameters.retry_after`` or a ``Retry-After`` header or 1 s); 403, or a description
-  saying blocked / user or chat not found → BLOCKED; 408, 5xx and failed connections →
+  saying blocked / user or chat not found → REFUSED, never BLOCKED: Zalo answers 403
+  "Internal server error" for passing faults too, so the outbox retries it and counts the
+  person as blocked only after repeated refusals over a day; 408, 5xx and failed connections →
   RETRY; a request sent whose answer never came (read timeout, dropped connection) →
   UNKNOWN (never repeated blindly); anything else → FAILED.
-- Attachments: the Bot API cannot upload bytes (``sendPhoto`` takes a public URL), so a
-  reply's attachment is replaced by a short note after its text.
+- Attachments: the Bot API cannot upload bytes (``sendPhoto`` takes a public URL), so
+  ``Capabilities.files`` is ``"url"``: ``bot.files`` stores a reply's file and replaces it by a
+  signed link to the bot's own web server before it is queued. A photo goes by
+  ``sendPhoto(photo=url, caption=text)``, a document as its download link in the text. An
+  attachment still carrying bytes (no public URL configured) becomes a short note.
 - A reply longer than 2000 characters (counted in UTF-16 units, which is never fewer than
   characters) is sent as several messages split on line boundaries. If a later part fails
   with RETRY, the parts already delivered are not sent again by the same process.
@@ -62,7 +71,7 @@ from aiohttp import web
 
 from bot.channels.failures import log_failure
 from bot.channels.webhook import read_webhook
-from bot.channels.zalo_render import CHANNEL, render_messages, to_incoming, updates_in
+from bot.channels.zalo_render import CHANNEL, bot_names, render_calls, to_incoming, updates_in
 from bot.events import RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateSink
 from bot.lease import LeaseKeeper
 
@@ -178,7 +187,8 @@ def classify(exc: BaseException, network_retry_after: float = 1.0) -> SendResult
             pause = exc.retry_after if exc.retry_after else DEFAULT_RATE_LIMIT_PAUSE
             return SendResult(SendStatus.RETRY, retry_after=pause, error=RATE_LIMITED)
         if exc.code == 403 or _BLOCKED.search(exc.description):
-            return SendResult(SendStatus.BLOCKED, error=detail)
+            # Maybe blocked, maybe a passing fault: Zalo says the same for both.
+            return SendResult(SendStatus.REFUSED, retry_after=network_retry_after, error=detail)
         if exc.code == POLL_EMPTY_CODE or exc.code >= 500 or exc.status >= 500:
             return SendResult(SendStatus.RETRY, retry_after=network_retry_after, error=detail)
         return SendResult(SendStatus.FAILED, error=detail)
@@ -195,17 +205,17 @@ def classify(exc: BaseException, network_retry_after: float = 1.0) -> SendResult
 async def deliver(
     api: ZaloApi, chat_id: str, reply: Reply, *, skip: int = 0, network_retry_after: float = 1.0
 ) -> tuple[int, SendResult]:
-    """Send ``reply`` as one or more sendMessage calls, never raising.
+    """Send ``reply`` as one or more calls (a sendPhoto, sendMessages), never raising.
 
     Returns how many of its messages have been delivered (``skip`` of them already were)
     and how the attempt ended; the message id is that of the last message sent.
     """
     sent = skip
     try:
-        messages = render_messages(reply)
+        calls = render_calls(reply)
         message_id: str | None = None
-        for text in messages[skip:]:
-            result = await api.call("sendMessage", {"chat_id": chat_id, "text": text})
+        for method, params in calls[skip:]:
+            result = await api.call(method, {"chat_id": chat_id, **params})
             sent += 1
             if isinstance(result, dict) and result.get("message_id") is not None:
                 message_id = str(result["message_id"])
@@ -236,7 +246,7 @@ class ZaloSender:
     ) -> None:
         self.api = ZaloApi(token, base_url, timeout=timeout)
         self._network_retry_after = network_retry_after
-        # Parts of a long reply already delivered when a later part hit a RETRY, so the
+        # Parts of a long reply already delivered when a later part hit a retry, so the
         # outbox's next attempt does not repeat them. In memory and bounded.
         self._progress: collections.OrderedDict[tuple[str, str], int] = collections.OrderedDict()
         self._max_remembered = max_remembered
@@ -277,7 +287,7 @@ class ZaloSender:
             skip=self._progress.pop(key, 0),
             network_retry_after=self._network_retry_after,
         )
-        if result.status is SendStatus.RETRY and sent:
+        if result.status in (SendStatus.RETRY, SendStatus.REFUSED) and sent:
             self._progress[key] = sent
             while len(self._progress) > self._max_remembered:
                 self._progress.popitem(last=False)
@@ -300,9 +310,13 @@ class ZaloChannel:
         poll_timeout: float = 30,
         poll_lease: LeaseKeeper | None = None,
         request_timeout: float = 10.0,
+        bot_name: str | None = None,
     ) -> None:
         self.api = ZaloApi(token, base_url, timeout=request_timeout)
         self.me: dict[str, Any] | None = None
+        # How people mention the bot in groups; getMe's account name is added at start.
+        self._bot_name = bot_name
+        self.names: tuple[str, ...] = bot_names(None, (bot_name,))
         self._sink = sink
         self._webhook_secret = webhook_secret
         self._poll_timeout = poll_timeout
@@ -323,10 +337,14 @@ class ZaloChannel:
             await self.api.close()
             raise
         self.me = me if isinstance(me, dict) else None
+        self.names = bot_names(self.me, (self._bot_name,))
         self._running = True
 
     async def start_polling(self) -> None:
         """Start receiving updates by long polling (Zalo documents it for development only)."""
+        _LOG.warning(
+            "Zalo: receiving by polling, which Zalo documents for development only; set PUBLIC_URL for the webhook"
+        )
         await self._start()
         try:
             # getUpdates does not work while a webhook is set; never die for this call.
@@ -418,7 +436,7 @@ class ZaloChannel:
         for update in updates_in(data):
             count += 1
             try:
-                incoming = to_incoming(update)
+                incoming = to_incoming(update, names=self.names)
             except Exception as exc:
                 log_failure(_LOG, "parsing update", exc, event=update.get("event_name"))
                 continue

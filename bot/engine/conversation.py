@@ -1,7 +1,8 @@
 """The conversation engine: one saved update in, its effects written in the same transaction.
 
-For each update the inbox worker hands over: who wrote (a group message never changes the
-person's private address), their conversation, then the update is routed — a slash command
+For each update the inbox worker hands over: whether it is meant for the bot (in a group, only
+what is addressed to it), who wrote (a group message never changes the person's private
+address), their conversation, then the update is routed — a slash command
 (``/huy``, ``/menu``, ``/trogiup`` work anywhere), a button (its typed, signed action), a typed
 number or label (the option of the last menu the person received), an answer to the current
 step of a flow (guard re-checked first), a sentence the free-text parser understands (even
@@ -17,8 +18,10 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
+from bot import files
 from bot.container import Services
 from bot.domain_events import PersonBlocked, emit
+from bot.engine import wording
 from bot.engine.actions import Action
 from bot.engine.context import Ctx
 from bot.engine.flood import FloodGuard, Verdict
@@ -57,6 +60,10 @@ class Conversation:
     # --- one update ---------------------------------------------------------------------------
     async def handle(self, uow: UnitOfWork, event: Incoming, inbox_id: int) -> list[Hook]:
         """Route ``event`` and queue what it produces; returns the after-commit hooks."""
+        if event.is_group and not event.addressed:
+            # Members talking among themselves: not meant for the bot, so it neither answers nor
+            # counts it against anyone's fair share, nor keeps a record of who wrote.
+            return []
         user = await self._user(uow, event)
         set_locale(user.locale)
         if user.banned or (user.blocked_until is not None and user.blocked_until > self.services.clock.now()):
@@ -123,7 +130,10 @@ class Conversation:
     async def _queue(
         self, uow: UnitOfWork, event: Incoming, user_id: int | None, replies: list[Reply], inbox_id: int
     ) -> None:
+        caps = self.services.capabilities(event.channel)
         for reply in replies:
+            # A file goes as a signed link where the messenger fetches files by URL.
+            reply = await files.prepare(uow, reply, caps, self.services.settings)
             await uow.outbox.enqueue(
                 event.channel,
                 event.chat_id,
@@ -182,7 +192,7 @@ class Conversation:
             if event.kind != Kind.TEXT or not ctx.text.startswith("/"):
                 return
         if event.kind == Kind.OTHER:
-            ctx.say(_("Xin lỗi, tôi chỉ đọc được tin nhắn chữ, nút bấm, số điện thoại và vị trí."))
+            ctx.say(wording.only_reads(ctx.caps))
             await self.reask(ctx)
             return
         flow = router.flows.get(ctx.flow)
@@ -201,7 +211,7 @@ class Conversation:
             await self.run_action(ctx, act)
             return
         if event.kind == Kind.BUTTON:  # a button we cannot read: forged, or from an old version
-            ctx.say(_("Nút này không còn dùng được."))
+            ctx.say(wording.option_gone(ctx.caps))
             await self.reask(ctx)
             return
         if flow is not None:
@@ -250,7 +260,7 @@ class Conversation:
             return
         route = router.actions.get(type(act))
         if route is None:
-            ctx.say(_("Nút này không còn dùng được."))
+            ctx.say(wording.option_gone(ctx.caps))
             await self.reask(ctx)
             return
         if ctx.in_group and not route.in_groups:
@@ -317,7 +327,10 @@ class Conversation:
             await flow.ask(ctx, spec)
 
     async def group_text(self, ctx: Ctx) -> None:
-        """In a group the bot answers only what it is meant to (price questions); the rest is chatter."""
+        """In a group the bot answers only what is addressed to it (a mention, a reply to it) and
+        what it is meant to answer there (price questions); the rest is chatter."""
+        if not ctx.event.addressed:
+            return
         for route in self.router.texts:
             if route.in_groups and await route.handler(ctx):
                 return

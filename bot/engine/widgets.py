@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from babel.support import LazyProxy
 
+from bot.engine import wording
 from bot.engine.context import Ctx
 from bot.engine.flow import Accept, Cancelled, Jump, NotUnderstood, Retry, StepResult, StepSpec
 from bot.engine.screens import Option, Screen
@@ -76,7 +77,7 @@ class Widget:
         return NotUnderstood(_("Vui lòng chọn một mục bên dưới."))
 
     async def on_share(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> StepResult:
-        return Retry(_("Xin lỗi, tôi chỉ đọc được tin nhắn chữ, nút bấm, số điện thoại và vị trí."))
+        return Retry(wording.only_reads(ctx.caps))
 
 
 async def _checked(ctx: Ctx, check: Check | None, value: Any) -> StepResult:
@@ -369,4 +370,4 @@ class Summary(Widget):
         yes = answers.read_yes_no(text)
         if yes is True:
             return Accept(True)
-        return NotUnderstood(_("Vui lòng bấm Xác nhận, Sửa hoặc Hủy."))
+        return NotUnderstood(wording.confirm_edit_or_cancel(ctx.caps))

@@ -388,7 +388,7 @@ async def on_payment_due(uow: UnitOfWork, services: Services, ev: PaymentDue) ->
                     bank=bank.short_name, account=p.seller.bank_account, id=ev.match_id
                 )
             )
-            if caps.files == "upload":
+            if caps.files != "none":  # bytes, or a signed link where the messenger fetches files
                 code = vietqr.payload(bank.bin, p.seller.bank_account, ev.amount, f"NONG SAN {ev.match_id}")
                 attachment = Attachment(f"vietqr-{ev.match_id}.png", vietqr.png(code), is_photo=True)
                 lines.append(_("Quét mã VietQR bằng ứng dụng ngân hàng để chuyển đúng số tiền."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from bot import files
 from bot.engine.screens import Screen
 from storage import dto
 from storage.repositories.outbox import NOTIFICATION
@@ -29,10 +30,14 @@ async def notify(
     deduplicated or the person cannot be reached (blocked the bot, banned)."""
     if user.bot_blocked or user.banned:
         return False
+    # A file goes as a signed link where the messenger fetches files by URL.
+    reply = await files.prepare(
+        uow, screen.to_reply(services.codec), services.capabilities(user.channel), services.settings
+    )
     return await uow.outbox.enqueue(
         user.channel,
         user.chat_id,
-        screen.to_reply(services.codec).to_json(),
+        reply.to_json(),
         user_id=user.id,
         dedupe_key=dedupe_key,
         not_before=not_before,

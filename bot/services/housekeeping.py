@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot import files
 from bot.container import Services
 from bot.services import privacy
 from storage.types import utcnow
@@ -26,8 +27,9 @@ async def prune_inbox(services: Services) -> int:
 
 async def enforce_retention(services: Services) -> int:
     """Delete what is kept only for a while (the scheduler runs this daily): messages sent more
-    than ``retention_days`` ago, broadcasts' after ``broadcast_retention_days``, flows left half-way
-    and stale menus. Small batches: a province's worth never holds the database long."""
+    than ``retention_days`` ago, broadcasts' after ``broadcast_retention_days``, flows left half-way,
+    stale menus and files whose links expired. Small batches: a province's worth never holds the
+    database long."""
     s = services.settings
     now = utcnow()
     total = await prune_inbox(services)
@@ -43,4 +45,5 @@ async def enforce_retention(services: Services) -> int:
                 break
     async with services.db.uow() as uow:
         total += await privacy.enforce_retention(uow, now=now, conversations_days=s.retention_days)
+    total += await files.delete_expired(services.db, now)  # charts and workbooks whose links expired
     return total

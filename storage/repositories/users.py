@@ -6,12 +6,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
 from storage.sql import insert_ignore
-from storage.types import bounded_int, utcnow
+from storage.types import UTCDateTime, bounded_int, utcnow
 
 
 class UserRepository:
@@ -36,9 +36,12 @@ class UserRepository:
         """
         found = await self.by_external(channel, external_id)
         if found is not None:
-            if chat_id is not None and (found.chat_id != chat_id or found.bot_blocked):
-                # Writing to us privately again proves they unblocked the bot.
-                await self.update(found.id, chat_id=chat_id, bot_blocked=False)
+            stale = found.chat_id != chat_id or found.bot_blocked or found.send_failures
+            if chat_id is not None and stale:
+                # Writing to us privately again proves they unblocked the bot (and can be reached).
+                await self.update(
+                    found.id, chat_id=chat_id, bot_blocked=False, send_failures=0, failing_since=None
+                )
                 return await self.get(found.id)  # type: ignore[return-value]
             return found
         row = models.User(
@@ -50,6 +53,42 @@ class UserRepository:
 
     async def update(self, user_id: int, **values: Any) -> None:
         await self.session.execute(update(models.User).where(models.User.id == user_id).values(**values))
+
+    async def send_refused(
+        self, user_id: int, now: dt.datetime, *, failures: int, span: dt.timedelta
+    ) -> bool:
+        """Count one refused send; True when the person now counts as having blocked the bot
+        (at least ``failures`` refusals in a row, the first at least ``span`` ago)."""
+        User = models.User
+        row = (
+            await self.session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(
+                    send_failures=User.send_failures + 1,
+                    failing_since=func.coalesce(User.failing_since, literal(now, UTCDateTime())),
+                )
+                .returning(User.send_failures, User.failing_since)
+            )
+        ).first()
+        if row is None:
+            return False
+        count, since = row
+        if count < failures or since is None or now - since < span:
+            return False
+        await self.update(user_id, bot_blocked=True)
+        return True
+
+    async def reached(self, user_ids: Sequence[int]) -> None:
+        """Messages reached these people: refusals counted so far no longer matter."""
+        if not user_ids:
+            return
+        User = models.User
+        await self.session.execute(
+            update(User)
+            .where(User.id.in_(set(user_ids)), User.send_failures > 0)
+            .values(send_failures=0, failing_since=None)
+        )
 
     async def register(
         self,

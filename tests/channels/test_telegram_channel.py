@@ -139,6 +139,34 @@ async def test_group_command_is_marked_as_group_without_bot_mention(api, sink, c
     assert event.text == "/gia na"  # the bot's own @mention is Telegram plumbing, not content
 
 
+async def test_in_a_group_only_commands_mentions_and_replies_to_the_bot_are_addressed(
+    api, sink, channel
+) -> None:
+    group = {"chat_id": -100123, "chat_type": "supergroup"}
+    bot = {"id": 7000000001, "is_bot": True, "first_name": "Nông Sản Bot", "username": "nongsan_test_bot"}
+    mention = "@nongsan_test_bot giá na"
+    api.push_text(FARMER, "/gia na", **group)
+    api.push_text(FARMER, mention, entities=[{"type": "mention", "offset": 0, "length": 17}], **group)
+    earlier = api.make_message(7000000001, text="Giá na: 25.000 ₫/kg", **group)
+    earlier["from"] = bot
+    api.push_text(FARMER, "còn hồng thì sao?", reply_to_message=earlier, **group)
+    api.push_text(FARMER, "mai ai đi chợ không?", **group)  # the members' own talk
+    api.push_text(
+        FARMER, "@someone_else giá na", entities=[{"type": "mention", "offset": 0, "length": 13}], **group
+    )
+    api.push_text(FARMER, "giá na")  # a private chat: always meant for the bot
+
+    events = await sink.wait_for(6)
+    assert [(e.text, e.addressed) for e in events] == [
+        ("/gia na", True),
+        ("giá na", True),  # the mention is how she called the bot, not what she asked
+        ("còn hồng thì sao?", True),
+        ("mai ai đi chợ không?", False),
+        ("@someone_else giá na", False),
+        ("giá na", True),
+    ]
+
+
 async def test_rejected_set_my_commands_does_not_stop_startup(sink, caplog) -> None:
     async with FakeBotApi(reject_methods={"setMyCommands", "deleteWebhook"}) as api:
         ch = TelegramChannel(TOKEN, api.base_url, sink, commands=[("start", "Bắt đầu")], poll_timeout=1)

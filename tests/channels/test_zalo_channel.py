@@ -18,19 +18,31 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels.zalo import SECRET_HEADER, ZaloChannel, ZaloSender
-from bot.channels.zalo_render import TEXT_LIMIT, render_text, split_text, to_incoming, updates_in
+from bot.channels.zalo_render import (
+    TEXT_LIMIT,
+    render_calls,
+    render_text,
+    split_text,
+    strip_mention,
+    to_incoming,
+    updates_in,
+)
 from bot.events import (
     EDIT_MESSAGE_ID,
+    FILE_NAME,
+    FILE_URL,
+    IS_PHOTO,
     RATE_LIMITED,
     Attachment,
     Choice,
+    Incoming,
     Kind,
     Reply,
     Request,
     SendStatus,
 )
 from tests.channels.conftest import RecordingSink
-from tests.fakes.zalo_api import FakeZaloApi
+from tests.fakes.zalo_api import BOT_DISPLAY_NAME, FakeZaloApi
 
 TOKEN = "1459232241454765289:TEST-zalo-token"
 FARMER = "e4ea2cd5189df1c3a88c"
@@ -114,6 +126,68 @@ async def test_stickers_images_and_groups(zalo, sink, channel) -> None:
     assert group.kind is Kind.TEXT
 
 
+async def test_in_a_group_only_mentions_of_the_bot_and_commands_are_addressed(zalo, sink) -> None:
+    ch = ZaloChannel(TOKEN, zalo.base_url, sink, poll_timeout=1, bot_name=BOT_DISPLAY_NAME)
+    await ch.start_polling()
+    try:
+        zalo.add_group("grp-htx", FARMER, TRADER)
+        zalo.push_group_text("grp-htx", FARMER, "giá na hôm nay?", mention=True)  # "@NongSanBot giá na..."
+        zalo.push_group_text("grp-htx", TRADER, "@nong san bot: giá hồng")
+        zalo.push_group_text("grp-htx", TRADER, "/gia na")
+        zalo.push_group_text("grp-htx", FARMER, "mai ai đi chợ không?")  # the members' own talk
+        zalo.push_group_text("grp-htx", FARMER, "@NongSanBotX ơi")  # another name, not ours
+        zalo.push_sticker(FARMER, chat_id="grp-htx", chat_type="GROUP")
+        zalo.push_text(FARMER, "giá na")  # private: always meant for the bot
+        events = await sink.wait_for(7)
+    finally:
+        await ch.stop()
+    assert ch.names == ("NongSanBot", "bot.NongSanTest", "NongSanTest")  # and getMe's account name
+    assert [(e.text, e.is_group, e.addressed) for e in events] == [
+        ("giá na hôm nay?", True, True),  # the mention is how she called the bot, not what she asked
+        ("giá hồng", True, True),
+        ("/gia na", True, True),
+        ("mai ai đi chợ không?", True, False),
+        ("@NongSanBotX ơi", True, False),
+        (None, True, False),  # nobody mentions a bot with a sticker
+        ("giá na", False, True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        ("@NongSanBot giá na", "giá na"),
+        ("@nongsanbot giá na", "giá na"),
+        ("@Nông Sản Bot, giá na", "giá na"),
+        ("cho hỏi @NongSanBot giá na hôm nay", "cho hỏi giá na hôm nay"),
+        ("@NongSanBot", ""),
+        ("@NongSanBotX giá na", None),
+        ("NongSanBot giá na", None),
+        ("@Lan giá na", None),
+    ],
+)
+def test_a_mention_is_found_whatever_the_case_spaces_and_diacritics(text: str, left: str | None) -> None:
+    assert strip_mention(text, ("NongSanBot",)) == left
+
+
+def test_an_addressed_event_survives_the_inbox_and_a_group_chatter_one_too() -> None:
+    update = {
+        "event_name": "message.text.received",
+        "message": {
+            "from": {"id": FARMER, "display_name": "Lan", "is_bot": False},
+            "chat": {"id": "grp-htx", "chat_type": "GROUP"},
+            "text": "mai ai đi chợ không?",
+            "message_id": "a1",
+        },
+    }
+    chatter = to_incoming(update, names=("NongSanBot",))
+    assert chatter is not None and not chatter.addressed
+    assert chatter.to_json()["addressed"] is False
+    assert Incoming.from_json(chatter.to_json()) == chatter
+    private = to_incoming({**update, "message": {**update["message"], "chat": {"id": FARMER}}})
+    assert private is not None and private.addressed and "addressed" not in private.to_json()
+
+
 async def test_bots_and_updates_without_a_message_are_ignored(zalo, sink, channel) -> None:
     zalo.push_update({"event_name": "message.unsupported.received"})
     zalo.push_text("bot-2", "xin chào", is_bot=True)
@@ -181,6 +255,19 @@ def test_phone_request_asks_to_type_the_number() -> None:
 def test_attachment_becomes_a_note_after_the_caption() -> None:
     reply = Reply("Báo cáo tuần", attachment=Attachment("bao-cao.csv", b"a;b\n1;2\n"))
     assert render_text(reply).splitlines() == ["Báo cáo tuần", "(Không gửi được tệp «bao-cao.csv» qua Zalo.)"]
+
+
+def test_a_photo_link_goes_by_sendphoto_with_its_caption_and_a_document_as_a_link() -> None:
+    url = "https://nongsan.example.vn/files/ab12/gia-na.png?exp=1&sig=00"
+    photo = Reply("Biểu đồ giá na", extras={FILE_URL: url, FILE_NAME: "gia-na.png", IS_PHOTO: True})
+    assert render_calls(photo) == [("sendPhoto", {"photo": url, "caption": "Biểu đồ giá na"})]
+    long = Reply("na " * 1000, extras=photo.extras)  # too long for one caption: the texts follow
+    calls = render_calls(long)
+    assert calls[0] == ("sendPhoto", {"photo": url}) and [m for m, _p in calls[1:]] == ["sendMessage"] * 2
+    document = Reply("Dữ liệu của bạn", extras={FILE_URL: url, FILE_NAME: "du-lieu.xlsx", IS_PHOTO: False})
+    assert render_calls(document) == [
+        ("sendMessage", {"text": f"Dữ liệu của bạn\n📎 Tải tệp «du-lieu.xlsx»: {url}"})
+    ]
 
 
 def test_split_breaks_an_overlong_line_at_spaces() -> None:
@@ -289,13 +376,17 @@ async def test_sender_cannot_edit_so_an_update_arrives_as_a_new_message(zalo, se
 @pytest.mark.parametrize(
     ("setup", "status", "error"),
     [
-        (lambda api: api.blocked_chats.add(FARMER), SendStatus.BLOCKED, "403"),
-        (lambda api: api.unknown_chats.add(FARMER), SendStatus.BLOCKED, "not found"),
+        # Zalo says 403 for a bot it blocked and for passing faults alike: never final at once.
+        (lambda api: api.blocked_chats.add(FARMER), SendStatus.REFUSED, "403"),
+        (lambda api: api.fail_next_sends(1, 403, "Internal server error"), SendStatus.REFUSED, "403"),
+        (lambda api: api.unknown_chats.add(FARMER), SendStatus.REFUSED, "not found"),
         (lambda api: api.fail_next_429(1, retry_after=3), SendStatus.RETRY, RATE_LIMITED),
+        (lambda api: api.fail_next_sends(1, 408, "Request timeout"), SendStatus.RETRY, "408"),
+        (lambda api: api.fail_next_sends(1, 502, "Bad gateway"), SendStatus.RETRY, "502"),
         (lambda api: api.reject_methods.add("sendMessage"), SendStatus.FAILED, "400"),
         (lambda api: api.slow_sends(2), SendStatus.UNKNOWN, "no answer"),
     ],
-    ids=["blocked", "unknown-chat", "rate-limited", "bad-request", "timeout"],
+    ids=["blocked", "passing-403", "unknown-chat", "rate-limited", "408", "5xx", "bad-request", "timeout"],
 )
 async def test_sender_maps_errors_to_statuses(zalo, sender, setup, status, error) -> None:
     setup(zalo)

@@ -2,13 +2,18 @@
 
 It speaks the documented Bot API (``POST /bot<TOKEN>/<method>`` with a JSON body, answers
 ``{"ok": true, "result": ...}``), records every call, lets a test inject what people send
-(text, sticker, image) and can inject faults: rejected methods, blocked or unknown chats,
-forced 429s, failing getUpdates calls and slow sends.
+(text, sticker, image, in a private chat or in a group, with or without mentioning the bot)
+and can inject faults: rejected methods, blocked or unknown chats, forced 429s, any error
+answer to the next sends (Zalo's 403 "Internal server error" for a passing fault, a 408),
+failing getUpdates calls and slow sends.
 
 Like the real service as far as it is known: getUpdates has no offset and returns one update
 per call as an object (``result_as_list=True`` returns all pending ones as a list instead),
-an empty long poll answers ``{"ok": false, "error_code": 408}``, and texts longer than 2000
-characters are refused.
+an empty long poll answers ``{"ok": false, "error_code": 408}``, texts and captions longer
+than 2000 characters are refused, and ``sendPhoto`` takes a URL, which the fake downloads as
+Zalo's servers would (a photo it cannot download is refused). Groups (``chat_type`` GROUP,
+beta in Zalo) carry no mention entities in the documented updates: a mention is the bot's
+display name after "@" in the text, as the Zalo app writes it.
 """
 
 from __future__ import annotations
@@ -20,18 +25,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakes.server import FakeApiServer, error
 
-__all__ = ["BOT_INFO", "TEXT_LIMIT", "ApiCall", "FakeZaloApi"]
+__all__ = ["BOT_DISPLAY_NAME", "BOT_INFO", "TEXT_LIMIT", "ApiCall", "FakeZaloApi", "PhotoFetch"]
 
 BOT_INFO: dict[str, Any] = {
     "id": "1459232241454765289",
     "account_name": "bot.NongSanTest",
     "account_type": "BASIC",
-    "can_join_groups": False,
+    "can_join_groups": True,
 }
+# How the bot is shown in the Zalo app, so how people mention it; getMe does not return it.
+BOT_DISPLAY_NAME = "NongSanBot"
 TEXT_LIMIT = 2000
 # Methods that deliver something to a chat: subject to blocking and forced 429s.
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendSticker", "sendChatAction"})
@@ -64,8 +72,19 @@ class ApiCall:
 
 
 @dataclass
+class PhotoFetch:
+    """The fake downloading a photo given to sendPhoto, as Zalo's servers would."""
+
+    url: str
+    status: int
+    content: bytes = b""
+    content_type: str = ""
+
+
+@dataclass
 class _Faults:
     forced_429: list[float] = field(default_factory=list)
+    forced_errors: list[tuple[int, str]] = field(default_factory=list)  # (code, description) for next sends
     failing_polls: list[int] = field(default_factory=list)  # HTTP statuses for the next getUpdates
     send_delay: float = 0.0
 
@@ -81,8 +100,12 @@ class FakeZaloApi(FakeApiServer[ApiCall]):
         unknown_chats: Iterable[str] = (),
         result_as_list: bool = False,
         errors_with_http_200: bool = False,
+        fetch_photos: bool = True,
     ) -> None:
         super().__init__()
+        self.fetch_photos = fetch_photos
+        self.photo_fetches: list[PhotoFetch] = []
+        self.groups: dict[str, set[str]] = {}  # group chat id → its members' user ids
         self.reject_methods: set[str] = set(reject_methods)
         self.blocked_chats: set[str] = {str(c) for c in blocked_chats}
         self.unknown_chats: set[str] = {str(c) for c in unknown_chats}
@@ -102,6 +125,12 @@ class FakeZaloApi(FakeApiServer[ApiCall]):
     def fail_next_429(self, n: int = 1, retry_after: float = 1) -> None:
         """Answer the next ``n`` send calls with 429 and ``parameters.retry_after``."""
         self.faults.forced_429.extend([retry_after] * n)
+
+    def fail_next_sends(
+        self, n: int = 1, code: int = 403, description: str = "Internal server error"
+    ) -> None:
+        """Answer the next ``n`` send calls with ``code`` (by default Zalo's 403 for a passing fault)."""
+        self.faults.forced_errors.extend([(code, description)] * n)
 
     def fail_next_polls(self, n: int = 1, status: int = 500) -> None:
         """Answer the next ``n`` getUpdates calls with an error ``status``."""
@@ -146,6 +175,19 @@ class FakeZaloApi(FakeApiServer[ApiCall]):
         """A person sends ``text``."""
         return self.push_update(self.make_update(user_id, text=text, **kwargs))
 
+    def add_group(self, group_id: str, *members: str) -> None:
+        """A group chat the bot is in, with these members (more may join by writing)."""
+        self.groups.setdefault(str(group_id), set()).update(str(m) for m in members)
+
+    def push_group_text(
+        self, group_id: str, user_id: str, text: str, *, mention: bool = False, **kwargs: Any
+    ) -> str:
+        """A member writes ``text`` in a group; ``mention`` puts "@<bot name> " before it."""
+        self.add_group(group_id, user_id)
+        if mention:
+            text = f"@{BOT_DISPLAY_NAME} {text}"
+        return self.push_text(user_id, text, chat_id=str(group_id), chat_type="GROUP", **kwargs)
+
     def push_sticker(self, user_id: str, **kwargs: Any) -> str:
         """A person sends a sticker."""
         update = self.make_update(
@@ -169,6 +211,10 @@ class FakeZaloApi(FakeApiServer[ApiCall]):
     def texts_to(self, chat_id: str) -> list[str]:
         """Texts successfully sent to ``chat_id``, in order."""
         return [c.text or "" for c in self.calls_to("sendMessage") if c.ok and c.chat_id == str(chat_id)]
+
+    def photos_to(self, chat_id: str) -> list[ApiCall]:
+        """sendPhoto calls accepted for ``chat_id``, in order."""
+        return [c for c in self.calls_to("sendPhoto") if c.ok and c.chat_id == str(chat_id)]
 
     async def wait_for_text(self, chat_id: str, words: str, timeout: float = 5.0, *, after: int = 0) -> str:
         """Wait until a message containing ``words`` was sent to ``chat_id``; returns it.
@@ -240,6 +286,11 @@ class FakeZaloApi(FakeApiServer[ApiCall]):
         if method == "sendPhoto":
             if not isinstance(p.get("photo"), str) or not p["photo"].startswith(("http://", "https://")):
                 return error(400, "photo must be a URL")
+            caption = p.get("caption")
+            if caption is not None and (not isinstance(caption, str) or not 1 <= len(caption) <= TEXT_LIMIT):
+                return error(400, "caption must be 1-2000 characters")
+            if self.fetch_photos and not await self._fetch_photo(p["photo"]):
+                return error(400, "photo could not be downloaded")
             return 200, {"ok": True, "result": self._sent()}
         if method == "sendSticker":
             return 200, {"ok": True, "result": self._sent()}
@@ -253,6 +304,8 @@ class FakeZaloApi(FakeApiServer[ApiCall]):
             return error(403, "User has blocked the bot")
         if chat in self.unknown_chats:
             return error(400, "Chat not found")
+        if self.faults.forced_errors:
+            return error(*self.faults.forced_errors.pop(0))
         if self.faults.forced_429:
             self.count_429 += 1
             seconds = self.faults.forced_429.pop(0)
@@ -288,6 +341,19 @@ class FakeZaloApi(FakeApiServer[ApiCall]):
             return 200, {"ok": True, "result": taken}
         # No offset in this API: an update handed out is gone.
         return 200, {"ok": True, "result": self._updates.pop(0)}
+
+    async def _fetch_photo(self, url: str) -> bool:
+        """Download ``url`` as Zalo would before showing it; True when it is an image."""
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(url, timeout=aiohttp.ClientTimeout(5)) as resp,
+            ):
+                fetch = PhotoFetch(url, resp.status, await resp.read(), resp.headers.get("Content-Type", ""))
+        except (aiohttp.ClientError, TimeoutError):
+            fetch = PhotoFetch(url, 0)
+        self.photo_fetches.append(fetch)
+        return fetch.status == 200 and fetch.content_type.startswith("image/")
 
     def _sent(self) -> dict[str, Any]:
         return {"message_id": f"{next(self._ids):020x}", "date": _now_ms()}
