@@ -8,9 +8,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
+
+
+async def notify(engine: AsyncEngine, channel: str, payload: str) -> None:
+    """NOTIFY ``channel`` with ``payload`` in a statement of its own (PostgreSQL; nothing on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+        await conn.commit()
 
 
 class Listener:

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot.matching.service import Matcher, split_shares
+from bot.matching.service import Matcher, split_shares, start_matcher, stop_matcher
 from bot.services.matches import expire_proposals
 from storage import dto, models
 from storage.uow import Database
@@ -258,3 +258,23 @@ async def test_two_matchers_on_one_book_never_promise_more_than_there_is(market)
             assert lot.quantity_kg - lot.remaining_kg == promised
             assert promised <= lot.quantity_kg
     assert total == 4200  # everything sold once, nothing twice
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_a_lot_saved_by_one_process_meets_an_order_saved_by_another(market, database: Database) -> None:  # type: ignore[no-untyped-def]
+    """Each process's matcher keeps its own book; market events reach the other processes too."""
+    bot, _matcher, point, (rep, t1, *_others) = market
+    other = BotHarness(database)  # a second bot process on the same PostgreSQL
+    (_one, first), (_two, second) = await start_matcher(bot.services), await start_matcher(other.services)
+    try:
+        for services in (bot.services, other.services):
+            await asyncio.wait_for(services.extras["market_feed"].listening.wait(), 10)
+        lot_id = await add_lot(bot, rep, point, 2000)  # saved through the first process
+        order_id = await add_order(other, t1, 2000, 30_000)  # ... and this through the second
+        async with asyncio.timeout(10):
+            while not (found := await live_matches(bot)):
+                await asyncio.sleep(0.05)
+    finally:
+        await stop_matcher(first)
+        await stop_matcher(second)
+    assert [(m.lot_id, m.order_id, m.kg) for m in found] == [(lot_id, order_id, 2000)]

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Iterable
 
 from bot.events import Choice, Reply
@@ -25,10 +26,13 @@ from bot.services.container import Services
 from bot.services.notify import notify
 from bot.services.points import matchable
 from storage import dto
-from storage.uow import UnitOfWork
+from storage.listen import Listener
+from storage.listen import notify as pg_notify
+from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 REPLAN_PAGE = 2000  # lots or orders read per transaction when the book is rebuilt
+MARKET_CHANNEL = "nongsan_market"  # PostgreSQL NOTIFY channel of market events between processes
 
 
 def lot_view(lot: dto.Lot, province_code: int, perishable_days: int) -> LotView:
@@ -400,12 +404,68 @@ async def announce_proposal(uow: UnitOfWork, services: Services, match: dto.Matc
         )
 
 
+class MarketFeed:
+    """Market events for this process's matcher, from this process and from every other one.
+
+    Each process's matcher keeps its own book; a lot saved through one process and an order
+    through another would never meet if each book heard only of its own process's events. So
+    on PostgreSQL every event is also published (NOTIFY, after the commit, like the local
+    event) and every other process's matcher hears it; the database still arbitrates each
+    reservation. On SQLite there is one process and nothing to publish.
+    """
+
+    def __init__(self, db: Database, matcher: Matcher) -> None:
+        self.db, self.matcher = db, matcher
+        self.origin = uuid.uuid4().hex[:12]  # this process: its own events come back and are skipped
+        self._listener = Listener(db.engine, MARKET_CHANNEL, self._heard)
+        self._sending: set[asyncio.Task[None]] = set()
+        self.listening = asyncio.Event()  # set once other processes' events are heard
+
+    def changed(self, kind: str, entity_id: int) -> None:
+        """``services.market_changed``: tell the matcher here, and the matchers of the other processes."""
+        self.matcher.notify(kind, entity_id)
+        if self.db.dialect == "postgresql":
+            task = asyncio.create_task(self._publish(f"{kind}:{entity_id}:{self.origin}"))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _publish(self, payload: str) -> None:
+        try:
+            await pg_notify(self.db.engine, MARKET_CHANNEL, payload)
+        except Exception as exc:  # the other processes catch up at their next start (replan)
+            log.warning("matcher: market event not published (%s)", type(exc).__name__)
+
+    def _heard(self, payload: str) -> None:
+        kind, _, rest = payload.partition(":")
+        entity_id, _, origin = rest.partition(":")
+        if origin != self.origin and kind in ("lot", "order") and entity_id.isdigit():
+            self.matcher.notify(kind, int(entity_id))
+
+    async def run(self) -> None:
+        """Run the matcher, listening to the other processes meanwhile.
+
+        Listening starts before the matcher reads the open book, so nothing saved elsewhere
+        falls between the two.
+        """
+        self._listener.start()
+        try:
+            if self.db.dialect == "postgresql":
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._listener.connected.wait(), 10)
+            self.listening.set()
+            await self.matcher.run()
+        finally:
+            await self._listener.stop()
+
+
 async def start_matcher(services: Services) -> tuple[Matcher, asyncio.Task[None]]:
-    """Create the matcher, subscribe it to market events and start its task."""
+    """Create the matcher, subscribe it to market events (of every process) and start its task."""
     matcher = Matcher(services)
-    services.market_changed = matcher.notify
+    feed = MarketFeed(services.db, matcher)
+    services.market_changed = feed.changed
     services.extras["matcher"] = matcher
-    task = asyncio.create_task(matcher.run(), name="matcher")
+    services.extras["market_feed"] = feed
+    task = asyncio.create_task(feed.run(), name="matcher")
     return matcher, task
 
 
