@@ -1,4 +1,5 @@
 # nongsan-bot: one process serving Telegram (polling, or webhook when PUBLIC_URL is set).
+# Several of them on one PostgreSQL behind a load balancer: compose.yaml.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,7 +18,9 @@ RUN pip install -e '.[postgres]'
 COPY bot bot
 COPY storage storage
 COPY locales locales
-COPY scripts/i18n.py scripts/i18n.py
+# The catalog tool, the price import (`python scripts/import_prices.py gia.csv`) and the rest the
+# README names; the benchmarks among them also need the dev extra and tests/, on a dev machine.
+COPY scripts scripts
 COPY alembic.ini ./
 # Catalogs compiled at build time: the image never needs Babel's tools at run time.
 RUN python scripts/i18n.py compile
