@@ -819,7 +819,7 @@ async def matches(db: Database) -> list[tuple[int, int, int, str]]:
 async def leases(db: Database) -> dict[str, str]:
     async with db.reader() as uow:
         rows = await uow.session.execute(select(models.SchedulerLease.name, models.SchedulerLease.holder))
-        return dict(rows.tuples().all())
+        return {name: holder for name, holder in rows.all()}
 
 
 @pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
