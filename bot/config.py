@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # Telegram paid broadcasts (allow_paid_broadcast, up to 1000 msg/s, 0.1 Star a message).
     telegram_paid_broadcast: bool = False
     max_text_length: int = Field(default=1000, ge=50, le=4000)
+    # A fair share per person: a burst of FLOOD_BURST messages, then FLOOD_RATE_PER_S (the rest are
+    # answered once with "chậm lại", then ignored; see bot/engine/flood.py).
+    flood_burst: int = Field(default=8, ge=1, le=100_000)
+    flood_rate_per_s: float = Field(default=1.0, gt=0, le=1000)
     # Anti-price-gouging: an offer more than this share below the reference price is held back.
     gouging_margin: float = Field(default=0.15, ge=0, le=0.9)
     proposal_timeout_hours: float = Field(default=24.0, gt=0, le=24 * 14)

@@ -68,13 +68,14 @@ def _never_sent(exc: NetworkError) -> bool:
     """True when the request certainly did not reach Telegram (or Telegram answered an error).
 
     PTB wraps httpx's exception as the cause: no connection or no free pooled connection means
-    nothing went out; a 5xx has no cause (the server answered). A read timeout or a connection
-    dropped mid-answer may have delivered the message.
+    nothing went out; a 5xx has no cause (the server answered), or PTB's own parsing error
+    when its body is not JSON (a proxy's "502 Bad Gateway" page): answered all the same. A
+    read timeout or a connection dropped mid-answer may have delivered the message.
     """
     cause = exc.__cause__
     if isinstance(exc, TimedOut):
         return isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout)
-    return cause is None or isinstance(cause, httpx.ConnectError)
+    return cause is None or isinstance(cause, httpx.ConnectError | TelegramError)
 
 
 class TelegramChannel:

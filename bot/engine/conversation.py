@@ -55,7 +55,8 @@ class Conversation:
         self.services = services
         self.router = services.router
         self.codec = services.codec
-        self.flood = flood or FloodGuard()
+        settings = services.settings
+        self.flood = flood or FloodGuard(rate=settings.flood_rate_per_s, burst=settings.flood_burst)
 
     # --- one update ---------------------------------------------------------------------------
     async def handle(self, uow: UnitOfWork, event: Incoming, inbox_id: int) -> list[Hook]:

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from bot.channels.telegram import TelegramSender
 from bot.events import EDIT_MESSAGE_ID, Attachment, Choice, Reply, SendStatus
 from bot.outbox import ChannelOutbox, Limits
 from storage.uow import Database
-from tests.fakes.telegram_api import FakeBotApi
+from tests.fakes.telegram_api import BOT_USER, FakeBotApi
 
 TOKEN = "123456:TEST-token"
 # PTB 22 itself warns when it builds a RetryAfter; nothing to fix on our side.
@@ -122,6 +123,41 @@ async def test_bad_request_fails_and_a_refused_connection_retries() -> None:
         await s.stop()
     assert bad.status is SendStatus.FAILED
     assert gone.status is SendStatus.RETRY and 0 < gone.retry_after <= 5
+
+
+async def test_server_errors_are_retried_and_a_missing_answer_is_unknown() -> None:
+    """A 5xx is an answer, nothing was delivered: retry, also when its body is a proxy's HTML page
+    rather than the API's JSON. No answer within the timeout may have delivered it: unknown."""
+    answers = [
+        web.json_response(
+            {"ok": False, "error_code": 500, "description": "Internal Server Error"}, status=500
+        ),
+        web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"),
+        None,  # never answers
+    ]
+
+    async def bot_api(request: web.Request) -> web.Response:
+        if request.match_info["method"] == "getMe":
+            return web.json_response({"ok": True, "result": BOT_USER})
+        answer = answers.pop(0)
+        if answer is None:
+            await asyncio.sleep(5)
+            raise web.HTTPServiceUnavailable
+        return answer
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", bot_api)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with TelegramSender(TOKEN, f"http://127.0.0.1:{port}/bot", timeout=0.5) as s:
+            results = [await s.send("5001", Reply("Thông báo")) for _ in range(3)]
+    finally:
+        await runner.cleanup()
+    assert [r.status for r in results] == [SendStatus.RETRY, SendStatus.RETRY, SendStatus.UNKNOWN]
 
 
 async def test_programming_errors_fail_without_raising(sender) -> None:
