@@ -136,10 +136,14 @@ class AccountRepository:
 
     async def asked_since(self, channel: str, external_id: str, since: dt.datetime) -> int:
         """How many codes (sent or not) this account asked for since ``since``."""
-        stmt = select(func.count()).select_from(Code).where(
-            Code.requested_by_channel == channel,
-            Code.requested_by_external_id == external_id,
-            Code.created_at >= since,
+        stmt = (
+            select(func.count())
+            .select_from(Code)
+            .where(
+                Code.requested_by_channel == channel,
+                Code.requested_by_external_id == external_id,
+                Code.created_at >= since,
+            )
         )
         return int(await self.session.scalar(stmt) or 0)
 
