@@ -345,6 +345,38 @@ class RoleGranted(DomainEvent):
     role: str
 
 
+# --- accounts: one person on several messengers (bot/services/linking.py) ------------------------
+# The registered account receives the one-time code (the only place the code travels in clear,
+# for the few seconds before it is rendered) and later the notice that an account was linked.
+
+
+@event("link_code_sent", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class LinkCodeSent(DomainEvent):
+    code_id: int
+    code: str
+
+
+@event("account_linked", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class AccountLinked(DomainEvent):
+    """``account_id`` now belongs to person ``user_id``; their other accounts are told."""
+
+    user_id: int
+    account_id: int
+
+
+@event("account_unlinked", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class AccountUnlinked(DomainEvent):
+    """An account left person ``user_id``; it is told there (unless it asked itself)."""
+
+    user_id: int
+    channel: str
+    chat_id: str
+    tell: bool
+
+
 # --- the bus -----------------------------------------------------------------------------------
 
 Handler = Callable[["Services", DomainEvent], Awaitable[None]]

@@ -48,6 +48,8 @@ class User:
     erased_at: dt.datetime | None = None
     send_failures: int = 0
     failing_since: dt.datetime | None = None
+    notify_channel: str | None = None  # None: notifications go where the person wrote last
+    merged_into: int | None = None  # a tombstone: this account now belongs to that person
 
     @property
     def key(self) -> str:
@@ -57,6 +59,38 @@ class User:
     @property
     def registered(self) -> bool:
         return self.registered_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One messenger account of a person."""
+
+    id: int
+    user_id: int
+    channel: str
+    external_id: str
+    chat_id: str
+    last_seen_at: dt.datetime
+    linked_at: dt.datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.channel}:{self.external_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCode:
+    """A one-time link code as stored (its hash only); ``user_id`` None: a request that reached nobody."""
+
+    id: int
+    user_id: int | None
+    requested_by_channel: str
+    requested_by_external_id: str
+    code_hash: str
+    expires_at: dt.datetime
+    attempts: int
+    used_at: dt.datetime | None
+    created_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)

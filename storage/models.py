@@ -88,6 +88,52 @@ class User(Timestamped, Base):
     # Personal data (Law 91/2025/QH15): when they consented, when they had their account erased.
     consent_at: Mapped[dt.datetime | None]
     erased_at: Mapped[dt.datetime | None]
+    # The messenger notifications go to; None: the one the person used last (see Account).
+    notify_channel: Mapped[str | None] = mapped_column(String(16))
+    # This row was another account of a person, merged into that person (a tombstone kept so the
+    # hash-chained audit log's actor ids still name someone).
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Account(Base):
+    """One messenger account of a person; a person may link several (one history, one profile).
+
+    The person's ``users.channel``/``external_id``/``chat_id`` is the address notifications go
+    to: the account used last, or the one on the messenger they chose (``notify_channel``).
+    """
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))  # the private chat with this account
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    linked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LinkCode(Base):
+    """A one-time code sent through a registered account so that another account can join it.
+
+    Only a keyed hash of the code is kept. ``user_id`` is None for a request that reached nobody
+    (no one registered with that phone, or too many codes lately): it is answered and counted like
+    any other, so the answers never tell whether a phone is registered.
+    """
+
+    __tablename__ = "link_codes"
+    __table_args__ = (Index("ix_link_codes_requester", "requested_by_channel", "requested_by_external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    requested_by_channel: Mapped[str] = mapped_column(String(16))
+    requested_by_external_id: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Subscription(Base):

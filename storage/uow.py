@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import is_sqlite, make_engine, make_sessionmaker
+from storage.repositories.accounts import AccountRepository
 from storage.repositories.announcements import AnnouncementRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
@@ -85,6 +86,7 @@ class UnitOfWork:
             raise
         s = self.session
         self.users = UserRepository(s)
+        self.accounts = AccountRepository(s)
         self.conversations = ConversationRepository(s)
         self.inbox = InboxRepository(s)
         self.domain_events = DomainEventRepository(s)

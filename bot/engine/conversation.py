@@ -171,10 +171,11 @@ class Conversation:
             None if event.is_group else event.chat_id,
             settings.default_locale,
         )
-        if user.key in settings.admin_ids and user.role != "admin":
+        # The account writing now (a linked person's delivery address may be another messenger's).
+        if f"{event.channel}:{event.user_id}" in settings.admin_ids and user.role != "admin":
             # Bootstrap admins come from configuration, never from the chat.
             await uow.users.update(user.id, role="admin")
-            await uow.audit.add(None, "bootstrap_admin", user.key)
+            await uow.audit.add(None, "bootstrap_admin", f"{event.channel}:{event.user_id}")
             refreshed = await uow.users.get(user.id)
             assert refreshed is not None
             user = refreshed

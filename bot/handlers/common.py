@@ -33,7 +33,12 @@ def show_menu(ctx: Ctx, intro: str | None = None) -> None:
 
 
 async def start_registration(ctx: Ctx) -> None:
-    """Enter the registration flow from its first step."""
+    """Enter the registration flow from its first step, unless the person asked to link this
+    account to one they registered on another messenger ("lien ket")."""
+    from bot.handlers.linking import on_link_text  # linking shows this module's menu
+
+    if ctx.text and await on_link_text(ctx):
+        return
     await ctx.services.router.flows["register"].start(ctx)
 
 

@@ -19,7 +19,8 @@ ORDER = 860
 
 async def cmd_my_data(ctx: Ctx, _args: str) -> None:
     data = await privacy.my_data(ctx.uow, ctx.user)
-    ctx.say(my_data_summary(data), attachment=my_data_file(data))
+    summary = my_data_summary(data, lambda channel: ctx.services.capabilities(channel).display_name)
+    ctx.say(summary, attachment=my_data_file(data))
 
 
 class Step(enum.StrEnum):

@@ -70,7 +70,9 @@ def _check_name(ctx: Ctx, value: object) -> str:
 
 
 async def _consent_text(ctx: Ctx) -> str:
-    return consent_text()
+    # Someone registered on another messenger joins that account instead of registering twice.
+    hint = _("Đã đăng ký trên ứng dụng nhắn tin khác? Gõ /lienket để dùng chung tài khoản đó.")
+    return hint + "\n\n" + consent_text()
 
 
 def _consent_options(_ctx: Ctx) -> list[Choice]:

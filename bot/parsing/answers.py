@@ -154,3 +154,12 @@ def read_phone(text: str) -> str | None:
         if _MOBILE.match(digits):
             return digits
     return None
+
+
+_CODE = re.compile(r"(?<![\d])(\d{3})[\s.\-]?(\d{3})(?![\d])")
+
+
+def read_code(text: str) -> str | None:
+    """A six-digit one-time code from "123456", "123 456", "mã là 123-456"; None if there is not exactly one."""
+    found = _CODE.findall(text)
+    return "".join(found[0]) if len(found) == 1 else None

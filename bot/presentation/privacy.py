@@ -4,6 +4,7 @@ at registration before they consent, and when they ask to see or delete it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from bot.events import Attachment
@@ -37,10 +38,12 @@ def consent_text() -> str:
     )
 
 
-def my_data_summary(data: dict[str, list[dict[str, Any]]]) -> str:
-    """How many records of each kind the bot holds about the person."""
+def my_data_summary(data: dict[str, list[dict[str, Any]]], messenger: Callable[[str], str] = str) -> str:
+    """How many records of each kind the bot holds about the person (``messenger`` names a
+    messenger account's channel)."""
     labels = {
         "profile": _("Hồ sơ"),
+        "accounts": _("Tài khoản nhắn tin"),
         "lots": _("Lô hàng"),
         "households": _("Hộ trong lô gộp"),
         "orders": _("Đơn mua"),
@@ -51,7 +54,11 @@ def my_data_summary(data: dict[str, list[dict[str, Any]]]) -> str:
         "audit": _("Nhật ký thao tác"),
     }
     lines = [_("Bot đang lưu về bạn:")]
-    lines += [f"• {labels.get(kind, kind)}: {len(rows)}" for kind, rows in data.items()]
+    for kind, rows in data.items():
+        line = f"• {labels.get(kind, kind)}: {len(rows)}"
+        if kind == "accounts" and rows:
+            line += " (" + ", ".join(messenger(str(r["channel"])) for r in rows) + ")"
+        lines.append(line)
     lines.append(_("Tệp đính kèm có đầy đủ nội dung. Sửa bằng /hoso, xóa tài khoản bằng /xoataikhoan."))
     return "\n".join(lines)
 

@@ -80,8 +80,12 @@ class PersonalDataRepository:
                 select(M.AuditEntry).where(M.AuditEntry.actor_id == user_id).order_by(M.AuditEntry.id)
             )
         )
+        accounts = list(
+            await s.scalars(select(M.Account).where(M.Account.user_id == user_id).order_by(M.Account.id))
+        )
         return {
             "profile": [_row(user)],
+            "accounts": [_row(x) for x in accounts],
             "lots": [_row(x) for x in lots],
             "households": [_row(x) for x in shares],
             "orders": [_row(x) for x in orders],
@@ -112,7 +116,9 @@ class PersonalDataRepository:
         user = await s.get(M.User, user_id)
         if user is None:
             return
-        channel, chat = user.channel, user.chat_id
+        accounts = list(await s.scalars(select(M.Account).where(M.Account.user_id == user_id)))
+        chats = {(a.channel, a.chat_id) for a in accounts} | {(user.channel, user.chat_id)}
+        phone = user.phone
         await s.execute(
             update(M.User)
             .where(M.User.id == user_id)
@@ -126,41 +132,55 @@ class PersonalDataRepository:
                 bank_account=None,
                 consent_at=None,
                 erased_at=now,
+                notify_channel=None,
                 bot_blocked=True,  # nothing is ever sent to an erased account
             )
         )
+        # Every messenger account of the person goes: writing again from any of them is a new person.
+        await s.execute(delete(M.Account).where(M.Account.user_id == user_id))
+        await s.execute(delete(M.LinkCode).where(M.LinkCode.user_id == user_id))
+        for a in accounts:
+            await s.execute(
+                delete(M.LinkCode).where(
+                    M.LinkCode.requested_by_channel == a.channel,
+                    M.LinkCode.requested_by_external_id == a.external_id,
+                )
+            )
         lot_ids = select(M.HarvestLot.id).where(M.HarvestLot.owner_id == user_id).scalar_subquery()
         await s.execute(update(M.LotShare).where(M.LotShare.lot_id.in_(lot_ids)).values(phone=None))
         await s.execute(update(M.Payout).where(M.Payout.user_id == user_id).values(user_id=None, phone=None))
         await s.execute(delete(M.Subscription).where(M.Subscription.user_id == user_id))
-        await s.execute(delete(M.PendingGrant).where(M.PendingGrant.phone == (user.phone or "")))
-        await s.execute(
-            delete(M.ConversationState).where(
-                M.ConversationState.channel == channel, M.ConversationState.chat_id == chat
-            )
-        )
-        await s.execute(delete(M.ChatMenu).where(M.ChatMenu.channel == channel, M.ChatMenu.chat_id == chat))
-        # The messages they wrote and were sent: their words and the contacts of others.
-        await s.execute(
-            delete(M.InboxUpdate).where(
-                M.InboxUpdate.channel == channel,
-                M.InboxUpdate.chat_id == chat,
-                M.InboxUpdate.status != "pending",
-            )
-        )
+        await s.execute(delete(M.PendingGrant).where(M.PendingGrant.phone == (phone or "")))
         await s.execute(
             update(M.OutboxMessage)
             .where(M.OutboxMessage.user_id == user_id, M.OutboxMessage.status == "pending")
             .values(status="cancelled")
         )
-        await s.execute(
-            delete(M.OutboxMessage).where(
-                M.OutboxMessage.channel == channel,
-                M.OutboxMessage.chat_id == chat,
-                M.OutboxMessage.status.not_in(("pending", "sending")),
-                M.OutboxMessage.announcement_id.is_(None),
+        for channel, chat in sorted(chats):
+            await s.execute(
+                delete(M.ConversationState).where(
+                    M.ConversationState.channel == channel, M.ConversationState.chat_id == chat
+                )
             )
-        )
+            await s.execute(
+                delete(M.ChatMenu).where(M.ChatMenu.channel == channel, M.ChatMenu.chat_id == chat)
+            )
+            # The messages they wrote and were sent: their words and the contacts of others.
+            await s.execute(
+                delete(M.InboxUpdate).where(
+                    M.InboxUpdate.channel == channel,
+                    M.InboxUpdate.chat_id == chat,
+                    M.InboxUpdate.status != "pending",
+                )
+            )
+            await s.execute(
+                delete(M.OutboxMessage).where(
+                    M.OutboxMessage.channel == channel,
+                    M.OutboxMessage.chat_id == chat,
+                    M.OutboxMessage.status.not_in(("pending", "sending")),
+                    M.OutboxMessage.announcement_id.is_(None),
+                )
+            )
 
     # --- retention ---------------------------------------------------------------------------
     async def prune_conversations(self, idle_before: dt.datetime) -> int:

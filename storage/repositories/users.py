@@ -23,33 +23,124 @@ class UserRepository:
         return dto.from_row(dto.User, row) if row else None
 
     async def by_external(self, channel: str, external_id: str) -> dto.User | None:
+        """The person a messenger account belongs to."""
+        Account = models.Account
         row = await self.session.scalar(
-            select(models.User).where(models.User.channel == channel, models.User.external_id == external_id)
+            select(models.User)
+            .join(Account, Account.user_id == models.User.id)
+            .where(Account.channel == channel, Account.external_id == external_id)
         )
+        if row is None:  # a person written straight into the table (a bulk import): no account row yet
+            row = await self.session.scalar(
+                select(models.User).where(
+                    models.User.channel == channel, models.User.external_id == external_id
+                )
+            )
         return dto.from_row(dto.User, row) if row else None
 
     async def ensure(self, channel: str, external_id: str, chat_id: str | None, locale: str) -> dto.User:
-        """The person behind a message, created unregistered the first time they write.
+        """The person behind a message, created unregistered the first time their account writes.
 
-        ``chat_id`` is their private chat; None for a message written in a group, which never
-        changes the private address (a new person's is their own id, as on Telegram and Zalo).
+        ``chat_id`` is the account's private chat; None for a message written in a group, which
+        changes nothing (a new person's private chat is their own id, as on Telegram and Zalo).
+        A private message makes this account the person's delivery address (where notifications
+        go) unless they chose another messenger.
         """
-        found = await self.by_external(channel, external_id)
-        if found is not None:
-            stale = found.chat_id != chat_id or found.bot_blocked or found.send_failures
-            if chat_id is not None and stale:
-                # Writing to us privately again proves they unblocked the bot (and can be reached).
-                await self.update(
-                    found.id, chat_id=chat_id, bot_blocked=False, send_failures=0, failing_since=None
-                )
-                return await self.get(found.id)  # type: ignore[return-value]
-            return found
-        row = models.User(
-            channel=channel, external_id=external_id, chat_id=chat_id or external_id, locale=locale
+        Account = models.Account
+        now = utcnow()
+        account = await self.session.scalar(
+            select(Account).where(Account.channel == channel, Account.external_id == external_id)
         )
-        self.session.add(row)
-        await self.session.flush()
-        return dto.from_row(dto.User, row)
+        if account is None:
+            row = await self.session.scalar(
+                select(models.User).where(
+                    models.User.channel == channel, models.User.external_id == external_id
+                )
+            )
+            if row is None:
+                row = models.User(
+                    channel=channel, external_id=external_id, chat_id=chat_id or external_id, locale=locale
+                )
+                self.session.add(row)
+                await self.session.flush()
+            account = Account(
+                user_id=row.id,
+                channel=channel,
+                external_id=external_id,
+                chat_id=row.chat_id,
+                last_seen_at=now,
+                linked_at=now,
+            )
+            self.session.add(account)
+            await self.session.flush()
+        user_id, account_id = account.user_id, account.id
+        if chat_id is not None:
+            await self.session.execute(
+                update(Account).where(Account.id == account_id).values(chat_id=chat_id, last_seen_at=now)
+            )
+            await self.deliver(user_id, account_id, wrote=True)
+        found = await self.get(user_id)
+        assert found is not None
+        return found
+
+    async def deliver(self, user_id: int, prefer: int | None = None, *, wrote: bool = False) -> None:
+        """Point the person's delivery address at the right account: the one on the messenger they
+        chose, else ``prefer`` (the account that just wrote), else the one used last.
+
+        ``wrote``: ``prefer`` just wrote to us privately, which proves it has not blocked the bot.
+        """
+        Account = models.Account
+        user = await self.session.get(models.User, user_id)
+        accounts = list(
+            await self.session.scalars(
+                select(Account)
+                .where(Account.user_id == user_id)
+                .order_by(Account.last_seen_at.desc(), Account.id.desc())
+            )
+        )
+        if user is None or not accounts:
+            return
+        preferred = next((a for a in accounts if a.id == prefer), None)
+        chosen = None
+        if user.notify_channel is not None:
+            on_channel = [a for a in accounts if a.channel == user.notify_channel]
+            chosen = preferred if preferred in on_channel else next(iter(on_channel), None)
+        chosen = chosen or preferred or accounts[0]
+        values: dict[str, Any] = {}
+        if (user.channel, user.external_id, user.chat_id) != (
+            chosen.channel,
+            chosen.external_id,
+            chosen.chat_id,
+        ):
+            # A "blocked" mark was about the old address; the new one is tried afresh.
+            values.update(
+                channel=chosen.channel,
+                external_id=chosen.external_id,
+                chat_id=chosen.chat_id,
+                bot_blocked=False,
+                send_failures=0,
+                failing_since=None,
+            )
+        elif wrote and chosen is preferred and (user.bot_blocked or user.send_failures):
+            # Writing to us privately proves they unblocked the bot and can be reached.
+            values.update(bot_blocked=False, send_failures=0, failing_since=None)
+        if values:
+            await self.update(user_id, **values)
+
+    async def registered_with_phone(self, phone: str) -> list[dto.User]:
+        """Registered people (not erased, not merged into another) with this phone number."""
+        User = models.User
+        rows = await self.session.scalars(
+            select(User)
+            .where(
+                User.phone == phone,
+                User.registered_at.is_not(None),
+                User.merged_into.is_(None),
+                User.erased_at.is_(None),
+            )
+            .order_by(User.id)
+        )
+        return [dto.from_row(dto.User, r) for r in rows]
 
     async def update(self, user_id: int, **values: Any) -> None:
         await self.session.execute(update(models.User).where(models.User.id == user_id).values(**values))
