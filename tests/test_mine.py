@@ -108,7 +108,7 @@ async def test_seven_lots_are_shown_five_a_page(bot: BotHarness) -> None:
     await an.presses("« Trước")
     assert "trang 1/2" in an.plain
     await an.says("mấy giờ rồi")
-    assert "chọn một nút" in an.plain
+    assert "chọn một mục" in an.plain
     assert len(lots) == 7
 
 
@@ -409,7 +409,7 @@ async def test_an_offer_typed_in_the_list_starts_a_new_lot(bot: BotHarness) -> N
     await an.says("/cuatoi")
     assert "Lô hàng đang mở của bạn (1)" in an.plain
     await an.says("nhà em có 3 tạ na, mai thu")  # not about the list: a new request, understood
-    assert "loại mấy" in an.plain and "chọn một nút" not in an.plain
+    assert "loại mấy" in an.plain and "chọn một mục" not in an.plain
     await an.says("loai 1")
     await an.says("1")
     assert "Lô hàng của bạn" in an.plain and "300 kg" in an.plain

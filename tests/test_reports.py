@@ -356,7 +356,7 @@ async def test_admin_exports_csv_with_phones_and_empty_periods_say_so(
     await admin.sends_payload(button(bot, ReportFile(What.XLSX, 20260301, 20260331, 20)))
     assert "Không có dữ liệu để xuất trong kỳ 01/03/2026 – 31/03/2026" in admin.last
     await admin.sends_payload(button(bot, ReportFile(What.XLSX, 20260331, 20260301, 20)))
-    assert "Nút này đã cũ" in admin.last
+    assert "Lựa chọn này đã cũ" in admin.last
 
 
 async def test_farmers_get_no_reports(bot: BotHarness, seeded: Seeded) -> None:

@@ -162,7 +162,7 @@ class ItemList(Widget):
         if key.startswith(("gia han", "doi kl", "doi khoi luong", "huy lo", "huy don")):
             return Retry(_("Gõ kèm số của lô hoặc đơn, ví dụ: gia hạn 7."))
         if ctx.caps.buttons:
-            return NotUnderstood(_("Vui lòng chọn một nút bên dưới, hoặc gõ /huy để thoát."))
+            return NotUnderstood(_("Vui lòng chọn một mục bên dưới, hoặc gõ /huy để thoát."))
         return NotUnderstood(_("Vui lòng gõ số của một mục bên dưới, hoặc gõ /huy để thoát."))
 
 

@@ -218,7 +218,7 @@ async def on_report_file(ctx: Ctx, act: ReportFile) -> None:
             )
         )
     except (ValueError, PeriodError):
-        ctx.say(_("Nút này đã cũ. Gõ /baocao để làm báo cáo mới."))
+        ctx.say(_("Lựa chọn này đã cũ. Gõ /baocao để làm báo cáo mới."))
         return
     province = act.province or None
     if act.what is What.CHART:

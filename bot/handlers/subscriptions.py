@@ -81,7 +81,7 @@ class TopicsStep(Widget):
                 options.append(flow.option(spec, ("✅ " if code in rows else "⬜ ") + product.name_vi, code))
         options.append(flow.option(spec, _("Xong"), DONE, "xong", "ok", "luu"))
         text = _(
-            "Chọn tin bạn muốn nhận (✅ đang nhận, bấm để bật/tắt). Gõ tên sản phẩm để theo dõi thêm. "
+            "Chọn tin bạn muốn nhận (✅ đang nhận, chọn để bật/tắt). Gõ tên sản phẩm để theo dõi thêm. "
             "Thông báo bắt buộc của cơ quan chức năng vẫn đến với mọi người."
         )
         return Screen(text, tuple(options), columns=2)
@@ -116,7 +116,7 @@ class TopicsStep(Widget):
         product = ctx.services.catalog.find(what) if what else None
         if product is None:
             return NotUnderstood(
-                _("Không tìm thấy sản phẩm «{text}». Bấm một nút hoặc gõ tên sản phẩm.").format(
+                _("Không tìm thấy sản phẩm «{text}». Chọn một mục hoặc gõ tên sản phẩm.").format(
                     text=text[:40]
                 )
             )

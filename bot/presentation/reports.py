@@ -37,7 +37,7 @@ def period_problem_text(code: str) -> str:
         return _("Ngày kết thúc phải sau ngày bắt đầu. Ví dụ: 1/9-30/9.")
     if code == "too_long":
         return _("Kỳ báo cáo dài tối đa {days} ngày.").format(days=MAX_PERIOD_DAYS)
-    return _("Không đọc được kỳ báo cáo. Gõ theo dạng 1/9-30/9 hoặc chọn một nút.")
+    return _("Không đọc được kỳ báo cáo. Gõ theo dạng 1/9-30/9 hoặc chọn một mục.")
 
 
 def where(services: Services, province: int | None) -> str:
