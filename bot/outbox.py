@@ -258,8 +258,9 @@ async def record_delivery(uow: UnitOfWork, item: dto.OutboxItem) -> None:
     reply = Reply.from_json(item.payload)
     entries = reply.menu()
     if entries:
+        # The question's own options, if it has any ("Bỏ qua"), are what its numbers mean.
         await uow.menus.delivered(item.channel, item.chat_id, item.id, entries)
-    if reply.extras.get(TYPED_QUESTION):
+    elif reply.extras.get(TYPED_QUESTION):
         await uow.menus.typed_question(item.channel, item.chat_id)
 
 

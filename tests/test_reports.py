@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 
 from bot.engine.actions import Action
+from bot.events import FILE_NAME, FILE_URL
 from bot.handlers.reports import AuditPage, ReportFile, What
 from bot.reports import export
 from bot.reports.export import ExportData
@@ -244,7 +245,7 @@ def test_periods_as_typed_and_presets() -> None:
 
 @pytest.fixture
 def bot(database: Database) -> BotHarness:
-    return BotHarness(database, admin_ids="telegram:1")
+    return BotHarness(database, admin_ids="telegram:1", public_url="https://nongsan.example.vn")
 
 
 def button(bot: BotHarness, act: Action) -> str:
@@ -555,5 +556,7 @@ async def test_an_official_on_zalo_answers_by_number_and_exports_typed_periods(
     await so.says("1")  # the official's own province, first on the list
     assert "Xuất dữ liệu 12/08/2026 – 10/09/2026 – Tỉnh Lạng Sơn" in so.last
     await so.says("3")  # CSV đơn mua
-    [reply] = so.replies
-    assert reply.attachment.filename == "nongsan_20260812_20260910_orders.csv"
+    [reply] = so.replies  # Zalo fetches files by URL: a signed link to the bot's own server
+    assert reply.attachment is None
+    assert reply.extras[FILE_NAME] == "nongsan_20260812_20260910_orders.csv"
+    assert reply.extras[FILE_URL].startswith("https://nongsan.example.vn/files/")

@@ -111,9 +111,7 @@ async def test_a_pooled_lot_from_the_first_report_to_the_last_household_statemen
         [match] = await uow.deals.for_trader(trader_id, ("scheduled",))
 
     # At the point: 1.900 kg on the scales, grade 1 as checked.
-    await trader.says("/layhang")
-    if "cho đơn nào" in trader.plain:
-        await choose(trader, f"#{match.id}")
+    await trader.says("/layhang")  # the only deal waiting
     await trader.says("1 tấn 9")
     await trader.says("loai 1")
     await choose(trader, "Lưu") if "Lưu" in trader.buttons else await trader.says("ok")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.channels.numbered import options_lines
+from bot.engine.menus import answer_key
 from bot.events import Incoming, Kind, Reply, SendResult, SendStatus, UpdateSink
 from bot.i18n import _
 from bot.textnorm import fold
@@ -136,10 +137,10 @@ class ScriptedPeople:
     @staticmethod
     def pick(reply: Reply) -> str | None:
         """The payload of the option a demo person chooses, if the message asks something they answer."""
-        labelled = [(fold(c.label), c.payload) for c in reply.choices if c.payload]
+        labelled = [(answer_key(c.label), c.payload) for c in reply.choices if c.payload]
         for wanted in SCRIPTED_ANSWERS:
             for label, payload in labelled:
-                if wanted in label:
+                if label == wanted:  # the whole label: "Đúng" is not "Không đúng"
                     return payload
         return None
 

@@ -67,9 +67,10 @@ async def _agreed(ctx: Ctx) -> deals.Parties:
 
 async def _weight_question(ctx: Ctx) -> str:
     p = await _agreed(ctx)
-    return _("Khối lượng cân được bao nhiêu? (thỏa thuận {kg}; ví dụ «1.950 kg», «1 tấn 9»)").format(
+    question = _("Khối lượng cân được bao nhiêu? (thỏa thuận {kg}; ví dụ «1.950 kg», «1 tấn 9»)").format(
         kg=fmt.kg(p.match.kg)
     )
+    return f"{show.deal_label(ctx.services, p)}\n{question}"
 
 
 async def _check_weight(ctx: Ctx, value: object) -> int:
@@ -153,13 +154,16 @@ async def save_pickup(ctx: Ctx) -> None:
 
 
 async def cmd_pickup(ctx: Ctx, args: str) -> None:
-    """/layhang [mã đơn]."""
+    """/layhang [mã đơn]; with a single deal waiting, that one without asking."""
     prefill = {}
-    if (match_id := bounded_int(args.strip().lstrip("#"))) is not None:
-        prefill = {"deal": str(match_id)}
-    if not await deals.pickable_for(ctx.uow, ctx.user):
+    waiting = await deals.pickable_for(ctx.uow, ctx.user)
+    if not waiting:
         ctx.say(_("Bạn không có đơn nào đang chờ lấy hàng."))
         return
+    if (match_id := bounded_int(args.strip().lstrip("#"))) is not None:
+        prefill = {"deal": str(match_id)}
+    elif len(waiting) == 1:
+        prefill = {"deal": str(waiting[0].match.id)}
     await pickup.start(ctx, prefill)
     if prefill and ctx.flow == pickup.name and ctx.step == Step.DEAL:
         return  # the number given was not one of theirs: the list was shown

@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import BotApp
 from bot.channels import console
 from bot.config import Settings
+from storage import models
 from storage.uow import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,9 +46,10 @@ class Terminal:
         """Wait until every word appears in what was printed since the last ``sees``."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            shown = self.screen.getvalue()[self._seen :]
+            raw = self.screen.getvalue()[self._seen :]
+            shown = raw.replace("\xa0", " ").replace("\u202f", " ")  # money has a no-break space
             if all(w in shown for w in words):
-                self._seen += len(shown)
+                self._seen += len(raw)
                 return shown
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"never saw {words!r}; the screen shows:\n{shown}")
@@ -94,6 +97,53 @@ async def test_the_newcomer_lists_the_village_and_plays_the_trader(village: tupl
 
     term.type(":la ai-do-khong-co")
     await term.sees("Không có người «ai-do-khong-co»")
+
+
+async def test_the_newcomer_plays_the_coop_then_the_trader_and_watches_the_trade_close(
+    village: tuple[BotApp, Terminal],
+) -> None:
+    """The demo people answer what is theirs to answer; the newcomer plays each side in turn."""
+    app, term = village
+    term.type(":la htx")
+    await term.sees("Bây giờ bạn là HTX Hồng Văn Lãng (mẫu).")
+
+    term.type("co 2 tan na loai 1, mai thu")
+    await term.sees("điểm tập kết nào", "1. Điểm tập kết")
+    term.type("1")
+    await term.sees("Lô hàng của bạn", "2.000 kg")
+    term.type("xac nhan")
+    # The demo trader has an order for na: the matcher proposes, and he agrees by himself.
+    shown = await term.sees("Đã lưu lô", "Đề xuất ghép đơn", "Người mua: Thương lái Hoàng Văn Mạnh (mẫu)")
+    assert "32.000 ₫/kg" in shown
+    await term.sees("Thương lái Hoàng Văn Mạnh (mẫu) đã đồng ý")
+    term.type("dong y")
+    await term.sees("đã chốt", "Liên hệ: Thương lái Hoàng Văn Mạnh (mẫu) 0900000001")
+    await term.sees("sẽ đến")  # he booked the earliest slot by himself
+
+    term.type(":la manh")
+    await term.sees("Bây giờ bạn là Thương lái Hoàng Văn Mạnh (mẫu).")
+    term.type("/layhang")
+    await term.sees("Khối lượng cân được bao nhiêu")
+    term.type("1 tan 9")
+    await term.sees("loại mấy")
+    term.type("loai 1")
+    await term.sees("Ghi nhận?")
+    term.type("ok")
+    await term.sees("Đã ghi khối lượng cân", "Thiếu 100 kg")
+    # The coop confirms the weight by itself; the bill comes with the amount to pay.
+    bill = await term.sees("Tiền hàng", "1.900 kg × 32.000 ₫/kg = 60.800.000 ₫")
+    assert "Trả cho HTX Hồng Văn Lãng (mẫu) – 0900000002" in bill
+    assert "Agribank, số tài khoản 3300205123456" in bill and "📎 Đã lưu tệp:" in bill  # the VietQR code
+    term.type("da chuyen khoan")
+    await term.sees("Đang chờ người bán xác nhận")
+    await term.sees("đã thanh toán xong: 60.800.000 ₫")  # the coop confirmed receipt by itself
+
+    db = Database(app.settings.database_url)
+    async with db.reader() as uow:
+        rows = await uow.session.scalars(select(models.Match.status))
+        statuses = list(rows)
+    await db.dispose()
+    assert statuses == ["paid"]
 
 
 async def test_the_newcomer_registers_as_themselves_and_the_file_they_ask_for_is_saved(
