@@ -165,7 +165,7 @@ async def test_two_thousand_people_each_get_exactly_one_copy(database: Database)
         async with TelegramSender("123:TEST", api.base_url) as sender:
             first = ChannelOutbox(database, sender, Limits(global_rate=RATE))
             task = asyncio.create_task(first.run())
-            await api.wait_for_calls("sendMessage", n // 2, timeout=30)
+            await api.wait_for_calls("sendMessage", n // 2, timeout=90)
             first.stop()  # the process is told to stop half-way: the sends in flight are finished
             await task
             half = sum(delivered(api).values())
@@ -216,7 +216,7 @@ async def test_a_hard_crash_mid_wave_sends_nobody_twice_and_settles_the_unknown(
     async with FakeBotApi(strict_global_rate=200) as api, TelegramSender("123:TEST", api.base_url) as sender:
         crashed = ChannelOutbox(database, sender, Limits(global_rate=200), lease_ttl=1.0, claim_lease=1.0)
         task = asyncio.create_task(crashed.run())
-        await api.wait_for_calls("sendMessage", 110, timeout=20)
+        await api.wait_for_calls("sendMessage", 110, timeout=60)
         crashed.kill()  # killed: the sends in flight are never recorded
         await task
         # Restarted at once: its lease and the rows it left 'sending' settle when their (short) leases end.

@@ -557,6 +557,15 @@ async def test_an_offer_sentence_starts_the_flow_with_what_it_said(bot: BotHarne
     assert "Quýt" in an.plain and "2.000 kg" in an.plain and "20.000 ₫/kg" in an.plain
 
 
+async def test_a_ward_name_found_in_several_provinces_is_the_one_at_home(bot: BotHarness) -> None:
+    an = await farmer(bot)  # registered in Lạng Sơn, which has a Xã Chi Lăng (so do other provinces)
+    await an.says("htx co 1500kg hồng vành khuyên loai 1 o cho chi lang, mai thu hoach")
+    assert "Bạn giao hàng ở điểm tập kết nào?" in an.plain
+    assert any("chợ Chi Lăng" in b for b in an.buttons)  # the points of Lạng Sơn
+    await an.presses("chợ Chi Lăng")
+    assert "Lô hàng của bạn" in an.plain and "1.500 kg" in an.plain
+
+
 async def test_saving_a_lot_tells_the_matcher_which_proposes_it_to_a_waiting_order(
     database: Database,
 ) -> None:

@@ -5,20 +5,34 @@ is explained and asked again, the rest is asked as usual."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
 from bot.engine.context import Ctx
 from bot.i18n import _
+from bot.places import bare
 from bot.services.quantities import RuleError, check_price, check_quantity
+from bot.textnorm import fold
 
 WindowCheck = Callable[[Ctx, str | None, dt.date, dt.date], None]  # (ctx, product, start, end)
 
 
 def prefill_place(ctx: Ctx, prefill: dict[str, Any]) -> tuple[int | None, int | None]:
-    """(province, ward) a sentence named: a known ward with its province, else a known province."""
+    """(province, ward) a sentence named: a known ward with its province, else a known province.
+
+    A place found outside the person's own province, in a sentence that does not name that
+    province, is the ward of their own province that the sentence names, if there is one
+    ("chợ Chi Lăng" from Lạng Sơn is Xã Chi Lăng there, not a former commune elsewhere).
+    """
     places = ctx.services.places
     ward = places.ward(prefill["ward_code"]) if isinstance(prefill.get("ward_code"), int) else None
+    home = ctx.user.province_code
+    if ward is not None and home is not None and ward.province_code != home:
+        said = " {} ".format(re.sub(r"\W+", " ", fold(ctx.text)))
+        if f" {bare(ward.province_name)} " not in said:
+            near = [w for w in places.wards_of(home) if f" {bare(w.ward_name or '')} " in said]
+            ward = max(near, key=lambda w: len(w.ward_name or "")) if near else ward
     if ward is not None:
         return ward.province_code, ward.ward_code
     province = prefill.get("province_code")
