@@ -130,6 +130,28 @@ class LotRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def shrink(self, lot_id: int, kg: int) -> bool:
+        """Take ``kg`` off the total of a live item whose promised volume covers them (an amended
+        match gave them up); what is left unpromised stays as it was."""
+        promised = Lot.quantity_kg - Lot.remaining_kg
+        result = await self.session.execute(
+            update(Lot)
+            .where(Lot.id == lot_id, promised >= kg)
+            .values(
+                quantity_kg=Lot.quantity_kg - kg,
+                # a closed (expired, cancelled) item keeps its status; only its books change
+                status=case(
+                    (
+                        Lot.status.in_((*OPEN, "matched")),
+                        _status_after(Lot.remaining_kg, Lot.quantity_kg - kg),
+                    ),
+                    else_=Lot.status,
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def due_to_expire(self, today: dt.date, limit: int = 500) -> list[dto.Lot]:
         rows = await self.session.scalars(
             select(Lot).where(Lot.status.in_(OPEN), Lot.ready_to < today).order_by(Lot.id).limit(limit)

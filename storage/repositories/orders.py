@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -101,6 +101,28 @@ class OrderRepository:
                 remaining_kg=quantity_kg - promised,
                 quantity_kg=quantity_kg,
                 status=_status_after(quantity_kg - promised, quantity_kg),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def shrink(self, order_id: int, kg: int) -> bool:
+        """Take ``kg`` off the total of a live item whose promised volume covers them (an amended
+        match gave them up); what is left unpromised stays as it was."""
+        promised = Order.quantity_kg - Order.remaining_kg
+        result = await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id, promised >= kg)
+            .values(
+                quantity_kg=Order.quantity_kg - kg,
+                # a closed (expired, cancelled) item keeps its status; only its books change
+                status=case(
+                    (
+                        Order.status.in_((*OPEN, "matched")),
+                        _status_after(Order.remaining_kg, Order.quantity_kg - kg),
+                    ),
+                    else_=Order.status,
+                ),
             )
             .execution_options(synchronize_session=False)
         )
