@@ -223,6 +223,51 @@ async def extend_order(
     return await uow.orders.get(order.id)  # type: ignore[return-value]
 
 
+async def change_order_price(
+    uow: UnitOfWork, actor: dto.User, order_id: int, price: float | None, catalog: ProductCatalog
+) -> dto.Order:
+    """Set the price an order offers, within the product's plausible range."""
+    order = await own_open_order(uow, actor, order_id)
+    product = catalog.get(order.product_code)
+    if product is None:
+        raise RuleError(_("Không có sản phẩm này. Vui lòng chọn lại."), "price")
+    new_price = check_price(product, price)
+    await uow.orders.change(order.id, price=new_price)
+    await uow.events.record(
+        "order", order.id, actor.id, "change_price", {"old": order.price, "new": new_price}
+    )
+    await emit(uow, OrderChanged(order.id))
+    return await uow.orders.get(order.id)  # type: ignore[return-value]
+
+
+def check_order_new_window(order: dto.Order, start: dt.date, end: dt.date, today: dt.date) -> None:
+    """A new pickup window: not past, within a year, and not the same as now."""
+    check_window(start, end, today)
+    if (start, end) == (order.pickup_from, order.pickup_to):
+        raise RuleError(_("Đó vẫn là thời gian cũ. Vui lòng gõ ngày khác."), "window")
+
+
+async def change_order_window(
+    uow: UnitOfWork, actor: dto.User, order_id: int, start: dt.date, end: dt.date, today: dt.date
+) -> dto.Order:
+    """Move an order's pickup window (both ends)."""
+    order = await own_open_order(uow, actor, order_id)
+    check_order_new_window(order, start, end, today)
+    await uow.orders.change(order.id, pickup_from=start, pickup_to=end)
+    await uow.events.record(
+        "order",
+        order.id,
+        actor.id,
+        "change_window",
+        {
+            "old": [order.pickup_from.isoformat(), order.pickup_to.isoformat()],
+            "new": [start.isoformat(), end.isoformat()],
+        },
+    )
+    await emit(uow, OrderChanged(order.id))
+    return await uow.orders.get(order.id)  # type: ignore[return-value]
+
+
 async def cancel_order(uow: UnitOfWork, actor: dto.User, order_id: int, reason: str) -> dto.Order:
     """Withdraw an order, keeping the reason."""
     order = await own_open_order(uow, actor, order_id)
