@@ -93,11 +93,11 @@ def _trader(ctx: Ctx) -> bool:
     return ctx.user.role == TRADER
 
 
-async def _own(ctx: Ctx, item_id: int) -> trade.Item:
-    """The person's own open lot or order (RuleError otherwise)."""
+async def _own(ctx: Ctx, item_id: int, *, matched_too: bool = True) -> trade.Item:
+    """The person's own open (or fully matched) lot or order (RuleError otherwise)."""
     if _trader(ctx):
-        return await orders.own_open_order(ctx.uow, ctx.user, item_id)
-    return await lots.own_open_lot(ctx.uow, ctx.user, item_id)
+        return await orders.own_open_order(ctx.uow, ctx.user, item_id, matched_too=matched_too)
+    return await lots.own_open_lot(ctx.uow, ctx.user, item_id, matched_too=matched_too)
 
 
 def _empty_text(ctx: Ctx) -> str:
@@ -108,7 +108,9 @@ def _empty_text(ctx: Ctx) -> str:
 
 async def show_list(ctx: Ctx, page: int) -> None:
     """The list (as the open question of the flow ``mine``), or the menu when nothing is open."""
-    found = await trade.my_open_items(ctx.uow, ctx.user, orders=_trader(ctx), page=page, size=PAGE_SIZE)
+    found = await trade.my_open_items(
+        ctx.uow, ctx.user, orders=_trader(ctx), page=page, size=PAGE_SIZE, today=ctx.today
+    )
     if found.total == 0:
         ctx.leave()
         show_menu(ctx, _empty_text(ctx))
@@ -137,13 +139,16 @@ def _item_options(item: trade.Item, page: int, alone: bool) -> list[Option]:
         extend += ["gia han"]
         price += ["doi gia"]
         window += ["doi ngay", "doi thoi gian"]
-    return [
+    options = [
         Option(_("#{id} Đổi KL").format(id=n), MineItem(Do.VOLUME, n, page), tuple(volume)),
         Option(_("#{id} Gia hạn").format(id=n), MineItem(Do.EXTEND, n, page), tuple(extend)),
         Option(_("#{id} Hủy").format(id=n), MineItem(Do.CANCEL, n, page), tuple(cancel)),
         Option(_("#{id} Đổi giá").format(id=n), MineItem(Do.PRICE, n, page), tuple(price)),
         Option(_("#{id} Đổi ngày").format(id=n), MineItem(Do.WINDOW, n, page), tuple(window)),
     ]
+    if item.status == "matched":  # all promised: its deals are changed, not withdrawn from here
+        del options[2]
+    return options
 
 
 @dataclass
@@ -152,7 +157,12 @@ class ItemList(Widget):
 
     async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
         found = await trade.my_open_items(
-            ctx.uow, ctx.user, orders=_trader(ctx), page=int(ctx.answers.get("page", 0)), size=PAGE_SIZE
+            ctx.uow,
+            ctx.user,
+            orders=_trader(ctx),
+            page=int(ctx.answers.get("page", 0)),
+            size=PAGE_SIZE,
+            today=ctx.today,
         )
         if found.total == 0:
             return Screen(_empty_text(ctx))
@@ -210,7 +220,7 @@ async def on_page(ctx: Ctx, act: MinePage) -> None:
 async def on_item(ctx: Ctx, act: MineItem) -> None:
     """A button of a list, maybe one shown long ago: the item must still be the person's and open."""
     try:
-        item = await _own(ctx, act.item)
+        item = await _own(ctx, act.item, matched_too=act.do is not Do.CANCEL)
     except RuleError as e:
         ctx.say(e.message)
         return

@@ -212,12 +212,14 @@ async def has_shares(uow: UnitOfWork, lot_id: int) -> bool:
     return bool(await uow.lots.shares(lot_id))
 
 
-async def own_open_lot(uow: UnitOfWork, owner: dto.User, lot_id: int) -> dto.Lot:
-    """The person's own lot, still open; otherwise a RuleError."""
+async def own_open_lot(
+    uow: UnitOfWork, owner: dto.User, lot_id: int, *, matched_too: bool = False
+) -> dto.Lot:
+    """The person's own lot, still open (or fully matched, with ``matched_too``); otherwise a RuleError."""
     lot = await uow.lots.get(lot_id)
     if lot is None or lot.owner_id != owner.id:
         raise RuleError(_("Không tìm thấy lô hàng này."))
-    if lot.status not in OPEN:
+    if lot.status not in OPEN and not (matched_too and lot.status == "matched"):
         raise RuleError(_("Lô #{id} đã đóng, không thể thay đổi.").format(id=lot.id))
     return lot
 
@@ -255,12 +257,12 @@ async def change_lot_volume(
     shares: tuple[dto.LotShare, ...] | None = None,
 ) -> dto.Lot:
     """Set a lot's total; household shares, if the lot has them, are replaced and must add up."""
-    lot = await own_open_lot(uow, actor, lot_id)
+    lot = await own_open_lot(uow, actor, lot_id, matched_too=True)
     kg = check_new_volume(lot.quantity_kg - lot.remaining_kg, new_kg)
     if shares is not None:
         check_shares(shares, kg)
     if not await uow.lots.set_quantity(lot.id, kg):  # a match took volume meanwhile
-        fresh = await own_open_lot(uow, actor, lot_id)
+        fresh = await own_open_lot(uow, actor, lot_id, matched_too=True)
         check_new_volume(fresh.quantity_kg - fresh.remaining_kg, kg)
     if shares is not None:
         await uow.lots.replace_shares(lot.id, shares)
@@ -304,7 +306,7 @@ async def extend_lot(
     uow: UnitOfWork, actor: dto.User, lot_id: int, new_to: dt.date, catalog: ProductCatalog, today: dt.date
 ) -> dto.Lot:
     """Move a lot's ready-to date later, within what the product keeps."""
-    lot = await own_open_lot(uow, actor, lot_id)
+    lot = await own_open_lot(uow, actor, lot_id, matched_too=True)
     check_extension(lot, new_to, catalog, today)
     await uow.lots.change(lot.id, ready_to=new_to)
     await uow.events.record(
@@ -318,7 +320,7 @@ async def change_lot_price(
     uow: UnitOfWork, actor: dto.User, lot_id: int, price: float | None, catalog: ProductCatalog
 ) -> dto.Lot:
     """Set a lot's asking price, within the product's plausible range."""
-    lot = await own_open_lot(uow, actor, lot_id)
+    lot = await own_open_lot(uow, actor, lot_id, matched_too=True)
     product = catalog.get(lot.product_code)
     if product is None:
         raise RuleError(_("Không có sản phẩm này. Vui lòng chọn lại."), "price")
@@ -350,7 +352,7 @@ async def change_lot_window(
     today: dt.date,
 ) -> dto.Lot:
     """Move a lot's ready window (both ends)."""
-    lot = await own_open_lot(uow, actor, lot_id)
+    lot = await own_open_lot(uow, actor, lot_id, matched_too=True)
     check_lot_new_window(lot, start, end, catalog, today)
     await uow.lots.change(lot.id, ready_from=start, ready_to=end)
     await uow.events.record(
