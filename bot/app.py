@@ -134,6 +134,7 @@ class BotApp:
         from apscheduler.triggers.interval import IntervalTrigger
 
         from bot.scheduler import start_scheduler
+        from bot.services.amendments import expire_amendments
         from bot.services.announcements import report_progress
         from bot.services.deals import no_show_job, payment_reminder_job
         from bot.services.expiry import expire_due
@@ -153,7 +154,7 @@ class BotApp:
             ("payment_reminders", CronTrigger(hour=8, minute=0, timezone=tz), payment_reminder_job, 6 * 3600),
             ("retention", CronTrigger(hour=3, minute=30, timezone=tz), enforce_retention, 12 * 3600),
         ]
-        return await start_scheduler(services, jobs, expiry=[expire_due, expire_proposals])
+        return await start_scheduler(services, jobs, expiry=[expire_due, expire_proposals, expire_amendments])
 
     async def _foreground(self, endpoint: registry.Endpoint) -> None:
         assert endpoint.run is not None

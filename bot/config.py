@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Anti-price-gouging: an offer more than this share below the reference price is held back.
     gouging_margin: float = Field(default=0.15, ge=0, le=0.9)
     proposal_timeout_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+    # A change of an accepted match (price, kilograms) the other side has not answered in this
+    # long lapses and the match stays as it was.
+    amendment_hours: float = Field(default=24.0, gt=0, le=24 * 14)
     # After the slot: the scales may differ from the agreed kg by this share (more is refused).
     weighing_tolerance: float = Field(default=0.10, ge=0, le=0.5)
     # A trader not seen this long after the slot ended: the seller is asked whether they came.

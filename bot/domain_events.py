@@ -175,6 +175,28 @@ class GougingReported(DomainEvent):
     report_id: int
 
 
+# --- editing after posting: a change of an accepted match asked of the other side ---------------
+
+
+@event("amendment_proposed", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class AmendmentProposed(DomainEvent):
+    amendment_id: int
+
+
+@event("amendment_decided", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class AmendmentDecided(DomainEvent):
+    amendment_id: int
+    accepted: bool
+
+
+@event("amendment_expired", NOTIFY)
+@dataclass(frozen=True, slots=True)
+class AmendmentExpired(DomainEvent):
+    amendment_id: int
+
+
 # --- safety --------------------------------------------------------------------------------------
 
 

@@ -261,6 +261,23 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Amendment:
+    id: int
+    match_id: int
+    proposer_id: int | None
+    answerer_id: int | None
+    side: str
+    kind: str
+    old_value: int
+    new_value: int
+    status: str
+    expires_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: int | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ReferencePrice:
     id: int
     product_code: str

@@ -305,6 +305,35 @@ class Match(Timestamped, Base):
     paid_at: Mapped[dt.datetime | None]
 
 
+class Amendment(Timestamped, Base):
+    """A change of an accepted match's price or kilograms that one side asks for and the other
+    side answers: the match changes only when they agree."""
+
+    __tablename__ = "amendments"
+    __table_args__ = (
+        CheckConstraint("kind IN ('price', 'kg')", name="kind"),
+        CheckConstraint("side IN ('rep', 'trader')", name="side"),
+        CheckConstraint(
+            "status IN ('pending', 'accepted', 'declined', 'expired', 'superseded', 'void')", name="status"
+        ),
+        CheckConstraint("new_value > 0", name="new_value"),
+        Index("ix_amendments_pending", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), index=True)
+    proposer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answerer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    side: Mapped[str] = mapped_column(String(8))  # the side that answers: "rep" or "trader"
+    kind: Mapped[str] = mapped_column(String(8))
+    old_value: Mapped[int] = mapped_column(Integer)
+    new_value: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    expires_at: Mapped[dt.datetime]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class Pickup(Base):
     """The pickup of a match at the collection point: the weight, the grade as checked, the
     seller's confirmation or their dispute and how an official settled it."""

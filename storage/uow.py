@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import is_sqlite, make_engine, make_sessionmaker
 from storage.repositories.accounts import AccountRepository
+from storage.repositories.amendments import AmendmentRepository
 from storage.repositories.announcements import AnnouncementRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
@@ -102,6 +103,7 @@ class UnitOfWork:
         self.lots = LotRepository(s)
         self.orders = OrderRepository(s)
         self.matches = MatchRepository(s)
+        self.amendments = AmendmentRepository(s)
         self.points = PointRepository(s)
         self.prices = PriceRepository(s)
         self.events = EventRepository(s)

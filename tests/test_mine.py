@@ -100,11 +100,11 @@ async def test_seven_lots_are_shown_five_a_page(bot: BotHarness) -> None:
     assert "Lô hàng đang mở của bạn (7), trang 1/2" in an.plain
     assert "#7 Na – còn 700 kg/700 kg · Loại 1 · 10/09/2026 – 12/09/2026 · Đang mở" in an.plain
     assert "#3 Na" in an.plain and "#2 Na" not in an.plain
-    assert an.buttons[:3] == ["#7 Đổi KL", "#7 Gia hạn", "#7 Hủy"]
-    assert an.buttons[-1] == "Sau »" and len(an.buttons) == 16
+    assert an.buttons[:5] == ["#7 Đổi KL", "#7 Gia hạn", "#7 Hủy", "#7 Đổi giá", "#7 Đổi ngày"]
+    assert an.buttons[-1] == "Sau »" and len(an.buttons) == 26
     await an.presses("Sau »")
     assert "trang 2/2" in an.plain and "#2 Na" in an.plain and "#1 Na" in an.plain and "#3 Na" not in an.plain
-    assert an.buttons[-1] == "« Trước" and len(an.buttons) == 7
+    assert an.buttons[-1] == "« Trước" and len(an.buttons) == 11
     await an.presses("« Trước")
     assert "trang 1/2" in an.plain
     await an.says("mấy giờ rồi")

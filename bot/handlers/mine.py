@@ -1,11 +1,16 @@
 """/cuatoi: a person's open lots (farmers, coop reps) or orders (traders), five a page, each with
-buttons to change the volume, extend the window or cancel it (with a reason).
+buttons to change the volume, extend the window, cancel it (with a reason), change the price or
+move the window.
 
 The list is the one step of the flow ``mine``: a sentence typed there that is not about the
 list ("bán 3 tạ na mai thu") is read as the new request it is. Its buttons are typed actions,
 so a list still in the chat above keeps working after the person has moved on. A change is the
 flow ``mine_change`` (the new volume and, for a pooled lot, the households' parts; the new end
-date; the reason), after which the list is shown again.
+date; the reason; the new price; the new window), after which the list is shown again.
+
+Volume not yet proposed is re-matched at once. Accepted deals never change silently: a volume
+below what is promised, or a price the deals are not at, is asked of the other side of each
+deal (bot/services/amendments.py) and changes it only on their consent.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from bot.i18n import _, lazy_gettext
 from bot.parsing import answers
 from bot.presentation import trade as show
 from bot.presentation.labels import product_name
-from bot.services import lots, orders, trade
-from bot.services.quantities import RuleError
+from bot.services import amendments, lots, orders, trade
+from bot.services.quantities import RuleError, check_price, parse_window
 from bot.textnorm import fold
 from storage import dto
 
@@ -45,6 +50,8 @@ class Do(enum.StrEnum):
     VOLUME = "v"
     EXTEND = "x"
     CANCEL = "c"
+    PRICE = "p"
+    WINDOW = "w"
 
 
 @action("mi")
@@ -74,6 +81,8 @@ class ChangeStep(enum.StrEnum):
     RESHARE = "reshare"
     EXTEND = "extend"
     REASON = "reason"
+    PRICE = "price"
+    WINDOW = "window"
 
 
 mine = Flow("mine", ListStep, roles=OWNERS, action_name="cuatoi")
@@ -84,11 +93,11 @@ def _trader(ctx: Ctx) -> bool:
     return ctx.user.role == TRADER
 
 
-async def _own(ctx: Ctx, item_id: int) -> trade.Item:
-    """The person's own open lot or order (RuleError otherwise)."""
+async def _own(ctx: Ctx, item_id: int, *, matched_too: bool = True) -> trade.Item:
+    """The person's own open (or fully matched) lot or order (RuleError otherwise)."""
     if _trader(ctx):
-        return await orders.own_open_order(ctx.uow, ctx.user, item_id)
-    return await lots.own_open_lot(ctx.uow, ctx.user, item_id)
+        return await orders.own_open_order(ctx.uow, ctx.user, item_id, matched_too=matched_too)
+    return await lots.own_open_lot(ctx.uow, ctx.user, item_id, matched_too=matched_too)
 
 
 def _empty_text(ctx: Ctx) -> str:
@@ -99,7 +108,9 @@ def _empty_text(ctx: Ctx) -> str:
 
 async def show_list(ctx: Ctx, page: int) -> None:
     """The list (as the open question of the flow ``mine``), or the menu when nothing is open."""
-    found = await trade.my_open_items(ctx.uow, ctx.user, orders=_trader(ctx), page=page, size=PAGE_SIZE)
+    found = await trade.my_open_items(
+        ctx.uow, ctx.user, orders=_trader(ctx), page=page, size=PAGE_SIZE, today=ctx.today
+    )
     if found.total == 0:
         ctx.leave()
         show_menu(ctx, _empty_text(ctx))
@@ -121,14 +132,23 @@ def _item_options(item: trade.Item, page: int, alone: bool) -> list[Option]:
     volume = [f"doi kl {n}", f"doi khoi luong {n}", f"{n} doi kl"]
     extend = [f"gia han {n}", f"{n} gia han"]
     cancel = [f"huy {n}", f"{n} huy"]
+    price = [f"doi gia {n}", f"{n} doi gia"]
+    window = [f"doi ngay {n}", f"{n} doi ngay", f"doi thoi gian {n}"]
     if alone:
         volume += ["doi kl", "doi khoi luong"]
         extend += ["gia han"]
-    return [
+        price += ["doi gia"]
+        window += ["doi ngay", "doi thoi gian"]
+    options = [
         Option(_("#{id} Đổi KL").format(id=n), MineItem(Do.VOLUME, n, page), tuple(volume)),
         Option(_("#{id} Gia hạn").format(id=n), MineItem(Do.EXTEND, n, page), tuple(extend)),
         Option(_("#{id} Hủy").format(id=n), MineItem(Do.CANCEL, n, page), tuple(cancel)),
+        Option(_("#{id} Đổi giá").format(id=n), MineItem(Do.PRICE, n, page), tuple(price)),
+        Option(_("#{id} Đổi ngày").format(id=n), MineItem(Do.WINDOW, n, page), tuple(window)),
     ]
+    if item.status == "matched":  # all promised: its deals are changed, not withdrawn from here
+        del options[2]
+    return options
 
 
 @dataclass
@@ -137,7 +157,12 @@ class ItemList(Widget):
 
     async def ask(self, ctx: Ctx, flow: Flow, spec: StepSpec) -> Screen:
         found = await trade.my_open_items(
-            ctx.uow, ctx.user, orders=_trader(ctx), page=int(ctx.answers.get("page", 0)), size=PAGE_SIZE
+            ctx.uow,
+            ctx.user,
+            orders=_trader(ctx),
+            page=int(ctx.answers.get("page", 0)),
+            size=PAGE_SIZE,
+            today=ctx.today,
         )
         if found.total == 0:
             return Screen(_empty_text(ctx))
@@ -159,7 +184,18 @@ class ItemList(Widget):
 
     async def on_text(self, ctx: Ctx, flow: Flow, spec: StepSpec, text: str) -> StepResult:
         key = fold(text)
-        if key.startswith(("gia han", "doi kl", "doi khoi luong", "huy lo", "huy don")):
+        if key.startswith(
+            (
+                "gia han",
+                "doi kl",
+                "doi khoi luong",
+                "huy lo",
+                "huy don",
+                "doi gia",
+                "doi ngay",
+                "doi thoi gian",
+            )
+        ):
             return Retry(_("Gõ kèm số của lô hoặc đơn, ví dụ: gia hạn 7."))
         if ctx.caps.buttons:
             return NotUnderstood(_("Vui lòng chọn một mục bên dưới, hoặc gõ /huy để thoát."))
@@ -184,7 +220,7 @@ async def on_page(ctx: Ctx, act: MinePage) -> None:
 async def on_item(ctx: Ctx, act: MineItem) -> None:
     """A button of a list, maybe one shown long ago: the item must still be the person's and open."""
     try:
-        item = await _own(ctx, act.item)
+        item = await _own(ctx, act.item, matched_too=act.do is not Do.CANCEL)
     except RuleError as e:
         ctx.say(e.message)
         return
@@ -199,8 +235,10 @@ async def on_item(ctx: Ctx, act: MineItem) -> None:
             "product": item.product_code,
             "quantity": item.quantity_kg,
             "promised": promised,
+            "since": trade.window_of(item)[0].isoformat(),
             "until": trade.window_of(item)[1].isoformat(),
             "pooled": pooled,
+            "price_old": item.asking_price if isinstance(item, dto.Lot) else item.price,
         },
     )
 
@@ -245,7 +283,47 @@ def _volume_question(ctx: Ctx) -> str:
 
 async def _check_volume(ctx: Ctx, value: Any) -> int:
     item = await _own(ctx, int(ctx.answers["id"]))
-    return lots.check_new_volume(item.quantity_kg - item.remaining_kg, value)
+    # Below what is promised only as far as accepted deals can be asked to take less.
+    floor = await amendments.volume_floor(ctx.uow, item)
+    return lots.check_new_volume(item.quantity_kg - item.remaining_kg, value, floor)
+
+
+def _price_question(ctx: Ctx) -> str:
+    a = ctx.answers
+    old = a.get("price_old")
+    return _("#{id} {product}: giá hiện tại {price}. Giá mới là bao nhiêu? Ví dụ: 25k · 25.000").format(
+        id=a["id"],
+        product=product_name(ctx.services, a["product"]),
+        price=fmt.price_per_kg(old) if old else _("chưa đặt"),
+    )
+
+
+def _check_new_price(ctx: Ctx, value: Any) -> int:
+    product = ctx.services.catalog.get(ctx.answers["product"])
+    if product is None:
+        raise RuleError(_("Không có sản phẩm này. Vui lòng chọn lại."), "price")
+    return check_price(product, value)
+
+
+def _window_question(ctx: Ctx) -> str:
+    a = ctx.answers
+    return _(
+        "#{id} {product}: hiện {window}. Thời gian mới? Ví dụ: 15-20/9 · từ 15 đến 20/9 · tuần sau"
+    ).format(
+        id=a["id"],
+        product=product_name(ctx.services, a["product"]),
+        window=fmt.date_range(dt.date.fromisoformat(a["since"]), dt.date.fromisoformat(a["until"])),
+    )
+
+
+async def _check_new_window(ctx: Ctx, value: Any) -> list[str]:
+    start, end = value
+    item = await _own(ctx, int(ctx.answers["id"]))
+    if isinstance(item, dto.Lot):
+        lots.check_lot_new_window(item, start, end, ctx.services.catalog, ctx.today)
+    else:
+        orders.check_order_new_window(item, start, end, ctx.today)
+    return [start.isoformat(), end.isoformat()]
 
 
 @dataclass
@@ -340,9 +418,37 @@ change.step(
         _doing(Do.VOLUME)(ctx)
         and bool(ctx.answers.get("pooled"))
         and ctx.answers.get("volume") != ctx.answers.get("quantity")
+        # below what is promised: the parts shrink in proportion as the deals agree
+        and int(ctx.answers.get("volume", 0)) >= int(ctx.answers.get("promised", 0))
     ),
 )
 change.step(ChangeStep.EXTEND, WithBack(NewEnd()), key="until_new", when=_doing(Do.EXTEND))
+change.step(
+    ChangeStep.PRICE,
+    WithBack(
+        TextInput(
+            _price_question,
+            lambda ctx, text: answers.read_amount_vnd_per_kg(text, ctx.answers.get("product")),
+            lazy_gettext("Tôi chưa hiểu giá. Ví dụ: 25k · 25.000 · 25000đ."),
+            check=_check_new_price,
+        )
+    ),
+    key="price",
+    when=_doing(Do.PRICE),
+)
+change.step(
+    ChangeStep.WINDOW,
+    WithBack(
+        TextInput(
+            _window_question,
+            lambda ctx, text: parse_window(text, ctx.today),
+            lazy_gettext("Tôi chưa hiểu ngày. Ví dụ: 15-20/9."),
+            check=_check_new_window,
+        )
+    ),
+    key="window",
+    when=_doing(Do.WINDOW),
+)
 change.step(
     ChangeStep.REASON,
     WithBack(
@@ -380,6 +486,12 @@ async def apply(ctx: Ctx) -> None:
 
 async def _apply(ctx: Ctx, item_id: int, a: dict[str, Any]) -> str:
     do = Do(a["do"])
+    hours = ctx.services.settings.amendment_hours
+    if do is Do.VOLUME and int(a["volume"]) < int(a["promised"]):
+        asked = await amendments.ask_volume_cut(
+            ctx.uow, ctx.user, await _own(ctx, item_id), int(a["volume"]), ctx.now, hours
+        )
+        return show.volume_cut(item_id, int(a["volume"]), len(asked))
     if do is Do.VOLUME:
         if _trader(ctx):
             changed: trade.Item = await orders.change_order_volume(ctx.uow, ctx.user, item_id, a["volume"])
@@ -396,6 +508,27 @@ async def _apply(ctx: Ctx, item_id: int, a: dict[str, Any]) -> str:
                 ctx.uow, ctx.user, item_id, new_to, ctx.services.catalog, ctx.today
             )
         return show.extended(changed)
+    if do is Do.PRICE:
+        if _trader(ctx):
+            changed = await orders.change_order_price(
+                ctx.uow, ctx.user, item_id, a["price"], ctx.services.catalog
+            )
+        else:
+            changed = await lots.change_lot_price(
+                ctx.uow, ctx.user, item_id, a["price"], ctx.services.catalog
+            )
+        asked = await amendments.ask_price(ctx.uow, ctx.user, changed, int(a["price"]), ctx.now, hours)
+        message = show.price_changed(changed, a.get("price_old"))
+        return f"{message}\n{show.amendments_asked(len(asked))}" if asked else message
+    if do is Do.WINDOW:
+        start, end = (dt.date.fromisoformat(d) for d in a["window"])
+        if _trader(ctx):
+            changed = await orders.change_order_window(ctx.uow, ctx.user, item_id, start, end, ctx.today)
+        else:
+            changed = await lots.change_lot_window(
+                ctx.uow, ctx.user, item_id, start, end, ctx.services.catalog, ctx.today
+            )
+        return show.window_changed(changed)
     if _trader(ctx):
         await orders.cancel_order(ctx.uow, ctx.user, item_id, a["reason"])
     else:

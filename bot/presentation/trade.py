@@ -133,6 +133,36 @@ def extended(item: trade.Item) -> str:
     return _("Đã gia hạn #{id} đến {day}.").format(id=item.id, day=fmt.date(trade.window_of(item)[1]))
 
 
+def price_changed(item: trade.Item, old: int | None) -> str:
+    new = (item.asking_price if isinstance(item, dto.Lot) else item.price) or 0
+    if old is None:
+        return _("Đã đặt giá #{id}: {new}.").format(id=item.id, new=fmt.price_per_kg(new))
+    return _("Đã đổi giá #{id} từ {old} thành {new}.").format(
+        id=item.id, old=fmt.price_per_kg(old), new=fmt.price_per_kg(new)
+    )
+
+
+def window_changed(item: trade.Item) -> str:
+    return _("Đã đổi thời gian #{id}: {window}.").format(
+        id=item.id, window=fmt.date_range(*trade.window_of(item))
+    )
+
+
+def volume_cut(item_id: int, new_kg: int, asked: int) -> str:
+    """Said after a total below what is promised: nothing more is offered; the deals are asked."""
+    return _(
+        "#{id}: không ghép thêm cho ai nữa. Để còn {new}, bên kia của {n} đơn đã chốt được hỏi có đồng ý "
+        "giảm không; đơn chỉ đổi khi họ đồng ý. Bot sẽ báo khi họ trả lời."
+    ).format(id=item_id, new=fmt.kg(new_kg), n=asked)
+
+
+def amendments_asked(asked: int) -> str:
+    """Said after a change that needs the consent of the other side of accepted deals."""
+    return _(
+        "Các đơn đã chốt chưa đổi: bên kia của {n} đơn được hỏi có đồng ý không. Bot sẽ báo khi họ trả lời."
+    ).format(n=asked)
+
+
 def cancelled(item_id: int, reason: str) -> str:
     return _("Đã hủy #{id}. Lý do: {reason}.").format(id=item_id, reason=reason[:200])
 

@@ -212,19 +212,32 @@ async def has_shares(uow: UnitOfWork, lot_id: int) -> bool:
     return bool(await uow.lots.shares(lot_id))
 
 
-async def own_open_lot(uow: UnitOfWork, owner: dto.User, lot_id: int) -> dto.Lot:
-    """The person's own lot, still open; otherwise a RuleError."""
+async def own_open_lot(
+    uow: UnitOfWork, owner: dto.User, lot_id: int, *, matched_too: bool = False
+) -> dto.Lot:
+    """The person's own lot, still open (or fully matched, with ``matched_too``); otherwise a RuleError."""
     lot = await uow.lots.get(lot_id)
     if lot is None or lot.owner_id != owner.id:
         raise RuleError(_("Không tìm thấy lô hàng này."))
-    if lot.status not in OPEN:
+    if lot.status not in OPEN and not (matched_too and lot.status == "matched"):
         raise RuleError(_("Lô #{id} đã đóng, không thể thay đổi.").format(id=lot.id))
     return lot
 
 
-def check_new_volume(promised_kg: int, new_kg: float | None) -> int:
-    """A new total that is sane and not below what is already promised to traders."""
+def check_new_volume(promised_kg: int, new_kg: float | None, floor_kg: int | None = None) -> int:
+    """A new total that is sane and not below what is already promised to traders (or, where
+    accepted deals may be asked to take less, not below ``floor_kg``)."""
     kg = check_quantity(new_kg, "volume")
+    if floor_kg is not None and floor_kg < promised_kg:
+        if kg < floor_kg:
+            raise RuleError(
+                _(
+                    "Không thể giảm xuống {new}: các đề xuất chưa trả lời và các đơn đã chốt (mỗi đơn ít "
+                    "nhất 1 kg) cần {floor}. Khối lượng mới phải từ {floor} trở lên."
+                ).format(new=fmt.kg(kg), floor=fmt.kg(floor_kg)),
+                "volume",
+            )
+        return kg
     if kg < promised_kg:
         raise RuleError(
             _(
@@ -244,12 +257,12 @@ async def change_lot_volume(
     shares: tuple[dto.LotShare, ...] | None = None,
 ) -> dto.Lot:
     """Set a lot's total; household shares, if the lot has them, are replaced and must add up."""
-    lot = await own_open_lot(uow, actor, lot_id)
+    lot = await own_open_lot(uow, actor, lot_id, matched_too=True)
     kg = check_new_volume(lot.quantity_kg - lot.remaining_kg, new_kg)
     if shares is not None:
         check_shares(shares, kg)
     if not await uow.lots.set_quantity(lot.id, kg):  # a match took volume meanwhile
-        fresh = await own_open_lot(uow, actor, lot_id)
+        fresh = await own_open_lot(uow, actor, lot_id, matched_too=True)
         check_new_volume(fresh.quantity_kg - fresh.remaining_kg, kg)
     if shares is not None:
         await uow.lots.replace_shares(lot.id, shares)
@@ -293,11 +306,64 @@ async def extend_lot(
     uow: UnitOfWork, actor: dto.User, lot_id: int, new_to: dt.date, catalog: ProductCatalog, today: dt.date
 ) -> dto.Lot:
     """Move a lot's ready-to date later, within what the product keeps."""
-    lot = await own_open_lot(uow, actor, lot_id)
+    lot = await own_open_lot(uow, actor, lot_id, matched_too=True)
     check_extension(lot, new_to, catalog, today)
     await uow.lots.change(lot.id, ready_to=new_to)
     await uow.events.record(
         "lot", lot.id, actor.id, "extend", {"old": lot.ready_to.isoformat(), "new": new_to.isoformat()}
+    )
+    await emit(uow, LotChanged(lot.id))
+    return await uow.lots.get(lot.id)  # type: ignore[return-value]
+
+
+async def change_lot_price(
+    uow: UnitOfWork, actor: dto.User, lot_id: int, price: float | None, catalog: ProductCatalog
+) -> dto.Lot:
+    """Set a lot's asking price, within the product's plausible range."""
+    lot = await own_open_lot(uow, actor, lot_id, matched_too=True)
+    product = catalog.get(lot.product_code)
+    if product is None:
+        raise RuleError(_("Không có sản phẩm này. Vui lòng chọn lại."), "price")
+    new_price = check_price(product, price)
+    await uow.lots.change(lot.id, asking_price=new_price)
+    await uow.events.record(
+        "lot", lot.id, actor.id, "change_price", {"old": lot.asking_price, "new": new_price}
+    )
+    await emit(uow, LotChanged(lot.id))
+    return await uow.lots.get(lot.id)  # type: ignore[return-value]
+
+
+def check_lot_new_window(
+    lot: dto.Lot, start: dt.date, end: dt.date, catalog: ProductCatalog, today: dt.date
+) -> None:
+    """A new ready window: not past, as long as the product keeps, and not the same as now."""
+    check_lot_window(catalog, lot.product_code, start, end, today)
+    if (start, end) == (lot.ready_from, lot.ready_to):
+        raise RuleError(_("Đó vẫn là thời gian cũ. Vui lòng gõ ngày khác."), "window")
+
+
+async def change_lot_window(
+    uow: UnitOfWork,
+    actor: dto.User,
+    lot_id: int,
+    start: dt.date,
+    end: dt.date,
+    catalog: ProductCatalog,
+    today: dt.date,
+) -> dto.Lot:
+    """Move a lot's ready window (both ends)."""
+    lot = await own_open_lot(uow, actor, lot_id, matched_too=True)
+    check_lot_new_window(lot, start, end, catalog, today)
+    await uow.lots.change(lot.id, ready_from=start, ready_to=end)
+    await uow.events.record(
+        "lot",
+        lot.id,
+        actor.id,
+        "change_window",
+        {
+            "old": [lot.ready_from.isoformat(), lot.ready_to.isoformat()],
+            "new": [start.isoformat(), end.isoformat()],
+        },
     )
     await emit(uow, LotChanged(lot.id))
     return await uow.lots.get(lot.id)  # type: ignore[return-value]

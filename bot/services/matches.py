@@ -222,6 +222,12 @@ async def _cancel(uow: UnitOfWork, deal: Deal, user: dto.User) -> Answered:
     return Answered(Outcome.CANCELLED, match.id, deal, changed=True)
 
 
+async def waiting_for(uow: UnitOfWork, user: dto.User) -> list[Deal]:
+    """Proposals still waiting for ``user``'s answer, oldest first."""
+    deals = [await load_deal(uow, m.id) for m in await uow.matches.waiting_for(user.id)]
+    return [d for d in deals if d is not None]
+
+
 EXPIRE_BATCH = 100
 
 

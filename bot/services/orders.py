@@ -174,12 +174,14 @@ async def create_order(
     return order
 
 
-async def own_open_order(uow: UnitOfWork, trader: dto.User, order_id: int) -> dto.Order:
-    """The trader's own order, still open; otherwise a RuleError."""
+async def own_open_order(
+    uow: UnitOfWork, trader: dto.User, order_id: int, *, matched_too: bool = False
+) -> dto.Order:
+    """The trader's own order, still open (or fully matched, with ``matched_too``); otherwise a RuleError."""
     order = await uow.orders.get(order_id)
     if order is None or order.trader_id != trader.id:
         raise RuleError(_("Không tìm thấy đơn hàng này."))
-    if order.status not in OPEN:
+    if order.status not in OPEN and not (matched_too and order.status == "matched"):
         raise RuleError(_("Đơn #{id} đã đóng, không thể thay đổi.").format(id=order.id))
     return order
 
@@ -188,10 +190,10 @@ async def change_order_volume(
     uow: UnitOfWork, actor: dto.User, order_id: int, new_kg: float | None
 ) -> dto.Order:
     """Set an order's total; never below what is already matched."""
-    order = await own_open_order(uow, actor, order_id)
+    order = await own_open_order(uow, actor, order_id, matched_too=True)
     kg = check_new_volume(order.quantity_kg - order.remaining_kg, new_kg)
     if not await uow.orders.set_quantity(order.id, kg):  # a match took volume meanwhile
-        fresh = await own_open_order(uow, actor, order_id)
+        fresh = await own_open_order(uow, actor, order_id, matched_too=True)
         check_new_volume(fresh.quantity_kg - fresh.remaining_kg, kg)
     changes: dict[str, object] = {"old": order.quantity_kg, "new": kg}
     if order.min_lot_kg > kg:  # keep the minimum meaningful for a smaller order
@@ -213,11 +215,56 @@ async def extend_order(
     uow: UnitOfWork, actor: dto.User, order_id: int, new_to: dt.date, today: dt.date
 ) -> dto.Order:
     """Move an order's pickup-to date later."""
-    order = await own_open_order(uow, actor, order_id)
+    order = await own_open_order(uow, actor, order_id, matched_too=True)
     check_extension(order, new_to, today)
     await uow.orders.change(order.id, pickup_to=new_to)
     await uow.events.record(
         "order", order.id, actor.id, "extend", {"old": order.pickup_to.isoformat(), "new": new_to.isoformat()}
+    )
+    await emit(uow, OrderChanged(order.id))
+    return await uow.orders.get(order.id)  # type: ignore[return-value]
+
+
+async def change_order_price(
+    uow: UnitOfWork, actor: dto.User, order_id: int, price: float | None, catalog: ProductCatalog
+) -> dto.Order:
+    """Set the price an order offers, within the product's plausible range."""
+    order = await own_open_order(uow, actor, order_id, matched_too=True)
+    product = catalog.get(order.product_code)
+    if product is None:
+        raise RuleError(_("Không có sản phẩm này. Vui lòng chọn lại."), "price")
+    new_price = check_price(product, price)
+    await uow.orders.change(order.id, price=new_price)
+    await uow.events.record(
+        "order", order.id, actor.id, "change_price", {"old": order.price, "new": new_price}
+    )
+    await emit(uow, OrderChanged(order.id))
+    return await uow.orders.get(order.id)  # type: ignore[return-value]
+
+
+def check_order_new_window(order: dto.Order, start: dt.date, end: dt.date, today: dt.date) -> None:
+    """A new pickup window: not past, within a year, and not the same as now."""
+    check_window(start, end, today)
+    if (start, end) == (order.pickup_from, order.pickup_to):
+        raise RuleError(_("Đó vẫn là thời gian cũ. Vui lòng gõ ngày khác."), "window")
+
+
+async def change_order_window(
+    uow: UnitOfWork, actor: dto.User, order_id: int, start: dt.date, end: dt.date, today: dt.date
+) -> dto.Order:
+    """Move an order's pickup window (both ends)."""
+    order = await own_open_order(uow, actor, order_id, matched_too=True)
+    check_order_new_window(order, start, end, today)
+    await uow.orders.change(order.id, pickup_from=start, pickup_to=end)
+    await uow.events.record(
+        "order",
+        order.id,
+        actor.id,
+        "change_window",
+        {
+            "old": [order.pickup_from.isoformat(), order.pickup_to.isoformat()],
+            "new": [start.isoformat(), end.isoformat()],
+        },
     )
     await emit(uow, OrderChanged(order.id))
     return await uow.orders.get(order.id)  # type: ignore[return-value]

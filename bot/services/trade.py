@@ -91,16 +91,23 @@ class Page:
     pages: int
 
 
-async def my_open_items(uow: UnitOfWork, user: dto.User, *, orders: bool, page: int, size: int) -> Page:
-    """The person's open orders (``orders``) or lots, page ``page`` (clamped)."""
-    total = await uow.orders.count_of_trader(user.id) if orders else await uow.lots.count_of_owner(user.id)
+async def my_open_items(
+    uow: UnitOfWork, user: dto.User, *, orders: bool, page: int, size: int, today: dt.date | None = None
+) -> Page:
+    """The person's open orders (``orders``) or lots, page ``page`` (clamped); with ``today``, also
+    the fully matched ones whose window has not passed (their deals may still be changed)."""
+    total = (
+        await uow.orders.count_of_trader(user.id, matched_until=today)
+        if orders
+        else await uow.lots.count_of_owner(user.id, matched_until=today)
+    )
     pages = max(1, -(-total // size))
     page = min(max(page, 0), pages - 1)
     offset = page * size
     items: Sequence[Item] = (
-        await uow.orders.of_trader(user.id, limit=size, offset=offset)
+        await uow.orders.of_trader(user.id, limit=size, offset=offset, matched_until=today)
         if orders
-        else await uow.lots.of_owner(user.id, limit=size, offset=offset)
+        else await uow.lots.of_owner(user.id, limit=size, offset=offset, matched_until=today)
     )
     return Page(tuple(items), total, page, pages)
 

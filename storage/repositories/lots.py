@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -18,6 +18,12 @@ OPEN = ("open", "partly_matched")
 def _status_after(remaining: Any, quantity: Any) -> Any:
     """SQL expression for the status a lot or order has with ``remaining`` kg left."""
     return case((remaining <= 0, "matched"), (remaining < quantity, "partly_matched"), else_="open")
+
+
+def _listed(model: Any, matched_until: dt.date | None) -> Any:
+    if matched_until is None:
+        return model.status.in_(OPEN)
+    return or_(model.status.in_(OPEN), and_(model.status == "matched", model.ready_to >= matched_until))
 
 
 class LotRepository:
@@ -46,18 +52,28 @@ class LotRepository:
         return [dto.from_row(dto.LotShare, r) for r in rows]
 
     async def of_owner(
-        self, owner_id: int, *, open_only: bool = True, limit: int = 5, offset: int = 0
+        self,
+        owner_id: int,
+        *,
+        open_only: bool = True,
+        limit: int = 5,
+        offset: int = 0,
+        matched_until: dt.date | None = None,
     ) -> list[dto.Lot]:
+        """Newest first; open only (and, with ``matched_until``, fully matched ones whose window
+        has not ended before that day: their deals may still change)."""
         stmt = select(Lot).where(Lot.owner_id == owner_id)
         if open_only:
-            stmt = stmt.where(Lot.status.in_(OPEN))
+            stmt = stmt.where(_listed(Lot, matched_until))
         rows = await self.session.scalars(stmt.order_by(Lot.id.desc()).limit(limit).offset(offset))
         return [dto.from_row(dto.Lot, r) for r in rows]
 
-    async def count_of_owner(self, owner_id: int, *, open_only: bool = True) -> int:
+    async def count_of_owner(
+        self, owner_id: int, *, open_only: bool = True, matched_until: dt.date | None = None
+    ) -> int:
         stmt = select(func.count()).select_from(Lot).where(Lot.owner_id == owner_id)
         if open_only:
-            stmt = stmt.where(Lot.status.in_(OPEN))
+            stmt = stmt.where(_listed(Lot, matched_until))
         return int(await self.session.scalar(stmt) or 0)
 
     async def open_lots(self, product_code: str | None = None) -> list[dto.Lot]:
@@ -120,11 +136,37 @@ class LotRepository:
         """Change a lot's total volume; refused when more than that is already promised."""
         result = await self.session.execute(
             update(Lot)
-            .where(Lot.id == lot_id, Lot.status.in_(OPEN), Lot.quantity_kg - Lot.remaining_kg <= quantity_kg)
+            .where(
+                Lot.id == lot_id,
+                Lot.status.in_((*OPEN, "matched")),
+                Lot.quantity_kg - Lot.remaining_kg <= quantity_kg,
+            )
             .values(
                 remaining_kg=quantity_kg - (Lot.quantity_kg - Lot.remaining_kg),
                 quantity_kg=quantity_kg,
                 status=_status_after(quantity_kg - (Lot.quantity_kg - Lot.remaining_kg), quantity_kg),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def shrink(self, lot_id: int, kg: int) -> bool:
+        """Take ``kg`` off the total of a live item whose promised volume covers them (an amended
+        match gave them up); what is left unpromised stays as it was."""
+        promised = Lot.quantity_kg - Lot.remaining_kg
+        result = await self.session.execute(
+            update(Lot)
+            .where(Lot.id == lot_id, promised >= kg)
+            .values(
+                quantity_kg=Lot.quantity_kg - kg,
+                # a closed (expired, cancelled) item keeps its status; only its books change
+                status=case(
+                    (
+                        Lot.status.in_((*OPEN, "matched")),
+                        _status_after(Lot.remaining_kg, Lot.quantity_kg - kg),
+                    ),
+                    else_=Lot.status,
+                ),
             )
             .execution_options(synchronize_session=False)
         )

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -65,6 +65,25 @@ class MatchRepository:
             )
         )
         return {(a, b) for a, b in rows.all()}
+
+    async def waiting_for(self, user_id: int, limit: int = 20) -> list[dto.Match]:
+        """Proposals still waiting for ``user_id``'s answer (as the lot's owner or the order's trader)."""
+        Lot, Order = models.HarvestLot, models.PurchaseOrder
+        rows = await self.session.scalars(
+            select(Match)
+            .join(Lot, Lot.id == Match.lot_id)
+            .join(Order, Order.id == Match.order_id)
+            .where(
+                Match.status == "proposed",
+                or_(
+                    and_(Lot.owner_id == user_id, Match.rep_accepted_at.is_(None)),
+                    and_(Order.trader_id == user_id, Match.trader_accepted_at.is_(None)),
+                ),
+            )
+            .order_by(Match.id)
+            .limit(limit)
+        )
+        return [dto.from_row(dto.Match, r) for r in rows]
 
     async def due_to_expire(self, now: dt.datetime, limit: int = 500) -> list[dto.Match]:
         rows = await self.session.scalars(

@@ -5,13 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
 from storage.repositories.lots import OPEN, _status_after
 
 Order = models.PurchaseOrder
+
+
+def _listed(model: Any, matched_until: dt.date | None) -> Any:
+    if matched_until is None:
+        return model.status.in_(OPEN)
+    return or_(model.status.in_(OPEN), and_(model.status == "matched", model.pickup_to >= matched_until))
 
 
 class OrderRepository:
@@ -29,18 +35,28 @@ class OrderRepository:
         return dto.from_row(dto.Order, row) if row else None
 
     async def of_trader(
-        self, trader_id: int, *, open_only: bool = True, limit: int = 5, offset: int = 0
+        self,
+        trader_id: int,
+        *,
+        open_only: bool = True,
+        limit: int = 5,
+        offset: int = 0,
+        matched_until: dt.date | None = None,
     ) -> list[dto.Order]:
+        """Newest first; open only (and, with ``matched_until``, fully matched ones whose window
+        has not ended before that day: their deals may still change)."""
         stmt = select(Order).where(Order.trader_id == trader_id)
         if open_only:
-            stmt = stmt.where(Order.status.in_(OPEN))
+            stmt = stmt.where(_listed(Order, matched_until))
         rows = await self.session.scalars(stmt.order_by(Order.id.desc()).limit(limit).offset(offset))
         return [dto.from_row(dto.Order, r) for r in rows]
 
-    async def count_of_trader(self, trader_id: int, *, open_only: bool = True) -> int:
+    async def count_of_trader(
+        self, trader_id: int, *, open_only: bool = True, matched_until: dt.date | None = None
+    ) -> int:
         stmt = select(func.count()).select_from(Order).where(Order.trader_id == trader_id)
         if open_only:
-            stmt = stmt.where(Order.status.in_(OPEN))
+            stmt = stmt.where(_listed(Order, matched_until))
         return int(await self.session.scalar(stmt) or 0)
 
     async def open_orders(self, product_code: str | None = None) -> list[dto.Order]:
@@ -96,11 +112,33 @@ class OrderRepository:
         promised = Order.quantity_kg - Order.remaining_kg
         result = await self.session.execute(
             update(Order)
-            .where(Order.id == order_id, Order.status.in_(OPEN), promised <= quantity_kg)
+            .where(Order.id == order_id, Order.status.in_((*OPEN, "matched")), promised <= quantity_kg)
             .values(
                 remaining_kg=quantity_kg - promised,
                 quantity_kg=quantity_kg,
                 status=_status_after(quantity_kg - promised, quantity_kg),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def shrink(self, order_id: int, kg: int) -> bool:
+        """Take ``kg`` off the total of a live item whose promised volume covers them (an amended
+        match gave them up); what is left unpromised stays as it was."""
+        promised = Order.quantity_kg - Order.remaining_kg
+        result = await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id, promised >= kg)
+            .values(
+                quantity_kg=Order.quantity_kg - kg,
+                # a closed (expired, cancelled) item keeps its status; only its books change
+                status=case(
+                    (
+                        Order.status.in_((*OPEN, "matched")),
+                        _status_after(Order.remaining_kg, Order.quantity_kg - kg),
+                    ),
+                    else_=Order.status,
+                ),
             )
             .execution_options(synchronize_session=False)
         )

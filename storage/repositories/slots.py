@@ -125,6 +125,16 @@ class SlotRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def release_kg(self, slot_id: int, kg: int) -> bool:
+        """Give back ``kg`` of a booking that stays (the truck still comes, with less)."""
+        result = await self.session.execute(
+            update(Slot)
+            .where(Slot.id == slot_id, Slot.booked_kg >= kg)
+            .values(booked_kg=Slot.booked_kg - kg)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def pickups(
         self,
         start: dt.datetime,
