@@ -81,7 +81,7 @@ def test_exports_mask_phones_unless_asked(db_file: Path, tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     written = done.stdout.split()
     assert [Path(p).name for p in written] == [
-        f"thang9_{t}.csv" for t in ("lots", "orders", "matches", "pickups")
+        f"thang9_{t}.csv" for t in ("lots", "orders", "matches", "pickups", "realized", "gouging")
     ]
     text = (tmp_path / "thang9_orders.csv").read_text(encoding="utf-8-sig")
     orders = list(csv.DictReader(io.StringIO(text), delimiter=";"))

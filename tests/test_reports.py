@@ -294,7 +294,7 @@ async def test_official_reads_the_report_chart_and_excel(bot: BotHarness, seeded
     assert reply.attachment.filename == "nongsan_20260901_20260930.xlsx"
     assert "Số điện thoại đã được che" in reply.text
     wb = load_workbook(io.BytesIO(reply.attachment.data))
-    assert wb.sheetnames == ["Lô hàng", "Đơn mua", "Ghép đơn", "Lấy hàng"]
+    assert wb.sheetnames == ["Lô hàng", "Đơn mua", "Ghép đơn", "Lấy hàng", "Giá thực tế", "Báo ép giá"]
     lots = list(wb["Lô hàng"].iter_rows(values_only=True))
     assert lots[0][:8] == (
         "Mã lô",
@@ -345,7 +345,7 @@ async def test_admin_exports_csv_with_phones_and_empty_periods_say_so(
     assert [int(r["Mã ghép"]) for r in rows] == sorted(seeded.matches.values())
     m1 = rows[0]
     assert m1["Ngày ghép"] == "2026-09-02 14:00" and m1["Khối lượng (kg)"] == "6000"
-    assert m1["Thành tiền (₫)"] == "156000000" and m1["Trạng thái"] == "picked_up"
+    assert m1["Thành tiền (₫)"] == "156000000" and m1["Trạng thái"] == "đã lấy hàng"
     assert m1["ĐT người bán"] == "0912000701" and m1["ĐT thương lái"] == "0912000703"
 
     await admin.says("/baocao")
