@@ -159,6 +159,7 @@ class MatchPaid(DomainEvent):
     match_id: int
     amount: int
     below_floor: bool
+    floor: int | None = None  # the anti-gouging floor when the money arrived (VND/kg)
 
 
 @event("payment_overdue", NOTIFY)

@@ -144,6 +144,27 @@ async def deal(
     return match.id
 
 
+async def close(bot: BotHarness, match_id: int, *, weighed_kg: int, paid: bool = True) -> None:
+    """Take a deal through the steps the chain tests walk in the chat: the seller records the weight
+    (their word needs no confirmation), the trader pays, the seller confirms receipt (if ``paid``)."""
+    now, today = bot.clock.now(), bot.clock.today()
+    async with bot.db.uow() as uow:
+        p = await deals.parties(uow, match_id)
+        assert p is not None
+        outcome = await deals.record_pickup(
+            uow, p.seller, match_id, weighed_kg, "1", tolerance=bot.settings.weighing_tolerance, now=now
+        )
+        assert outcome.done is deals.Done.OK
+        if paid:
+            assert await deals.record_payment(uow, p.trader, match_id, deals.CASH, now=now) is deals.Done.OK
+            floor = await deals.price_floor(uow, match_id, today, bot.settings.gouging_margin)
+            receipt = await deals.confirm_receipt(
+                uow, p.seller, match_id, received=True, floor=floor, now=now
+            )
+            assert receipt.done is deals.Done.OK
+    await bot.settle()
+
+
 async def parties(bot: BotHarness) -> tuple[Person, Person]:
     seller = await person(
         bot,
@@ -454,3 +475,30 @@ async def make_official(uow, bot: BotHarness) -> dto.User:  # type: ignore[no-un
         now=bot.clock.now(),
     )
     return await uow.users.get(user.id)
+
+
+# --- a final price below the anti-gouging floor -------------------------------------------------------
+
+
+async def test_a_deal_paid_below_the_floor_alerts_the_provinces_official(bot: BotHarness) -> None:
+    seller, trader = await parties(bot)
+    official = await person(bot, "704", "official", "Cán bộ Sở", "0912000704")
+    async with bot.db.uow() as uow:  # the reference price rose after the deal was made
+        await uow.prices.add(product_code="na", province_code=20, price=30_000, valid_from=SEPT, set_by=None)
+    match_id = await deal(bot, kg=1_000, price=24_000)  # the floor is 30.000 × (1 − 15 %) = 25.500
+    await seller.says(f"/layhang {match_id}")
+    await seller.says("1.000")
+    await seller.says("1")
+    await seller.says("ok")
+    await trader.presses_in(await last_notification(bot, trader), "Đã trả tiền mặt")
+    assert await bot.outbox_texts(official) == []  # paid is not received
+    await seller.presses_in(await last_notification(bot, seller), "Đã nhận tiền")
+    assert (await match_row(bot, match_id)).status == "paid"
+    alert = (await last_notification(bot, official)).text.replace("\xa0", " ")
+    assert f"Cảnh báo ép giá: đơn #{match_id} (Na, 1.000 kg) đã thanh toán với giá 24.000 ₫/kg" in alert
+    assert "dưới giá sàn 25.500 ₫/kg" in alert and "Hoàng Văn Mạnh – 0912000702" in alert
+
+    fair = await deal(bot, kg=500, price=26_000)  # above the floor: nobody is alerted
+    await close(bot, fair, weighed_kg=500)
+    assert (await match_row(bot, fair)).status == "paid"
+    assert len(await bot.outbox_texts(official)) == 1

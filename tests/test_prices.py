@@ -339,3 +339,27 @@ async def test_a_follower_on_a_numbered_messenger_stops_the_bulletin_by_typing(d
     user = await bot.user(an)
     async with bot.db.uow() as uow:
         assert "na" not in await uow.users.topics(user.id)
+
+
+async def test_gia_shows_the_realized_price_of_deals_weighed_and_paid(bot: BotHarness) -> None:
+    from tests.test_deals import close, deal, parties
+
+    cuong = await official(bot)
+    await cuong.says("/giathamchieu na 30k")
+    await parties(bot)
+    await close(bot, await deal(bot, kg=2_000, price=31_000), weighed_kg=2_000)
+    await close(bot, await deal(bot, kg=1_100, price=32_500), weighed_kg=1_000)  # 100 kg short at the scales
+    await close(bot, await deal(bot, kg=5_000, price=20_000), weighed_kg=5_000, paid=False)  # not paid yet
+
+    an = bot.person("902")
+    await bot.register(an, role_label="Nông dân", name="Nguyễn Văn An", phone="0912000902")
+    await an.says("/gia na")
+    assert "Giá tham chiếu Na tại Tỉnh Lạng Sơn: 30.000 ₫/kg" in an.plain
+    # (2.000 × 31.000 + 1.000 × 32.500) / 3.000 kg: weighed, paid, weighted by the kilograms
+    assert "Giá thực tế (đã cân, đã trả, 30 ngày): 31.500 ₫/kg trên 3.000 kg" in an.plain
+    await an.says("/gia hồng vành khuyên")
+    assert "chưa có giá tham chiếu" in an.plain and "Giá thực tế" not in an.plain
+
+    bot.clock.set(bot.clock.now() + dt.timedelta(days=31))  # a month on: those deals are old news
+    await an.says("/gia na")
+    assert "Giá tham chiếu Na" in an.plain and "Giá thực tế" not in an.plain

@@ -62,6 +62,9 @@ def test_summary_as_text_and_json(db_file: Path) -> None:
     data = json.loads(done.stdout)
     assert data["total"]["reported_kg"] == 20_800 and data["total"]["matched_kg"] == 11_000
     assert data["province_code"] is None and data["median_hours_to_match"] == 9.0
+    assert data["total"]["picked_up_kg"] == 6_000 and data["total"]["paid_vnd"] == 0
+    assert data["no_shows"] == {"count": 0, "kg": 0} and data["gouging_reports"] == 0
+    assert data["disputes"] == {"opened": 0, "open": 0, "resolved": 0} and data["realized"] == []
 
 
 def test_exports_mask_phones_unless_asked(db_file: Path, tmp_path: Path) -> None:
@@ -73,6 +76,9 @@ def test_exports_mask_phones_unless_asked(db_file: Path, tmp_path: Path) -> None
     wb = load_workbook(out)
     lots = list(wb["Lô hàng"].iter_rows(values_only=True))
     assert len(lots) == 6 and lots[1][3] == "0912***701"
+    matches = list(wb["Ghép đơn"].iter_rows(values_only=True))
+    status = matches[0].index("Trạng thái")
+    assert [m[status] for m in matches[1:]] == ["đã lấy hàng", "đã chốt", "chờ trả lời"]
 
     base = tmp_path / "thang9.csv"
     done = run(
@@ -81,7 +87,7 @@ def test_exports_mask_phones_unless_asked(db_file: Path, tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     written = done.stdout.split()
     assert [Path(p).name for p in written] == [
-        f"thang9_{t}.csv" for t in ("lots", "orders", "matches", "pickups")
+        f"thang9_{t}.csv" for t in ("lots", "orders", "matches", "pickups", "realized", "gouging")
     ]
     text = (tmp_path / "thang9_orders.csv").read_text(encoding="utf-8-sig")
     orders = list(csv.DictReader(io.StringIO(text), delimiter=";"))

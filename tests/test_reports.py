@@ -19,6 +19,7 @@ from bot.handlers.reports import AuditPage, ReportFile, What
 from bot.reports import export
 from bot.reports.export import ExportData
 from bot.reports.sheets import InertText, inert_text
+from bot.services import deals
 from bot.services import reports as service
 from bot.services.reports import Period, PeriodError
 from storage import models
@@ -294,7 +295,7 @@ async def test_official_reads_the_report_chart_and_excel(bot: BotHarness, seeded
     assert reply.attachment.filename == "nongsan_20260901_20260930.xlsx"
     assert "Số điện thoại đã được che" in reply.text
     wb = load_workbook(io.BytesIO(reply.attachment.data))
-    assert wb.sheetnames == ["Lô hàng", "Đơn mua", "Ghép đơn", "Lấy hàng"]
+    assert wb.sheetnames == ["Lô hàng", "Đơn mua", "Ghép đơn", "Lấy hàng", "Giá thực tế", "Báo ép giá"]
     lots = list(wb["Lô hàng"].iter_rows(values_only=True))
     assert lots[0][:8] == (
         "Mã lô",
@@ -345,7 +346,7 @@ async def test_admin_exports_csv_with_phones_and_empty_periods_say_so(
     assert [int(r["Mã ghép"]) for r in rows] == sorted(seeded.matches.values())
     m1 = rows[0]
     assert m1["Ngày ghép"] == "2026-09-02 14:00" and m1["Khối lượng (kg)"] == "6000"
-    assert m1["Thành tiền (₫)"] == "156000000" and m1["Trạng thái"] == "picked_up"
+    assert m1["Thành tiền (₫)"] == "156000000" and m1["Trạng thái"] == "đã lấy hàng"
     assert m1["ĐT người bán"] == "0912000701" and m1["ĐT thương lái"] == "0912000703"
 
     await admin.says("/baocao")
@@ -560,3 +561,217 @@ async def test_an_official_on_zalo_answers_by_number_and_exports_typed_periods(
     assert reply.attachment is None
     assert reply.extras[FILE_NAME] == "nongsan_20260812_20260910_orders.csv"
     assert reply.extras[FILE_URL].startswith("https://nongsan.example.vn/files/")
+
+
+# --- after the slot: weighed, paid, no-shows, disputes, gouging reports -------------------------------
+
+ENGLISH_CODES = {
+    "open", "partly_matched", "matched", "expired", "cancelled", "proposed", "accepted", "scheduled",
+    "picked_up", "disputed", "paid", "no_show", "declined", "farmer", "coop_rep", "trader", "official",
+    "admin", "xo", "vietgap", "cash", "transfer",
+}  # fmt: skip
+
+
+async def seed_after_the_slot(db: Database, seeded: Seeded) -> dict[str, int]:
+    """Deals of lots posted on 8/9 in Lạng Sơn, taken on by the deal services on 9/9:
+
+    X1 na 2 t at 28.000 ₫ and X2 na 1 t at 31.000 ₫ weighed in full and paid (87.000.000 ₫:
+    29.000 ₫/kg against a 30.000 ₫ reference); X3 hồng 1 t disputed and still open; X4 hồng 500 kg
+    weighed 450, disputed, settled at 500 by the official, not paid yet; X5 na 500 kg: the trader did
+    not come. Two price-gouging reports: one in Lạng Sơn, one in Hà Nội.
+    """
+    now, tol = at(9, 10), 0.10
+    async with db.uow() as uow:
+        people = {}
+        for ext in ("701", "702", "703", "705"):
+            user = await uow.users.by_external("telegram", ext)
+            assert user is not None
+            people[ext] = user
+        so = await uow.users.ensure("telegram", "706", "706", "vi")
+        await uow.users.register(
+            so.id, name="Cán bộ 706", phone="0912000706", role="official", province_code=LANG_SON,
+            ward_code=6463, now=now,
+        )  # fmt: skip
+        official = await uow.users.get(so.id)
+        assert official is not None
+        points = {p.name: p.id for p in await uow.points.in_province(LANG_SON)}
+
+        async def lot(product: str, kg: int, point: str) -> int:
+            row = await uow.lots.add(
+                owner_id=seeded.rep,
+                product_code=product,
+                quantity_kg=kg,
+                collection_point_id=points[point],
+                ready_from=dt.date(2026, 9, 8),
+                ready_to=dt.date(2026, 9, 12),
+                asking_price=None,
+                created_at=at(8, 8),
+            )
+            return row.id
+
+        na, hong = (
+            await lot("na", 4_000, "Điểm tập kết Chi Lăng"),
+            await lot("hong_vanh_khuyen", 2_000, "Điểm Văn Lãng"),
+        )
+
+        async def match(lot_id: int, product: str, kg: int, price: int) -> int:
+            order = await uow.orders.add(
+                trader_id=seeded.trader,
+                product_code=product,
+                quantity_kg=kg,
+                price=price,
+                pickup_from=dt.date(2026, 9, 8),
+                pickup_to=dt.date(2026, 9, 12),
+                provinces=[LANG_SON],
+                created_at=at(8, 9),
+            )
+            assert await uow.lots.take(lot_id, kg) and await uow.orders.take(order.id, kg)
+            m = await uow.matches.add(lot_id=lot_id, order_id=order.id, kg=kg, price=price, expires_at=None)
+            await uow.matches.transition(m.id, ("proposed",), status="accepted", created_at=at(8, 12))
+            return m.id
+
+        rep, trader = people["701"], await uow.users.get(seeded.trader)
+        assert trader is not None
+        ids = {
+            "X1": await match(na, "na", 2_000, 28_000),
+            "X2": await match(na, "na", 1_000, 31_000),
+            "X3": await match(hong, "hong_vanh_khuyen", 1_000, 18_000),
+            "X4": await match(hong, "hong_vanh_khuyen", 500, 19_000),
+            "X5": await match(na, "na", 500, 27_000),
+        }
+        for key in ("X1", "X2"):
+            done = await deals.record_pickup(
+                uow, rep, ids[key], 2_000 if key == "X1" else 1_000, "1", tolerance=tol, now=now
+            )
+            assert done.done is deals.Done.OK
+            assert await deals.record_payment(uow, trader, ids[key], deals.TRANSFER, now=now) is deals.Done.OK
+            paid = await deals.confirm_receipt(uow, rep, ids[key], received=True, floor=None, now=now)
+            assert paid.done is deals.Done.OK
+        for key, weighed, claimed in (("X3", 1_000, 1_050), ("X4", 450, 500)):
+            done = await deals.record_pickup(uow, trader, ids[key], weighed, "1", tolerance=tol, now=now)
+            assert done.done is deals.Done.OK
+            answer = await deals.answer_weight(uow, rep, ids[key], agree=False, claimed_kg=claimed, now=now)
+            assert answer.disputed
+        assert (
+            await deals.resolve_dispute(uow, official, ids["X4"], 500, tolerance=tol, now=now)
+            is deals.Done.OK
+        )
+        assert await deals.report_no_show(uow, rep, ids["X5"], now=now) is deals.Done.OK
+        for reporter in (people["702"], people["705"]):
+            await deals.report_gouging(
+                uow, reporter, trader_id=seeded.trader, trader_name=None, match_id=None, product_code="na",
+                price=15_000, note="=ép giá 15k", now=at(9, 11),
+            )  # fmt: skip
+    return ids
+
+
+@pytest.fixture
+async def after_the_slot(database: Database, seeded: Seeded) -> dict[str, int]:
+    return await seed_after_the_slot(database, seeded)
+
+
+async def test_summary_counts_what_was_weighed_paid_missed_disputed_and_reported(
+    database: Database, after_the_slot: dict[str, int]
+) -> None:
+    s = await summary_of(database, SEPTEMBER, LANG_SON)
+    t = s.total
+    # M1 6 t (picked up before weighing existed: its agreed kg), X1 2 t, X2 1 t, X3 1 t, X4 500 kg
+    assert t.picked_up_kg == 10_500
+    assert (t.paid_kg, t.paid_vnd) == (3_000, 87_000_000)
+    assert t.matched_kg == 8_000 + 4_500  # paid and disputed deals are still matched volume
+    assert (s.no_shows, t.no_show_kg) == (1, 500)
+    assert (s.disputes.opened, s.disputes.open, s.disputes.resolved) == (2, 1, 1)
+    assert s.gouging_reports == 1  # the Hà Nội report is Hà Nội's
+    [na] = s.realized  # hồng: weighed, nothing paid yet
+    assert (na.product_code, na.province_code, na.kg, na.paid_vnd) == ("na", LANG_SON, 3_000, 87_000_000)
+    assert na.avg_price == 29_000 and na.avg_reference == 30_000
+    assert na.diff_pct == pytest.approx(-1 / 30, abs=1e-4)
+    js = s.to_json()
+    assert js["disputes"] == {"opened": 2, "open": 1, "resolved": 1} and js["gouging_reports"] == 1
+    assert js["total"]["paid_vnd"] == 87_000_000 and js["no_shows"] == {"count": 1, "kg": 500}
+    everywhere = await summary_of(database, SEPTEMBER, None)
+    assert everywhere.gouging_reports == 2 and everywhere.total.paid_vnd == 87_000_000
+
+
+async def test_official_reads_payments_no_shows_disputes_and_vietnamese_statuses_in_excel(
+    bot: BotHarness, after_the_slot: dict[str, int]
+) -> None:
+    so = await official(bot)
+    await so.sends_payload(button(bot, ReportFile(What.XLSX, 20260901, 20260930, LANG_SON)))
+    [reply] = so.replies
+    wb = load_workbook(io.BytesIO(reply.attachment.data))
+    assert wb.sheetnames == ["Lô hàng", "Đơn mua", "Ghép đơn", "Lấy hàng", "Giá thực tế", "Báo ép giá"]
+
+    def table(sheet: str) -> list[dict[str, object]]:
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+    deals_by_id = {row["Mã ghép"]: row for row in table("Ghép đơn")}
+    x1, x3, x4, x5 = (deals_by_id[after_the_slot[k]] for k in ("X1", "X3", "X4", "X5"))
+    assert (x1["Trạng thái"], x1["Đã cân (kg)"], x1["Đã trả (₫)"]) == ("đã thanh toán", 2_000, 56_000_000)
+    assert x1["Ngày thanh toán"] == dt.datetime(2026, 9, 9, 10, 0)
+    assert (x3["Trạng thái"], x3["Tranh chấp cân"]) == ("đang tranh chấp cân", "đang mở")
+    assert (x4["Trạng thái"], x4["Tranh chấp cân"], x4["Đã cân (kg)"]) == (
+        "đã lấy hàng",
+        "đã giải quyết",
+        500,
+    )
+    assert x5["Trạng thái"] == "không đến"
+    assert {r["Trạng thái"] for r in table("Ghép đơn")} >= {"chờ trả lời", "đã chốt"}
+    assert {r["Vai trò"] for r in table("Lô hàng")} == {"Đại diện HTX", "Nông dân"}
+    [realized] = table("Giá thực tế")
+    assert (realized["Sản phẩm"], realized["Tỉnh"], realized["Đã cân, đã trả (kg)"]) == (
+        "Na",
+        "Tỉnh Lạng Sơn",
+        3_000,
+    )
+    assert (realized["Giá thực tế (₫/kg)"], realized["Giá tham chiếu (₫/kg)"]) == (29_000, 30_000)
+    assert realized["Chênh lệch so với tham chiếu (%)"] == -3.3
+    [gouging] = table("Báo ép giá")
+    assert (gouging["Thương lái"], gouging["Giá bị ép (₫/kg)"], gouging["Nội dung"]) == (
+        "Người 703",
+        15_000,
+        "=ép giá 15k",
+    )
+    note = wb["Báo ép giá"].cell(row=2, column=8)
+    assert note.data_type == "s" and note.quotePrefix  # what a farmer typed stays text
+    cells = {c for ws in wb for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)}
+    assert not cells & ENGLISH_CODES
+
+    async with bot.db.uow() as uow:  # every CSV the same way
+        data = await export.collect(
+            uow,
+            SEPTEMBER,
+            TZ,
+            LANG_SON,
+            with_phones=False,
+            places=bot.services.places,
+            catalog=bot.services.catalog,
+        )
+    for name in export.TABLES:
+        rows = list(csv.reader(io.StringIO(export.to_csv(data, name).decode("utf-8-sig")), delimiter=";"))
+        assert rows[1:], name
+        assert not {c for row in rows for c in row} & ENGLISH_CODES, name
+
+
+async def test_a_zalo_official_gets_the_report_by_typed_numbers(
+    bot: BotHarness, after_the_slot: dict[str, int]
+) -> None:
+    so = bot.person("902", channel="zalo")
+    await bot.register(so, role_label="Nông dân", name="Cán Bộ Zalo", phone="0911000902")
+    user = await bot.user(so)
+    async with bot.db.uow() as uow:
+        await uow.users.update(user.id, role="official")
+    await so.says("/baocao")
+    await so.says("1/9-30/9")
+    await so.says("1")  # the official's own province, first on the list
+    text = so.plain
+    assert "📊 Báo cáo 01/09/2026 – 30/09/2026 – Tỉnh Lạng Sơn" in text
+    assert "đã lấy hàng: 10.500 kg" in text
+    assert "Đã thanh toán: 87.000.000 ₫ cho 3.000 kg · không đến lấy hàng: 1 lần (500 kg)" in text
+    assert "Tranh chấp cân: 2 (1 đang mở, 1 đã giải quyết) · báo ép giá: 1" in text
+    assert "Giá thực tế (đã cân, đã trả) so với giá tham chiếu:" in text
+    assert "• Na – Tỉnh Lạng Sơn: 29.000 ₫/kg trên 3.000 kg, tham chiếu 30.000 ₫/kg (-3,3%)" in text
+    await so.says("1")  # 📈 Biểu đồ: with the realized price drawn, as a signed link
+    [reply] = so.replies
+    assert reply.extras[FILE_NAME] == "baocao_20260901_20260930.png"

@@ -65,12 +65,13 @@ async def price_answer(ctx: Ctx, product_code: str | None, province_code: int | 
         ctx.show(view.price_everywhere(services, product, found_everywhere))
         return
     info = await service.current_price(uow, product.code, province, ctx.today)
+    realized = await service.realized_price(uow, product.code, province, ctx.now)
     following = (
         None
         if ctx.in_group or not ctx.user.registered
         else await subscriptions.follows(uow, ctx.user, product.code)
     )
-    ctx.show(view.price_answer(services, product, province, info, following))
+    ctx.show(view.price_answer(services, product, province, info, following, realized))
 
 
 async def on_price_question(ctx: Ctx) -> bool:

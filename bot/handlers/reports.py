@@ -53,6 +53,8 @@ class What(enum.StrEnum):
     ORDERS = "orders"
     MATCHES = "matches"
     PICKUPS = "pickups"
+    REALIZED = "realized"
+    GOUGING = "gouging"
 
 
 class AuditTool(enum.StrEnum):
@@ -180,6 +182,8 @@ async def offer_exports(ctx: Ctx) -> None:
         Option(_("CSV đơn mua"), report_file(What.ORDERS, period, province)),
         Option(_("CSV ghép đơn"), report_file(What.MATCHES, period, province)),
         Option(_("CSV lấy hàng"), report_file(What.PICKUPS, period, province)),
+        Option(_("CSV giá thực tế"), report_file(What.REALIZED, period, province), ("gia thuc te",)),
+        Option(_("CSV báo ép giá"), report_file(What.GOUGING, period, province), ("bao ep gia",)),
     ]
     ctx.say(text + note, options, columns=2)
 
@@ -359,7 +363,7 @@ def register(router: Router) -> None:
             lazy_gettext("Xuất dữ liệu"),
             roles=STAFF,
             staff=True,
-            description=lazy_gettext("xuất lô hàng, đơn mua, ghép đơn ra Excel/CSV"),
+            description=lazy_gettext("xuất lô hàng, đơn mua, ghép đơn, giá thực tế ra Excel/CSV"),
         )
     )
     router.command(

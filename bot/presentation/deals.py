@@ -513,12 +513,17 @@ async def on_paid(uow: UnitOfWork, services: Services, ev: MatchPaid) -> None:
                 f"floorpaid:{ev.match_id}:{official.id}",
                 lambda: Screen(
                     _(
-                        "Cảnh báo ép giá: đơn #{id} ({product}) thanh toán với giá {price}, dưới giá sàn. Thương lái: {trader}."
+                        "Cảnh báo ép giá: đơn #{id} ({product}, {kg}) đã thanh toán với giá {price}, "
+                        "dưới giá sàn {floor}. Thương lái: {trader} – {phone}. Người bán: {seller}."
                     ).format(
                         id=ev.match_id,
                         product=product_name(services, p.lot.product_code),
+                        kg=fmt.kg(p.match.weighed_kg or p.match.kg),
                         price=fmt.price_per_kg(p.match.price),
+                        floor=fmt.price_per_kg(ev.floor) if ev.floor is not None else "—",
                         trader=p.trader.name,
+                        phone=p.trader.phone or "—",
+                        seller=p.seller.name,
                     )
                 ),
             )

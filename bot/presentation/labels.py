@@ -63,6 +63,17 @@ def status_label(status: str) -> str:
     return labels.get(status, status)
 
 
+def deal_status_label(status: str) -> str:
+    """Where a match (a deal) stands, in words: "chờ trả lời", "đã chốt", "đã thanh toán"..."""
+    labels = {
+        "proposed": _("chờ trả lời"), "accepted": _("đã chốt"), "scheduled": _("đã hẹn giờ lấy"),
+        "picked_up": _("đã lấy hàng"), "disputed": _("đang tranh chấp cân"), "paid": _("đã thanh toán"),
+        "no_show": _("không đến"), "declined": _("bị từ chối"), "expired": _("hết hạn"),
+        "cancelled": _("đã hủy"),
+    }  # fmt: skip
+    return labels.get(status, status)
+
+
 def product_name(services: Services, code: str) -> str:
     product = services.catalog.get(code)
     return product.name_vi if product else code

@@ -126,15 +126,26 @@ def follow_option(product: Product, following: bool) -> Option:
     )
 
 
+def realized_text(realized: prices.RealizedPrice) -> str:
+    """ "Giá thực tế (đã cân, đã trả, 30 ngày): 31.500 ₫/kg trên 12.400 kg"."""
+    return _("Giá thực tế (đã cân, đã trả, {days} ngày): {price} trên {kg}").format(
+        days=realized.days, price=fmt.price_per_kg(realized.price), kg=fmt.kg(realized.kg)
+    )
+
+
 def price_answer(
     services: Services,
     product: Product,
     province_code: int,
     info: prices.PriceInfo | None,
     following: bool | None,
+    realized: prices.RealizedPrice | None = None,
 ) -> Screen:
-    """The answer to "giá na?"; with a follow button unless ``following`` is None (a group chat)."""
+    """The answer to "giá na?": the reference price, and what deals were really paid when there were
+    any; with a follow button unless ``following`` is None (a group chat)."""
     text = price_text(services, product, province_code, info)
+    if realized is not None:
+        text += "\n" + realized_text(realized)
     if following is None:
         return Screen(text)
     return Screen(text, (follow_option(product, following),))

@@ -70,6 +70,20 @@ def summary_text(s: Summary, places: Gazetteer, catalog: ProductCatalog, max_lin
             proposed=fmt.kg(t.proposed_kg),
             open=fmt.kg(t.open_kg),
         ),
+        _("Đã thanh toán: {amount} cho {kg} · không đến lấy hàng: {no_shows} lần ({no_show_kg})").format(
+            amount=fmt.money(t.paid_vnd),
+            kg=fmt.kg(t.paid_kg),
+            no_shows=fmt.number(s.no_shows),
+            no_show_kg=fmt.kg(t.no_show_kg),
+        ),
+        _(
+            "Tranh chấp cân: {opened} ({open} đang mở, {resolved} đã giải quyết) · báo ép giá: {reports}"
+        ).format(
+            opened=fmt.number(s.disputes.opened),
+            open=fmt.number(s.disputes.open),
+            resolved=fmt.number(s.disputes.resolved),
+            reports=fmt.number(s.gouging_reports),
+        ),
         _("Tỷ lệ ghép: {rate} · thời gian đến khi ghép (trung vị): {hours}").format(
             rate=_pct(t.fill_rate),
             hours=_("{h} giờ").format(h=fmt.number(s.median_hours_to_match))
@@ -130,6 +144,27 @@ def summary_text(s: Summary, places: Gazetteer, catalog: ProductCatalog, max_lin
                     diff=("+" if (p.diff_pct or 0) >= 0 else "") + _pct(p.diff_pct),
                 )
             lines.append(f"• {name(p.product_code)}: {price}, {ref}")
+    if s.realized:
+        lines.append(_("Giá thực tế (đã cân, đã trả) so với giá tham chiếu:"))
+        for r in s.realized[:max_lines]:
+            province = places.province(r.province_code) if r.province_code else None
+            if r.avg_reference is None:
+                ref = _("chưa có giá tham chiếu")
+            else:
+                ref = _("tham chiếu {ref} ({diff})").format(
+                    ref=fmt.price_per_kg(r.avg_reference),
+                    diff=("+" if (r.diff_pct or 0) >= 0 else "") + _pct(r.diff_pct),
+                )
+            lines.append(
+                "• "
+                + _("{name} – {province}: {price} trên {kg}, {ref}").format(
+                    name=name(r.product_code),
+                    province=province.label if province else "—",
+                    price=fmt.price_per_kg(r.avg_price),
+                    kg=fmt.kg(r.kg),
+                    ref=ref,
+                )
+            )
     return "\n".join(lines)
 
 
@@ -138,10 +173,11 @@ def chart_labels(services: Services, period: Period, province: int | None) -> ch
     return charts.ChartLabels(
         title=_("Báo cáo {period} – {where}").format(period=period.label, where=where(services, province)),
         volume_title=_("Khối lượng theo ngày báo thu hoạch"),
-        price_title=_("Giá ghép trung bình và giá tham chiếu"),
+        price_title=_("Giá ghép trung bình, giá tham chiếu và giá thực tế"),
         kg_axis=_("tấn"),
         price_axis=_("nghìn ₫/kg"),
         statuses={
+            "paid": _("Đã thanh toán"),
             "picked_up": _("Đã lấy hàng"),
             "matched": _("Đã ghép"),
             "proposed": _("Chờ xác nhận"),
@@ -151,6 +187,7 @@ def chart_labels(services: Services, period: Period, province: int | None) -> ch
         reference=_("tham chiếu"),
         products={p.code: p.name_vi for p in services.catalog},
         no_prices=_("Chưa có giao dịch nào được ghép"),
+        realized=_("thực tế (đã trả)"),
     )
 
 

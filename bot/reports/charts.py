@@ -1,4 +1,5 @@
-"""The report chart (PNG): volume per day by status, and matched price against the reference.
+"""The report chart (PNG): volume per day by status, and matched price against the reference (and
+the realized price of the deals weighed and paid).
 
 Rendering is CPU work: call :func:`render` through ``asyncio.to_thread``. It uses matplotlib's
 object API with the Agg canvas, so no global pyplot state is shared between threads.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from bot.services.reports import CHART_STATUSES, ChartData
 
 COLORS = {
+    "paid": "#1b5e20",
     "picked_up": "#2e7d32",
     "matched": "#66bb6a",
     "proposed": "#ffca28",
@@ -34,6 +36,7 @@ class ChartLabels:
     reference: str
     products: dict[str, str]
     no_prices: str
+    realized: str = ""
 
 
 def render(chart: ChartData, labels: ChartLabels, *, dpi: int = 100) -> bytes:
@@ -70,6 +73,16 @@ def render(chart: ChartData, labels: ChartLabels, *, dpi: int = 100) -> bytes:
                 linestyle="--",
                 color=color,
                 label=f"{name} – {labels.reference}",
+            )
+        if (paid := chart.realized.get(code)) is not None:
+            bottom.plot(
+                x,
+                [p / 1000 if p else None for p in paid],
+                linestyle="none",
+                marker="s",
+                markersize=8,
+                color=color,
+                label=f"{name} – {labels.realized}",
             )
     bottom.set_title(labels.price_title)
     bottom.set_ylabel(labels.price_axis)

@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("summary", "print the summary"),
-        ("export", "write lots, orders, matches, pickups"),
+        ("export", "write lots, orders, matches, pickups, realized prices, gouging reports"),
     ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--from", dest="start", type=_date, required=True, help="first day, 2026-09-01")

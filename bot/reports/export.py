@@ -1,4 +1,5 @@
-"""Data exports: lots, orders, matches and pickups as CSV or XLSX, with Vietnamese headers.
+"""Data exports: lots, orders, matches, pickups, realized prices and price-gouging reports as CSV or
+XLSX, with Vietnamese headers and every status, role and grade in words (never a code).
 
 CSV is for machines and for Excel alike: UTF-8 with a BOM (so Excel reads the diacritics),
 ``;`` as separator (Excel in Vietnamese locales expects it), ISO dates (2026-09-15, and
@@ -19,19 +20,20 @@ from zoneinfo import ZoneInfo
 from bot.catalog import ProductCatalog
 from bot.i18n import _, lazy_gettext
 from bot.places import Gazetteer
+from bot.presentation.labels import cert_label, deal_status_label, grade_label, role_label, status_label
 from bot.reports import sheets
-from bot.services.reports import Period, buys_in
+from bot.services.reports import Period, PriceBook, buys_in, realized_lines
 from bot.services.users import mask_phone
 from storage.uow import UnitOfWork
 
-TABLES = ("lots", "orders", "matches", "pickups")
+TABLES = ("lots", "orders", "matches", "pickups", "realized", "gouging")
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
     key: str
     header: object  # a lazy string: translated when the file is written, in the reader's locale
-    kind: str = "text"  # text | int | date | datetime | phone
+    kind: str = "text"  # text | int | decimal | date | datetime | phone
 
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -82,6 +84,11 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("price", lazy_gettext("Giá (₫/kg)"), "int"),
         Column("value", lazy_gettext("Thành tiền (₫)"), "int"),
         Column("status", lazy_gettext("Trạng thái")),
+        Column("weighed_kg", lazy_gettext("Đã cân (kg)"), "int"),
+        Column("picked_up_at", lazy_gettext("Ngày lấy hàng"), "datetime"),
+        Column("paid_vnd", lazy_gettext("Đã trả (₫)"), "int"),
+        Column("paid_at", lazy_gettext("Ngày thanh toán"), "datetime"),
+        Column("dispute", lazy_gettext("Tranh chấp cân")),
         Column("rep", lazy_gettext("Người bán")),
         Column("rep_phone", lazy_gettext("ĐT người bán"), "phone"),
         Column("trader", lazy_gettext("Thương lái")),
@@ -99,17 +106,54 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("kg", lazy_gettext("Khối lượng (kg)"), "int"),
         Column("price", lazy_gettext("Giá (₫/kg)"), "int"),
         Column("status", lazy_gettext("Trạng thái")),
+        Column("weighed_kg", lazy_gettext("Đã cân (kg)"), "int"),
+        Column("paid_vnd", lazy_gettext("Đã trả (₫)"), "int"),
+        Column("dispute", lazy_gettext("Tranh chấp cân")),
         Column("rep", lazy_gettext("Người bán")),
         Column("rep_phone", lazy_gettext("ĐT người bán"), "phone"),
         Column("trader", lazy_gettext("Thương lái")),
         Column("trader_phone", lazy_gettext("ĐT thương lái"), "phone"),
     ),
+    "realized": (
+        Column("product_code", lazy_gettext("Mã sản phẩm")),
+        Column("product", lazy_gettext("Sản phẩm")),
+        Column("province", lazy_gettext("Tỉnh")),
+        Column("kg", lazy_gettext("Đã cân, đã trả (kg)"), "int"),
+        Column("paid_vnd", lazy_gettext("Đã trả (₫)"), "int"),
+        Column("price", lazy_gettext("Giá thực tế (₫/kg)"), "int"),
+        Column("reference", lazy_gettext("Giá tham chiếu (₫/kg)"), "int"),
+        Column("diff_pct", lazy_gettext("Chênh lệch so với tham chiếu (%)"), "decimal"),
+    ),
+    "gouging": (
+        Column("id", lazy_gettext("Mã báo"), "int"),
+        Column("created_at", lazy_gettext("Ngày báo"), "datetime"),
+        Column("product", lazy_gettext("Sản phẩm")),
+        Column("price", lazy_gettext("Giá bị ép (₫/kg)"), "int"),
+        Column("province", lazy_gettext("Tỉnh")),
+        Column("trader", lazy_gettext("Thương lái")),
+        Column("match_id", lazy_gettext("Mã ghép"), "int"),
+        Column("note", lazy_gettext("Nội dung")),
+    ),
 }
 
 
 def sheet_name(table: str) -> str:
-    names = {"lots": _("Lô hàng"), "orders": _("Đơn mua"), "matches": _("Ghép đơn"), "pickups": _("Lấy hàng")}
+    names = {
+        "lots": _("Lô hàng"),
+        "orders": _("Đơn mua"),
+        "matches": _("Ghép đơn"),
+        "pickups": _("Lấy hàng"),
+        "realized": _("Giá thực tế"),
+        "gouging": _("Báo ép giá"),
+    }
     return names[table]
+
+
+def dispute_label(disputed_at: dt.datetime | None, resolved_at: dt.datetime | None) -> str:
+    """ "đang mở", "đã giải quyết", or nothing when the weight was never disputed."""
+    if disputed_at is None:
+        return ""
+    return _("đã giải quyết") if resolved_at is not None else _("đang mở")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +192,9 @@ async def collect(
         p = places.province(code) if code is not None else None
         return p.label if p else ""
 
-    def product(code: str) -> str:
-        p = catalog.get(code)
-        return p.name_vi if p else code
+    def product(code: str | None) -> str:
+        p = catalog.get(code) if code else None
+        return p.name_vi if p else code or ""
 
     def local(moment: dt.datetime | None) -> dt.datetime | None:
         return moment.astimezone(tz).replace(tzinfo=None, microsecond=0) if moment else None
@@ -163,8 +207,11 @@ async def collect(
                 "created_at": local(r["created_at"]),
                 "phone": phone(r["phone"]),
                 "product": product(r["product_code"]),
-                "certifications": ", ".join(r["certifications"] or ()),
+                "role": role_label(r["role"]),
+                "grade": grade_label(r["grade"]) if r["grade"] else "",
+                "certifications": ", ".join(cert_label(c) for c in r["certifications"] or ()),
                 "province": province(r["province_code"]),
+                "status": status_label(r["status"]),
             }
             for r in await uow.reports.export_lots(scope)
         ]
@@ -181,6 +228,7 @@ async def collect(
                         "product": product(r["product_code"]),
                         "trader_province": province(r["trader_province"]),
                         "provinces": ", ".join(province(c) for c in provinces),
+                        "status": status_label(r["status"]),
                     }
                 )
         out["orders"] = rows
@@ -195,16 +243,46 @@ async def collect(
                     "slot_end": local(r["slot_end"]),
                     "product": product(r["product_code"]),
                     "value": r["kg"] * r["price"],
+                    "status": deal_status_label(r["status"]),
+                    "picked_up_at": local(r["picked_up_at"]),
+                    "paid_at": local(r["paid_at"]),
+                    "dispute": dispute_label(r["disputed_at"], r["resolved_at"]),
                     "rep_phone": phone(r["rep_phone"]),
                     "trader_phone": phone(r["trader_phone"]),
                     "province": province(r["province_code"]),
                 }
                 for r in await fetch(scope)
             ]
+    if "realized" in tables:
+        days = await uow.reports.match_days(scope)
+        book = PriceBook(await uow.reports.reference_prices(sorted({d.product_code for d in days})))
+        out["realized"] = [
+            {
+                "product_code": line.product_code,
+                "product": product(line.product_code),
+                "province": province(line.province_code),
+                "kg": line.kg,
+                "paid_vnd": line.paid_vnd,
+                "price": round(line.avg_price),
+                "reference": round(line.avg_reference) if line.avg_reference is not None else None,
+                "diff_pct": round(line.diff_pct * 100, 1) if line.diff_pct is not None else None,
+            }
+            for line in realized_lines(days, book)
+        ]
+    if "gouging" in tables:
+        out["gouging"] = [
+            {
+                **r,
+                "created_at": local(r["created_at"]),
+                "product": product(r["product_code"]),
+                "province": province(r["province_code"]),
+            }
+            for r in await uow.reports.export_gouging(scope)
+        ]
     return ExportData(period, out)
 
 
-FORMATS = {"int": "#,##0", "date": "dd/mm/yyyy", "datetime": "dd/mm/yyyy hh:mm"}
+FORMATS = {"int": "#,##0", "date": "dd/mm/yyyy", "datetime": "dd/mm/yyyy hh:mm", "decimal": "0.0"}
 
 
 def _rows(data: ExportData, table: str) -> list[list[Any]]:

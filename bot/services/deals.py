@@ -367,7 +367,7 @@ async def confirm_receipt(
         await uow.deals.add_payouts(match_id, rows)
     await uow.events.record("match", match_id, user.id, "paid", {"amount": payment.amount_vnd})
     below = floor is not None and p.match.price < floor
-    await emit(uow, MatchPaid(match_id, payment.amount_vnd, below_floor=below))
+    await emit(uow, MatchPaid(match_id, payment.amount_vnd, below_floor=below, floor=floor))
     return ReceiptOutcome(Done.OK, p, tuple(lines))
 
 

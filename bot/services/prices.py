@@ -19,6 +19,7 @@ from storage.uow import UnitOfWork
 # A reference price outside [price_min × 0.5, price_max × 2] of the catalog is a typing slip.
 LOW_FACTOR, HIGH_FACTOR = 0.5, 2.0
 BULLETIN_JOB = "price_bulletin"
+REALIZED_DAYS = 30  # realized prices: the deals paid in the last month
 ADMIN = "admin"
 
 
@@ -39,6 +40,19 @@ class PriceInfo:
     price: int
     valid_from: dt.date
     set_by_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RealizedPrice:
+    """What buyers actually paid: the kg-weighted price of deals weighed and paid in the last ``days``."""
+
+    kg: int
+    value_vnd: int
+    days: int
+
+    @property
+    def price(self) -> float:
+        return self.value_vnd / self.kg
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +145,14 @@ async def current_price(
         found.valid_from,
         setter.name if setter else None,
     )
+
+
+async def realized_price(
+    uow: UnitOfWork, product_code: str, province_code: int, now: dt.datetime, days: int = REALIZED_DAYS
+) -> RealizedPrice | None:
+    """The realized price of a product in a province over the last ``days``; None when nothing was paid."""
+    kg, value = await uow.prices.realized(product_code, province_code, now - dt.timedelta(days=days))
+    return RealizedPrice(kg, value, days) if kg > 0 else None
 
 
 async def prices_everywhere(uow: UnitOfWork, product_code: str, on: dt.date) -> list[dto.ReferencePrice]:

@@ -2,8 +2,11 @@
 
 Everything here except :func:`load` is a pure function over query results, so it is tested
 with plain data. Supply figures follow the lots *posted* in the period (see
-``storage.repositories.reports``); "matched" means accepted by both sides, scheduled or
-picked up; a proposal still waiting for an answer is counted apart.
+``storage.repositories.reports``); "matched" means accepted by both sides, scheduled, picked
+up or paid; a proposal still waiting for an answer is counted apart. What happened after the
+slot follows the same lots: the weighed kg, the money the sellers confirmed receiving, the
+realized price (weighed and paid, by province and product), no-shows and disputed weights.
+Reports of price-gouging (/baoepgia) are counted by the day they were made.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from zoneinfo import ZoneInfo
 from bot import formatting as fmt
 from bot.textnorm import fold
 from storage.repositories.reports import (
+    Disputes,
     LotDay,
     LotGroup,
     MatchDay,
@@ -30,7 +34,8 @@ from storage.repositories.reports import (
 )
 from storage.uow import UnitOfWork
 
-MATCHED = ("accepted", "scheduled", "picked_up")
+PICKED = ("picked_up", "disputed", "paid")  # weighed at the collection point
+MATCHED = ("accepted", "scheduled", *PICKED)
 OPEN = ("open", "partly_matched")
 SEASON_START_MONTH = 7  # na Chi Lăng from July, hồng vành khuyên to October: one season a year
 MAX_PERIOD_DAYS = 400
@@ -136,6 +141,8 @@ class ReportData:
     prices: list[PriceRow]
     point_names: dict[int, str]
     tz: str = "Asia/Ho_Chi_Minh"
+    disputes: Disputes = field(default_factory=lambda: Disputes(0, 0))
+    gouging_reports: int = 0
 
 
 async def load(uow: UnitOfWork, period: Period, tz: ZoneInfo, province_code: int | None) -> ReportData:
@@ -160,6 +167,8 @@ async def load(uow: UnitOfWork, period: Period, tz: ZoneInfo, province_code: int
         prices=await r.reference_prices(products),
         point_names=await r.point_names(points),
         tz=str(tz.key),
+        disputes=await r.disputes(scope),
+        gouging_reports=await r.gouging_reports(scope),
     )
 
 
@@ -207,7 +216,10 @@ class Volume:
     reported_kg: int = 0
     proposed_kg: int = 0
     matched_kg: int = 0
-    picked_up_kg: int = 0
+    picked_up_kg: int = 0  # weighed
+    paid_kg: int = 0  # weighed and paid
+    paid_vnd: int = 0  # what the sellers confirmed receiving
+    no_show_kg: int = 0  # the trader did not come (back on sale)
     open_kg: int = 0
     unsold_kg: int = 0  # expired with volume left
     lots: int = 0
@@ -226,6 +238,20 @@ class PriceLine:
     avg_price: float | None
     avg_reference: float | None  # over the kilograms that had a reference price
     diff_pct: float | None  # matched price vs reference, same kilograms
+
+
+@dataclass(frozen=True, slots=True)
+class RealizedLine:
+    """What buyers really paid for a product in a province (weighed, paid), against the reference
+    price in force on the days the deals were made, over the same kilograms."""
+
+    product_code: str
+    province_code: int | None
+    kg: int
+    paid_vnd: int
+    avg_price: float
+    avg_reference: float | None
+    diff_pct: float | None
 
 
 @dataclass
@@ -249,6 +275,10 @@ class Summary:
     held_back_kg: int
     median_hours_to_match: float | None
     gouging_margin: float
+    realized: list[RealizedLine] = field(default_factory=list)
+    no_shows: int = 0
+    disputes: Disputes = field(default_factory=lambda: Disputes(0, 0))
+    gouging_reports: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -278,6 +308,14 @@ class Summary:
             "held_back": {"orders": self.held_back_orders, "kg": self.held_back_kg},
             "gouging_margin": self.gouging_margin,
             "median_hours_to_match": self.median_hours_to_match,
+            "realized": [asdict(r) for r in self.realized],
+            "no_shows": {"count": self.no_shows, "kg": self.total.no_show_kg},
+            "disputes": {
+                "opened": self.disputes.opened,
+                "open": self.disputes.open,
+                "resolved": self.disputes.resolved,
+            },
+            "gouging_reports": self.gouging_reports,
         }
 
 
@@ -300,14 +338,22 @@ def summarize(data: ReportData, gouging_margin: float) -> Summary:
                 v.open_kg += g.remaining_kg
             elif g.status == "expired":
                 v.unsold_kg += g.remaining_kg
+    no_shows = 0
     for m in data.match_groups:
+        if m.status == "no_show":
+            no_shows += m.matches
         for v in (total, by_product[m.product_code], by_point[m.point_id]):
             if m.status in MATCHED:
                 v.matched_kg += m.kg
-            if m.status == "picked_up":
-                v.picked_up_kg += m.kg
+            if m.status in PICKED:
+                v.picked_up_kg += m.weighed_kg
+            if m.status == "paid":
+                v.paid_kg += m.weighed_kg
+                v.paid_vnd += m.paid_vnd
             elif m.status == "proposed":
                 v.proposed_kg += m.kg
+            elif m.status == "no_show":
+                v.no_show_kg += m.kg
 
     book = PriceBook(data.prices)
     held_orders = held_kg = 0
@@ -342,6 +388,10 @@ def summarize(data: ReportData, gouging_margin: float) -> Summary:
         held_back_kg=held_kg,
         median_hours_to_match=round(statistics.median(hours), 1) if hours else None,
         gouging_margin=gouging_margin,
+        realized=realized_lines(data.match_days, book),
+        no_shows=no_shows,
+        disputes=data.disputes,
+        gouging_reports=data.gouging_reports,
     )
 
 
@@ -377,9 +427,47 @@ def price_lines(days: list[MatchDay], book: PriceBook) -> list[PriceLine]:
     return lines
 
 
+def realized_lines(days: list[MatchDay], book: PriceBook) -> list[RealizedLine]:
+    """Per product and province: the kg-weighted price of the deals weighed and paid, and the
+    reference price over the same kilograms (on the day each deal was made); most kg first."""
+    acc: dict[tuple[str, int | None], list[int]] = defaultdict(
+        lambda: [0, 0, 0, 0, 0, 0]
+    )  # kg, value, paid, kg_ref, ref_value, value_ref
+    for d in days:
+        if d.status != "paid" or not d.weighed_kg:
+            continue
+        a = acc[(d.product_code, d.province_code)]
+        a[0] += d.weighed_kg
+        a[1] += d.weighed_value_vnd
+        a[2] += d.paid_vnd
+        ref = book.on(d.product_code, d.province_code, d.match_day)
+        if ref is not None:
+            a[3] += d.weighed_kg
+            a[4] += ref * d.weighed_kg
+            a[5] += d.weighed_value_vnd
+    lines = []
+    for (code, province), (kg, value, paid, kg_ref, ref_value, value_ref) in sorted(
+        acc.items(), key=lambda kv: (-kv[1][0], kv[0][0], kv[0][1] or 0)
+    ):
+        avg_ref = ref_value / kg_ref if kg_ref else None
+        diff = (value_ref / kg_ref) / avg_ref - 1 if kg_ref and avg_ref else None
+        lines.append(
+            RealizedLine(
+                code,
+                province,
+                kg,
+                paid,
+                round(value / kg, 1),
+                round(avg_ref, 1) if avg_ref is not None else None,
+                round(diff, 4) if diff is not None else None,
+            )
+        )
+    return lines
+
+
 # --- chart series ---------------------------------------------------------------------------------
 
-CHART_STATUSES = ("picked_up", "matched", "proposed", "open", "unsold")
+CHART_STATUSES = ("paid", "picked_up", "matched", "proposed", "open", "unsold")
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +477,7 @@ class ChartData:
     days: list[dt.date]
     volume: dict[str, list[int]]  # status -> kg per day
     prices: dict[str, tuple[list[float | None], list[float | None]]]  # product -> (price, reference)
+    realized: dict[str, list[float | None]] = field(default_factory=dict)  # product -> paid price per day
 
 
 def chart_data(data: ReportData, top: int = 3) -> ChartData:
@@ -406,7 +495,9 @@ def chart_data(data: ReportData, top: int = 3) -> ChartData:
         if md.lot_day not in index:
             continue
         key = {
+            "paid": "paid",
             "picked_up": "picked_up",
+            "disputed": "picked_up",
             "accepted": "matched",
             "scheduled": "matched",
             "proposed": "proposed",
@@ -416,9 +507,11 @@ def chart_data(data: ReportData, top: int = 3) -> ChartData:
     book = PriceBook(data.prices)
     lines = price_lines(data.match_days, book)[:top]
     prices: dict[str, tuple[list[float | None], list[float | None]]] = {}
+    realized: dict[str, list[float | None]] = {}
     for line in lines:
         kg, value = [0] * len(days), [0] * len(days)
         ref_kg, ref_value = [0] * len(days), [0] * len(days)
+        paid_kg, paid_value = [0] * len(days), [0] * len(days)
         for md in data.match_days:
             if md.product_code != line.product_code or md.status not in MATCHED or md.match_day not in index:
                 continue
@@ -428,8 +521,15 @@ def chart_data(data: ReportData, top: int = 3) -> ChartData:
             if (ref := book.on(md.product_code, md.province_code, md.match_day)) is not None:
                 ref_kg[i] += md.kg
                 ref_value[i] += ref * md.kg
+            if md.status == "paid":
+                paid_kg[i] += md.weighed_kg
+                paid_value[i] += md.weighed_value_vnd
         prices[line.product_code] = (
             [value[i] / kg[i] if kg[i] else None for i in range(len(days))],
             [ref_value[i] / ref_kg[i] if ref_kg[i] else None for i in range(len(days))],
         )
-    return ChartData(days, volume, prices)
+        if any(paid_kg):
+            realized[line.product_code] = [
+                paid_value[i] / paid_kg[i] if paid_kg[i] else None for i in range(len(days))
+            ]
+    return ChartData(days, volume, prices, realized)

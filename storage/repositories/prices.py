@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
 
 Price = models.ReferencePrice
+Match, Lot, Point, User = models.Match, models.HarvestLot, models.CollectionPoint, models.User
 
 
 class PriceRepository:
@@ -99,3 +100,24 @@ class PriceRepository:
         """Insert prices in one statement (imports)."""
         if rows:
             await self.session.execute(insert(Price), list(rows))
+
+    async def realized(self, product_code: str, province_code: int, since: dt.datetime) -> tuple[int, int]:
+        """(kg, kg × price in đồng) of the deals of a product in a province paid since ``since``: the
+        weighed kg, where the lot was picked up (its collection point's province, else its owner's)."""
+        kg = func.coalesce(Match.weighed_kg, Match.kg)
+        row = (
+            await self.session.execute(
+                select(func.sum(kg), func.sum(kg * Match.price))
+                .select_from(Match)
+                .join(Lot, Lot.id == Match.lot_id)
+                .join(User, User.id == Lot.owner_id)
+                .outerjoin(Point, Point.id == Lot.collection_point_id)
+                .where(
+                    Match.status == "paid",
+                    Match.paid_at >= since,
+                    Lot.product_code == product_code,
+                    func.coalesce(Point.province_code, User.province_code) == province_code,
+                )
+            )
+        ).one()
+        return int(row[0] or 0), int(row[1] or 0)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Select, cast, distinct, func, select
+from sqlalchemy import Date, Select, and_, cast, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -22,6 +22,7 @@ from storage.sql import dialect_name
 
 Lot, Order, Match = models.HarvestLot, models.PurchaseOrder, models.Match
 Point, User, Price, Slot = models.CollectionPoint, models.User, models.ReferencePrice, models.PickupSlot
+Pickup, Payment, Gouging = models.Pickup, models.Payment, models.GougingReport
 _S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]
 
 
@@ -59,6 +60,8 @@ class MatchGroup:
     matches: int
     kg: int
     value_vnd: int  # sum of kg × price
+    weighed_kg: int = 0  # what the scales said (the agreed kg until the pickup)
+    paid_vnd: int = 0  # payments the seller confirmed receiving
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,21 @@ class MatchDay:
     status: str
     kg: int
     value_vnd: int
+    weighed_kg: int = 0
+    weighed_value_vnd: int = 0  # sum of weighed kg × price: what the realized price is made of
+    paid_vnd: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Disputes:
+    """Weights disputed on the scope's matches: how many, and how many an official settled."""
+
+    opened: int
+    resolved: int
+
+    @property
+    def open(self) -> int:
+        return self.opened - self.resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +123,12 @@ class PriceRow:
 def _as_date(value: Any) -> dt.date:
     # SQLite's date() gives 'YYYY-MM-DD' text; PostgreSQL gives a date.
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+# What a pickup weighed (the agreed kg before the scales, and for deals recorded before weighing).
+_WEIGHED = func.coalesce(Match.weighed_kg, Match.kg)
+# A payment counts once the seller confirmed receiving it.
+_RECEIVED = and_(Payment.match_id == Match.id, Payment.received_at.is_not(None))
 
 
 class ReportRepository:
@@ -176,14 +200,17 @@ class ReportRepository:
                 func.count(Match.id),
                 func.sum(Match.kg),
                 func.sum(Match.kg * Match.price),
+                func.sum(_WEIGHED),
+                func.sum(Payment.amount_vnd),
             )
             .select_from(Lot)
-            .join(Match, Match.lot_id == Lot.id),
+            .join(Match, Match.lot_id == Lot.id)
+            .outerjoin(Payment, _RECEIVED),
             scope,
         ).group_by(Lot.product_code, Lot.collection_point_id, Match.status)
         return [
-            MatchGroup(p, pt, s, int(n), int(kg or 0), int(v or 0))
-            for p, pt, s, n, kg, v in (await self.session.execute(stmt)).all()
+            MatchGroup(p, pt, s, int(n), int(kg or 0), int(v or 0), int(w or 0), int(paid or 0))
+            for p, pt, s, n, kg, v, w, paid in (await self.session.execute(stmt)).all()
         ]
 
     async def match_days(self, scope: Scope) -> list[MatchDay]:
@@ -202,15 +229,54 @@ class ReportRepository:
                 Match.status,
                 func.sum(Match.kg),
                 func.sum(Match.kg * Match.price),
+                func.sum(_WEIGHED),
+                func.sum(_WEIGHED * Match.price),
+                func.sum(Payment.amount_vnd),
             )
             .select_from(Lot)
-            .join(Match, Match.lot_id == Lot.id),
+            .join(Match, Match.lot_id == Lot.id)
+            .outerjoin(Payment, _RECEIVED),
             scope,
         ).group_by(lot_day, match_day, Lot.product_code, prov, Match.status)
         return [
-            MatchDay(_as_date(ld), _as_date(md), p, pv, s, int(kg or 0), int(v or 0))
-            for ld, md, p, pv, s, kg, v in (await self.session.execute(stmt)).all()
+            MatchDay(
+                _as_date(ld),
+                _as_date(md),
+                p,
+                pv,
+                s,
+                int(kg or 0),
+                int(v or 0),
+                int(w or 0),
+                int(wv or 0),
+                int(paid or 0),
+            )
+            for ld, md, p, pv, s, kg, v, w, wv, paid in (await self.session.execute(stmt)).all()
         ]
+
+    async def disputes(self, scope: Scope) -> Disputes:
+        """Weights disputed on the matches of the cohort's lots, and how many were settled."""
+        stmt = self._cohort(
+            select(func.count(Pickup.match_id), func.count(Pickup.resolved_at))
+            .select_from(Lot)
+            .join(Match, Match.lot_id == Lot.id)
+            .join(Pickup, Pickup.match_id == Match.id)
+            .where(Pickup.disputed_at.is_not(None)),
+            scope,
+        )
+        opened, resolved = (await self.session.execute(stmt)).one()
+        return Disputes(int(opened or 0), int(resolved or 0))
+
+    def _gouging(self, stmt: _S, scope: Scope) -> _S:
+        stmt = stmt.where(Gouging.created_at >= scope.start, Gouging.created_at < scope.end)
+        if scope.province_code is not None:
+            stmt = stmt.where(Gouging.province_code == scope.province_code)
+        return stmt
+
+    async def gouging_reports(self, scope: Scope) -> int:
+        """Reports of price-gouging (/baoepgia) made in the scope, in the reporter's province."""
+        stmt = self._gouging(select(func.count(Gouging.id)), scope)
+        return int(await self.session.scalar(stmt) or 0)
 
     async def first_matches(self, scope: Scope) -> list[tuple[dt.datetime, dt.datetime]]:
         """(posted at, first proposal at) for every cohort lot that was ever matched."""
@@ -353,6 +419,12 @@ class ReportRepository:
                 Slot.starts_at.label("slot_start"),
                 Slot.ends_at.label("slot_end"),
                 Match.updated_at,
+                Match.weighed_kg,
+                Match.picked_up_at,
+                Match.paid_at,
+                Payment.amount_vnd.label("paid_vnd"),
+                Pickup.disputed_at,
+                Pickup.resolved_at,
             )
             .select_from(Match)
             .join(Lot, Lot.id == Match.lot_id)
@@ -361,6 +433,8 @@ class ReportRepository:
             .join(Trader, Trader.id == Order.trader_id)
             .outerjoin(Point, Point.id == Lot.collection_point_id)
             .outerjoin(Slot, Slot.id == Match.slot_id)
+            .outerjoin(Payment, _RECEIVED)
+            .outerjoin(Pickup, Pickup.match_id == Match.id)
         )
 
     async def export_matches(self, scope: Scope) -> list[dict[str, Any]]:
@@ -371,11 +445,31 @@ class ReportRepository:
         return [dict(r._mapping) for r in (await self.session.execute(stmt.order_by(Match.id))).all()]
 
     async def export_pickups(self, scope: Scope) -> list[dict[str, Any]]:
-        """Scheduled and picked-up matches whose pickup (slot start, else last change) is in the scope."""
-        when = func.coalesce(Slot.starts_at, Match.updated_at)
+        """Scheduled, picked-up (disputed, paid) and no-show matches whose pickup (when weighed, else
+        the slot's start, else the last change) is in the scope."""
+        when = func.coalesce(Match.picked_up_at, Slot.starts_at, Match.updated_at)
         stmt = self._match_rows().where(
-            Match.status.in_(("scheduled", "picked_up")), when >= scope.start, when < scope.end
+            Match.status.in_(("scheduled", "picked_up", "disputed", "paid", "no_show")),
+            when >= scope.start,
+            when < scope.end,
         )
         if scope.province_code is not None:
             stmt = stmt.where(self._province() == scope.province_code)
         return [dict(r._mapping) for r in (await self.session.execute(stmt.order_by(Match.id))).all()]
+
+    async def export_gouging(self, scope: Scope) -> list[dict[str, Any]]:
+        """One row per price-gouging report made in the scope (the reporter is not named)."""
+        stmt = self._gouging(
+            select(
+                Gouging.id,
+                Gouging.created_at,
+                Gouging.product_code,
+                Gouging.price,
+                Gouging.province_code,
+                func.coalesce(User.name, Gouging.trader_name).label("trader"),
+                Gouging.match_id,
+                Gouging.note,
+            ).outerjoin(User, User.id == Gouging.trader_id),
+            scope,
+        ).order_by(Gouging.id)
+        return [dict(r._mapping) for r in (await self.session.execute(stmt)).all()]
