@@ -23,8 +23,11 @@ catalogs: $(STAMP)
 run: catalogs
 	$(BIN)/python -m bot
 
+# The suite spends much of its time waiting on real bot processes and fake servers: three
+# workers on two cores (pytest-xdist; each worker has its own databases). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 3
 test: catalogs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Re-extract texts after changing them in the code, then translate locales/en.
 i18n: $(STAMP)

@@ -34,11 +34,15 @@ async def test_a_person_sees_everything_held_about_them_as_a_file(bot: BotHarnes
     [reply] = seller.replies
     assert reply.attachment is not None and reply.attachment.filename == "du-lieu-cua-toi.xlsx"
     book = load_workbook(io.BytesIO(reply.attachment.data))
-    profile = book["profile"]
+    profile = book["Hồ sơ"]
     headers = [c.value for c in profile[1]]
     row = {h: c.value for h, c in zip(headers, profile[2], strict=True)}
     assert row["name"] == "HTX Na Chi Lăng" and row["bank_account"] == "190323456789"
-    household = book["households"]
+    assert row["role"] == "Đại diện HTX"  # codes in words, as in every export
+    deals = book["Giao dịch"]
+    headers = [c.value for c in deals[1]]
+    assert {h: c.value for h, c in zip(headers, deals[2], strict=True)}["status"] == "đã chốt"
+    household = book["Hộ trong lô gộp"]
     formula_cell = next(c for c in household[2] if isinstance(c.value, str) and "HYPERLINK" in c.value)
     assert formula_cell.data_type == "s"  # a typed formula stays inert text
 

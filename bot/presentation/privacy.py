@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.events import Attachment
 from bot.i18n import _
+from bot.presentation.labels import deal_status_label, grade_label, role_label, status_label
 from bot.reports.sheets import Sheet, xlsx_bytes
 from bot.services.privacy import Erasure
 
@@ -38,10 +39,8 @@ def consent_text() -> str:
     )
 
 
-def my_data_summary(data: dict[str, list[dict[str, Any]]], messenger: Callable[[str], str] = str) -> str:
-    """How many records of each kind the bot holds about the person (``messenger`` names a
-    messenger account's channel)."""
-    labels = {
+def _kinds() -> dict[str, str]:
+    return {
         "profile": _("Hồ sơ"),
         "accounts": _("Tài khoản nhắn tin"),
         "lots": _("Lô hàng"),
@@ -53,6 +52,12 @@ def my_data_summary(data: dict[str, list[dict[str, Any]]], messenger: Callable[[
         "gouging_reports": _("Báo ép giá"),
         "audit": _("Nhật ký thao tác"),
     }
+
+
+def my_data_summary(data: dict[str, list[dict[str, Any]]], messenger: Callable[[str], str] = str) -> str:
+    """How many records of each kind the bot holds about the person (``messenger`` names a
+    messenger account's channel)."""
+    labels = _kinds()
     lines = [_("Bot đang lưu về bạn:")]
     for kind, rows in data.items():
         line = f"• {labels.get(kind, kind)}: {len(rows)}"
@@ -66,11 +71,25 @@ def my_data_summary(data: dict[str, list[dict[str, Any]]], messenger: Callable[[
 def my_data_file(data: dict[str, list[dict[str, Any]]]) -> Attachment:
     """The person's data as a workbook, one sheet per kind (typed text stays inert text)."""
     sheets = []
+    names = _kinds()
     for kind, rows in data.items():
         headers = sorted({key for row in rows for key in row}) or ["—"]
-        values = [[_cell(row.get(h)) for h in headers] for row in rows]
-        sheets.append(Sheet(kind[:31], headers, values, [None] * len(headers)))
+        values = [[_cell(_word(kind, h, row.get(h))) for h in headers] for row in rows]
+        sheets.append(Sheet(names.get(kind, kind)[:31], headers, values, [None] * len(headers)))
     return Attachment("du-lieu-cua-toi.xlsx", xlsx_bytes(sheets))
+
+
+def _word(kind: str, key: str, value: Any) -> Any:
+    """Codes as people read them: statuses, roles and grades in words (as in every export)."""
+    if not isinstance(value, str):
+        return value
+    if key == "status":
+        return deal_status_label(value) if kind in ("deals", "payouts") else status_label(value)
+    if key == "role":
+        return role_label(value)
+    if key == "grade":
+        return grade_label(value)
+    return value
 
 
 def _cell(value: Any) -> Any:
