@@ -255,8 +255,9 @@ def bot_env(
         ADMIN_IDS=f"telegram:{ADMIN_CHAT}",
         DEMO_DATA="false",
         LOG_LEVEL="WARNING",
-        # README: with N processes on one token, each paces its outbox at 30/N.
-        OUTBOX_RATE_PER_S=str(30 / processes),
+        # README: one process at a time holds a messenger's outbox (a lease), so the rate stays
+        # Telegram's 30 msg/s whatever the number of processes.
+        OUTBOX_RATE_PER_S="30",
         # Scripted people answer as soon as the bot asks (no think time unless --think): the
         # fair share per person (tests/test_flood.py) would slow them, which is not measured here.
         FLOOD_BURST="10000",
@@ -682,7 +683,7 @@ async def farmer_or_rep(p: Person, index: int, rep: bool, rounds: int) -> bool:
 
 async def trader(p: Person, index: int, rounds: int) -> bool:
     ward = p.rng.choice(("Văn Lãng", "van lang", "Chi Lăng"))
-    if not await p.register("Thương lái", full_name(p.rng), f"03{index % 10**8:08d}", ward):
+    if not await p.register("Thương lái", full_name(p.rng), f"038{index % 10**7:07d}", ward):
         return False
     ok = True
     for _round in range(rounds):
@@ -1029,8 +1030,9 @@ def code_version() -> str | None:
 
 def keep_logs(workdir: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    for path in workdir.glob("*.log"):
-        path.replace(target / path.name)
+    for pattern in ("*.log", "bench.db*"):  # the logs, and the SQLite database to look into
+        for path in workdir.glob(pattern):
+            path.replace(target / path.name)
 
 
 # --- main --------------------------------------------------------------------------------------------

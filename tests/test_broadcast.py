@@ -145,8 +145,8 @@ def delivered(api: FakeBotApi) -> Counter[str]:
     return Counter(str(c.chat_id) for c in api.calls_to("sendMessage") if c.ok)
 
 
-async def test_two_thousand_people_each_get_exactly_one_copy(database: Database) -> None:
-    n = 2000
+async def test_a_thousand_people_each_get_exactly_one_copy(database: Database) -> None:
+    n = 1000  # bench_broadcast.py runs 3,000 and more; here the exactly-once rules
     ids = await bulk_users(database, n)
     writer = await author(database)
     blocked = {FIRST_CHAT + i for i in range(7, n, 97)}
@@ -409,8 +409,9 @@ async def test_stopping_a_running_broadcast_withdraws_messages_already_claimed(d
     now = dt.datetime.now(dt.UTC)
     ann = (await announce(database, writer, "Họp", Audience(roles=("farmer",)), now)).announcement
     sender = CancelOnFirstSend(database, ann.id, writer)
-    # The whole batch is claimed before the first message goes out; the cancel lands meanwhile.
-    worker = ChannelOutbox(database, sender, Limits(global_rate=100, chat_interval=0))
+    # The whole batch is claimed before the first message goes out; the cancel lands meanwhile
+    # (10 a second: a loaded machine still commits the cancel before the third send).
+    worker = ChannelOutbox(database, sender, Limits(global_rate=10, chat_interval=0))
     await worker.drain()
     counts = await statuses(database, ann.id)
     assert len(sender.chats) == counts["sent"] <= 3  # only what was already on its way

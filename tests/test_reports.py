@@ -325,6 +325,9 @@ async def test_official_reads_the_report_chart_and_excel(bot: BotHarness, seeded
     async with bot.db.uow() as uow:
         entries = await uow.audit.recent()
     assert entries[0].action == "export_data" and entries[0].details["with_phones"] is False
+    # Reading the report and the chart is audited too: who looked at which period and province.
+    assert [e.action for e in entries[1:3]] == ["report_chart", "report_view"]
+    assert entries[2].details == {"from": "2026-09-01", "to": "2026-09-30", "province": 20}
 
 
 async def test_admin_exports_csv_with_phones_and_empty_periods_say_so(

@@ -195,10 +195,15 @@ def _another() -> Option:
     return Option(_("Chọn kỳ khác"), RunCommand("baocao"), ("ky khac",))
 
 
+def _scope(period: Period, province: int | None) -> dict[str, object]:
+    return {"from": period.start.isoformat(), "to": period.end.isoformat(), "province": province}
+
+
 async def show_summary(ctx: Ctx, period: Period, province: int | None) -> None:
     """The summary text, with buttons for the chart and the exports."""
     services = ctx.services
     data = await service.load(ctx.uow, period, ctx.settings.tz, province)
+    await audit_log.viewed(ctx.uow, ctx.user, "report_view", _scope(period, province))
     summary = service.summarize(data, ctx.settings.gouging_margin)
     text = present.summary_text(summary, services.places, services.catalog)
     if summary.empty:
@@ -236,6 +241,7 @@ async def send_chart(ctx: Ctx, period: Period, province: int | None) -> None:
     if not data.lot_groups and not data.orders:
         ctx.say(_("Không có dữ liệu trong kỳ này, nên chưa vẽ được biểu đồ."))
         return
+    await audit_log.viewed(ctx.uow, ctx.user, "report_chart", _scope(period, province))
     labels = present.chart_labels(ctx.services, period, province)
     # Drawing takes a fraction of a second of CPU: keep it off the event loop.
     png = await asyncio.to_thread(charts.render, service.chart_data(data), labels)

@@ -213,6 +213,22 @@ def action_label(action: str) -> str:
         "point_close": _("đóng điểm tập kết"),
         "point_approve": _("duyệt điểm tập kết"),
         "point_reject": _("từ chối điểm tập kết"),
+        "grant_role_pending": _("cấp quyền chờ người đó nhắn"),
+        "grant_role_applied": _("quyền chờ sẵn được áp dụng"),
+        "set_price": _("đặt giá tham chiếu"),
+        "notice_change": _("sửa thông báo chống ép giá"),
+        "dispute_resolved": _("giải quyết tranh chấp cân"),
+        "gouging_report": _("báo ép giá"),
+        "auto_block": _("tự chặn vì gửi dồn dập"),
+        "account_erased": _("xóa tài khoản"),
+        "account_linked": _("liên kết tài khoản"),
+        "account_unlinked": _("bỏ liên kết tài khoản"),
+        "trader_cancelled_match": _("thương lái hủy đơn đã chốt"),
+        "amendment_proposed": _("đề nghị đổi đơn đã chốt"),
+        "amendment_accepted": _("đồng ý đổi đơn"),
+        "amendment_declined": _("không đồng ý đổi đơn"),
+        "report_view": _("xem báo cáo"),
+        "report_chart": _("xem biểu đồ báo cáo"),
     }
     return labels.get(action, action)
 

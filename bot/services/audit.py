@@ -26,6 +26,11 @@ async def refused(uow: UnitOfWork, user: dto.User, action: str, needed: Collecti
     return True
 
 
+async def viewed(uow: UnitOfWork, user: dto.User, what: str, details: dict[str, object]) -> None:
+    """Audit that staff read aggregated data (a report, a chart): who looked at what, when."""
+    await uow.audit.add(user.id, what, None, details=details)
+
+
 @dataclass(frozen=True, slots=True)
 class LogPage:
     """One page of the audit log, newest first, with the names of the people in it."""
