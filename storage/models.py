@@ -643,6 +643,19 @@ class ChatMenu(Base):
     delivered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class GroupSubscription(Base):
+    """A group chat (a cooperative's Zalo or Telegram group) that receives the officials'
+    announcements for its province; a registered member switches it on or off with /dangky."""
+
+    __tablename__ = "group_subscriptions"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    province_code: Mapped[int] = mapped_column(Integer, index=True)
+    subscribed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class AppSecret(Base):
     """Secrets the bot makes for itself once and shares between its processes (button signatures)."""
 

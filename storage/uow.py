@@ -21,6 +21,7 @@ from storage.repositories.domain_events import DomainEventRepository
 from storage.repositories.events import EventRepository
 from storage.repositories.files import FileRepository
 from storage.repositories.grants import GrantRepository
+from storage.repositories.groups import GroupRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.leases import JobRunRepository, LeaseRepository
 from storage.repositories.lots import LotRepository
@@ -104,6 +105,7 @@ class UnitOfWork:
         self.orders = OrderRepository(s)
         self.matches = MatchRepository(s)
         self.amendments = AmendmentRepository(s)
+        self.groups = GroupRepository(s)
         self.points = PointRepository(s)
         self.prices = PriceRepository(s)
         self.events = EventRepository(s)

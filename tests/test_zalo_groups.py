@@ -14,9 +14,11 @@ from bot.channels.zalo import ZaloChannel, ZaloSender
 from bot.engine.screens import Screen
 from bot.outbox import ChannelOutbox, Limits
 from bot.presentation.notify import notify
+from bot.services.audience import Audience
 from storage.uow import Database
 from tests.fakes.zalo_api import BOT_DISPLAY_NAME, FakeZaloApi
 from tests.harness import BotHarness
+from tests.test_broadcast import announce, author, plan_again
 
 TOKEN = "1459232241454765289:TEST-zalo-token"
 LAN, BINH = "e4ea2cd5189df1c3a88c", "6ede9afa66b88fe6d6a9"
@@ -103,3 +105,36 @@ async def test_a_stranger_asking_the_bot_in_the_group_gets_the_answer_in_the_gro
     async with bot.db.uow() as uow:
         binh = await uow.users.by_external("zalo", BINH)
     assert binh is not None and binh.chat_id == BINH  # his own id, as a private address would be
+
+
+async def test_a_member_subscribes_the_group_and_the_provinces_announcements_reach_it_once(zalo) -> None:
+    api, bot, outbox = zalo
+    api.push_group_text(GROUP, LAN, "/dangky")  # Lan has never registered: she is told how
+    assert "nhắn riêng /start" in await api.wait_for_text(GROUP, "/dangky")
+    async with bot.db.uow() as uow:
+        binh = await uow.users.ensure("zalo", BINH, BINH, "vi")
+        await uow.users.register(
+            binh.id, name="Lý Văn Bình", phone="0912000777", role="coop_rep", province_code=20,
+            ward_code=6463, now=bot.clock.now(),
+        )  # fmt: skip
+    api.push_group_text(GROUP, BINH, "/dangky")
+    said = await api.wait_for_text(GROUP, "Nhóm này sẽ nhận thông báo")
+    assert "Tỉnh Lạng Sơn" in said
+
+    writer = await author(bot.db)
+    now = bot.clock.now()
+    to_province = await announce(bot.db, writer, "Họp HTX tối nay 19h.", Audience(province_code=20), now)
+    await announce(bot.db, writer, "Chỉ đại diện HTX.", Audience(roles=("coop_rep",)), now)
+    assert to_province.recipients >= 1 and await plan_again(bot.db, to_province.announcement, now) == 0
+    outbox.wake()
+    text = await api.wait_for_text(GROUP, "Họp HTX tối nay 19h.")
+    assert text.startswith("📢 THÔNG BÁO")
+    await asyncio.sleep(0.5)
+    assert sum("Họp HTX" in t for t in api.texts_to(GROUP)) == 1  # once, whatever was planned twice
+    await api.wait_for_text(BINH, "Chỉ đại diện HTX.")  # one role: its people, privately ...
+    assert not any("Chỉ đại diện HTX" in t for t in api.texts_to(GROUP))  # ... not the groups
+
+    api.push_group_text(GROUP, BINH, "/dangky")  # once more: off
+    await api.wait_for_text(GROUP, "thôi nhận thông báo")
+    async with bot.db.reader() as uow:
+        assert await uow.groups.subscription("zalo", GROUP) is None

@@ -133,7 +133,36 @@ async def save(ctx: Ctx) -> None:
 
 
 async def cmd_subscriptions(ctx: Ctx, _args: str) -> None:
+    """/dangky: a person's own choices in private; in a group, the group's announcements on or off."""
+    if ctx.in_group:
+        await _group(ctx)
+        return
+    if not ctx.user.registered:
+        ctx.say(_("Bạn cần đăng ký trước khi dùng chức năng này."))
+        await ctx.services.router.start_registration(ctx)
+        return
     await flow.start(ctx)
+
+
+async def _group(ctx: Ctx) -> None:
+    """A registered member switches the group's announcements (of the member's province)."""
+    if not ctx.user.registered or ctx.user.province_code is None:
+        ctx.say(
+            _(
+                "Để nhóm nhận thông báo, một thành viên đã đăng ký với bot gõ /dangky trong nhóm. Bạn nhắn riêng /start cho bot để đăng ký."
+            )
+        )
+        return
+    province = await service.toggle_group(ctx.uow, ctx.user, ctx.event.channel, ctx.event.chat_id, ctx.now)
+    if province is None:
+        ctx.say(_("Nhóm này thôi nhận thông báo của cán bộ. Gõ /dangky trong nhóm để nhận lại."))
+        return
+    place = ctx.services.places.province(province)
+    ctx.say(
+        _(
+            "Nhóm này sẽ nhận thông báo của cán bộ {province} (gửi cho cả tỉnh). Gõ /dangky trong nhóm lần nữa để thôi nhận."
+        ).format(province=place.label if place else province)
+    )
 
 
 def register(router: Router) -> None:
@@ -144,5 +173,7 @@ def register(router: Router) -> None:
             cmd_subscriptions,
             lazy_gettext("Nhận tin"),
             description=lazy_gettext("chọn sản phẩm theo dõi, bật/tắt loại thông báo"),
+            in_groups=True,  # in a group: the group's announcements on or off
+            needs_registration=False,  # checked by the command: never start registering in a group
         )
     )

@@ -118,6 +118,22 @@ async def plan_delivery(
             )
         added += await uow.outbox.enqueue_many(rows)
         after = page[-1].user_id
+    groups = await service.group_recipients(uow, Audience.from_json(ann.audience))
+    if groups:  # subscribed groups read it in Vietnamese, the province's language
+        payload = announcement_screen(ann.text, required=ann.required, locale="vi").to_reply(services.codec)
+        rows = [
+            {
+                "channel": channel,
+                "chat_id": chat_id,
+                "is_group": True,
+                "payload": payload.to_json(),
+                "not_before": not_before,
+                "announcement_id": ann.id,
+                "dedupe_key": f"ann:{ann.id}:g:{channel}:{chat_id}"[:120],
+            }
+            for channel, chat_id in groups
+        ]
+        added += await uow.outbox.enqueue_many(rows)
     await service.planned(uow, ann)
     return added
 

@@ -109,9 +109,22 @@ async def paid_cost(uow: UnitOfWork, audience: Audience, channels: Collection[st
     return PaidCost(n, n * STARS_PER_MESSAGE)
 
 
+def reaches_groups(audience: Audience) -> bool:
+    """Subscribed groups get announcements to everyone or to a whole province (a group is not one
+    role, one ward or one product's followers)."""
+    return not (audience.roles or audience.products or audience.ward_code)
+
+
+async def group_recipients(uow: UnitOfWork, audience: Audience) -> list[tuple[str, str]]:
+    """(channel, chat_id) of the subscribed groups an announcement to ``audience`` reaches."""
+    return await uow.groups.chats(audience.province_code) if reaches_groups(audience) else []
+
+
 async def count_recipients(uow: UnitOfWork, audience: Audience) -> int:
-    """How many people an announcement to ``audience`` reaches right now."""
-    return await uow.users.audience_count(**audience.criteria())
+    """How many chats an announcement to ``audience`` reaches right now: people, and groups."""
+    people = await uow.users.audience_count(**audience.criteria())
+    groups = await uow.groups.count(audience.province_code) if reaches_groups(audience) else 0
+    return people + groups
 
 
 @dataclass(frozen=True, slots=True)

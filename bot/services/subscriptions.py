@@ -3,6 +3,8 @@ notice kinds they switched off (see :mod:`bot.services.audience` for how both ar
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.services.audience import NOTICE_KINDS, left_topic
 from storage import dto
 from storage.uow import UnitOfWork
@@ -32,3 +34,18 @@ async def receive(uow: UnitOfWork, user: dto.User, kind: str, on: bool) -> None:
     if kind not in NOTICE_KINDS:
         raise ValueError(kind)
     await uow.users.set_topic(user.id, left_topic(kind), not on)
+
+
+async def toggle_group(
+    uow: UnitOfWork, member: dto.User, channel: str, chat_id: str, now: dt.datetime
+) -> int | None:
+    """Switch a group's announcements on (for the member's province) or off.
+
+    Returns the province the group now receives announcements of; None when switched off.
+    """
+    if await uow.groups.subscription(channel, chat_id) is not None:
+        await uow.groups.unsubscribe(channel, chat_id)
+        return None
+    assert member.province_code is not None
+    await uow.groups.subscribe(channel, chat_id, member.province_code, member.id, now)
+    return member.province_code
