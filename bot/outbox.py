@@ -408,6 +408,8 @@ class ChannelOutbox:
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             return 0.0
+        if len(self.queue) >= self.prefetch:
+            return wait  # full: nothing to claim until a send ends (which wakes the loop)
         until_claim = max(0.0, self._next_claim - time.monotonic())
         return min(wait, until_claim) if wait is not None else until_claim
 

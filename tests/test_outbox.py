@@ -397,3 +397,27 @@ async def test_paid_broadcast_rows_are_sent_with_allow_paid_broadcast(database: 
         await run_until_empty(ChannelOutbox(database, sender, FAST), database)
         (call,) = api.calls_to("sendMessage")
     assert bool(call.params.get("allow_paid_broadcast")) is paid
+
+
+async def test_a_full_queue_waiting_for_its_rate_does_not_spin(database: Database) -> None:
+    """More due messages than the outbox holds at once, sent at 5 a second: between two sends the
+    loop sleeps (a spinning loop starved everything else in the process, replies included)."""
+    await make_users(database, 40)
+    async with FakeBotApi() as api, TelegramSender("123:TEST", api.base_url) as sender:
+        outbox = ChannelOutbox(database, sender, Limits(global_rate=5, chat_interval=0.0))
+        steps = 0
+        step = outbox._step
+
+        async def counted() -> float | None:
+            nonlocal steps
+            steps += 1
+            return await step()
+
+        outbox._step = counted  # type: ignore[method-assign]
+        task = asyncio.create_task(outbox.run())
+        await asyncio.sleep(2.0)
+        outbox.stop()
+        await task
+    sent = len(delivered(api))
+    assert 6 <= sent <= 14  # about 5 a second
+    assert steps < 10 * sent  # a few rounds per send, not thousands
