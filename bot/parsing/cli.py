@@ -28,17 +28,33 @@ def main(argv: list[str]) -> int:
         out = sys.stdout
         default_today = args.today or dt.date.today()
         days: dict[str, dt.date] = {}
-        for line in sys.stdin:
+        bad = 0
+        for number, line in enumerate(sys.stdin, 1):
             if not line.strip():
                 continue
-            item = json.loads(line)
-            raw = item.get("today")
-            today = (
-                (days.get(raw) or days.setdefault(raw, dt.date.fromisoformat(raw))) if raw else default_today
-            )
-            out.write(parse(item.get("text", ""), today).to_json_line() + "\n")
+            try:
+                item = json.loads(line)
+                raw = item.get("today")
+                today = (
+                    (days.get(raw) or days.setdefault(raw, dt.date.fromisoformat(raw)))
+                    if raw
+                    else default_today
+                )
+                text = item.get("text", "")
+                if not isinstance(text, str):
+                    raise TypeError("text is not a string")
+            except (ValueError, TypeError, AttributeError) as exc:
+                # One answer per line, in order: a malformed line gets an error object, not a crash.
+                bad += 1
+                out.write(json.dumps({"error": f"line {number}: {type(exc).__name__}: {exc}"[:200]}) + "\n")
+                continue
+            out.write(parse(text, today).to_json_line() + "\n")
         out.flush()
-        return 0
+        if bad:
+            print(
+                f'{bad} malformed line(s): expected {{"today": "YYYY-MM-DD", "text": ...}}', file=sys.stderr
+            )
+        return 2 if bad else 0
     if args.text is None:
         ap.error("give the message text, or --jsonl")
     result = parse(args.text, args.today or dt.date.today())

@@ -370,7 +370,7 @@ def test_any_text_parses_to_well_typed_fields(text: str, today: dt.date) -> None
 # --- command line -----------------------------------------------------------------------------
 
 
-def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", "parse", *args],
         input=stdin,
@@ -379,7 +379,7 @@ def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
         encoding="utf-8",
         cwd=ROOT,
         timeout=60,
-        check=True,
+        check=check,
     )
 
 
@@ -409,6 +409,22 @@ def test_cli_jsonl_keeps_order() -> None:
     assert out[0]["date_from"] == "2026-09-10"
     assert out[1]["date_from"] == "2026-09-21"
     assert all(list(o) == list(FIELDS) for o in out)
+
+
+def test_cli_jsonl_answers_a_malformed_line_in_its_place_and_goes_on() -> None:
+    stdin = "\n".join(
+        [
+            json.dumps({"today": "2026-09-10", "text": "gia na hom nay bn"}),
+            "gia na hom nay",  # not JSON
+            json.dumps({"today": "10/9/2026", "text": "ban 2 tan na"}),  # not an ISO date
+            json.dumps({"today": "2026-09-10", "text": "ban 2 tan na"}),
+        ]
+    )
+    done = _cli("--jsonl", stdin=stdin + "\n", check=False)
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 2 and "2 malformed line(s)" in done.stderr and "Traceback" not in done.stderr
+    assert [o.get("intent") for o in out] == ["price_query", None, None, "offer"]
+    assert out[1]["error"].startswith("line 2: JSONDecodeError") and out[2]["error"].startswith("line 3:")
 
 
 # --- how people really write in groups ---------------------------------------------------------
