@@ -13,6 +13,10 @@ from storage import dto, models
 from storage.sql import insert_ignore
 from storage.types import UTCDateTime, bounded_int, utcnow
 
+# How precisely an account's "last seen" is kept: a person writing ten messages a minute costs
+# one write, not ten (it orders a person's accounts and is shown to the minute).
+SEEN_PRECISION = dt.timedelta(minutes=1)
+
 
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -48,40 +52,55 @@ class UserRepository:
         """
         Account = models.Account
         now = utcnow()
-        account = await self.session.scalar(
-            select(Account).where(Account.channel == channel, Account.external_id == external_id)
+        # One query on the usual path: the account and its person together.
+        found = (
+            await self.session.execute(
+                select(Account, models.User)
+                .join(models.User, models.User.id == Account.user_id)
+                .where(Account.channel == channel, Account.external_id == external_id)
+            )
+        ).first()
+        if found is not None:
+            account, person = found
+            if chat_id is not None:
+                if account.chat_id != chat_id or account.last_seen_at < now - SEEN_PRECISION:
+                    await self.session.execute(
+                        update(Account)
+                        .where(Account.id == account.id)
+                        .values(chat_id=chat_id, last_seen_at=now)
+                    )
+                here = (person.channel, person.external_id, person.chat_id) == (channel, external_id, chat_id)
+                if not here or person.bot_blocked or person.send_failures:
+                    # Perhaps the address moves here, or writing proves the person reachable again.
+                    await self.deliver(person.id, account.id, wrote=True)
+                    await self.session.refresh(person)
+            return dto.from_row(dto.User, person)
+        # The account's first message: its person (perhaps bulk-imported without one) and the account.
+        row = await self.session.scalar(
+            select(models.User).where(models.User.channel == channel, models.User.external_id == external_id)
         )
-        if account is None:
-            row = await self.session.scalar(
-                select(models.User).where(
-                    models.User.channel == channel, models.User.external_id == external_id
-                )
+        if row is None:
+            row = models.User(
+                channel=channel, external_id=external_id, chat_id=chat_id or external_id, locale=locale
             )
-            if row is None:
-                row = models.User(
-                    channel=channel, external_id=external_id, chat_id=chat_id or external_id, locale=locale
-                )
-                self.session.add(row)
-                await self.session.flush()
-            account = Account(
-                user_id=row.id,
-                channel=channel,
-                external_id=external_id,
-                chat_id=row.chat_id,
-                last_seen_at=now,
-                linked_at=now,
-            )
-            self.session.add(account)
+            self.session.add(row)
             await self.session.flush()
+        account = Account(
+            user_id=row.id,
+            channel=channel,
+            external_id=external_id,
+            chat_id=chat_id or row.chat_id,
+            last_seen_at=now,
+            linked_at=now,
+        )
+        self.session.add(account)
+        await self.session.flush()
         user_id, account_id = account.user_id, account.id
         if chat_id is not None:
-            await self.session.execute(
-                update(Account).where(Account.id == account_id).values(chat_id=chat_id, last_seen_at=now)
-            )
             await self.deliver(user_id, account_id, wrote=True)
-        found = await self.get(user_id)
-        assert found is not None
-        return found
+        user = await self.get(user_id)
+        assert user is not None
+        return user
 
     async def deliver(self, user_id: int, prefer: int | None = None, *, wrote: bool = False) -> None:
         """Point the person's delivery address at the right account: the one on the messenger they
