@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage import dto, models
 from storage.sql import dialect_name, insert_ignore_many
@@ -70,23 +71,22 @@ class InboxRepository:
 
         None when another worker holds or has handled it, or an older update of the chat waits.
         """
-        stmt = select(Inbox).where(Inbox.id == update_id, Inbox.status == "pending")
+        older = aliased(Inbox)
+        waiting_before = (
+            select(older.id)
+            .where(
+                older.channel == Inbox.channel,
+                older.chat_id == Inbox.chat_id,
+                older.status == "pending",
+                older.id < Inbox.id,
+            )
+            .exists()
+        )
+        stmt = select(Inbox).where(Inbox.id == update_id, Inbox.status == "pending", ~waiting_before)
         if dialect_name(self.session) == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
+            stmt = stmt.with_for_update(skip_locked=True, of=Inbox)
         row = await self.session.scalar(stmt)
         if row is None:
-            return None
-        older = await self.session.scalar(
-            select(Inbox.id)
-            .where(
-                Inbox.channel == row.channel,
-                Inbox.chat_id == row.chat_id,
-                Inbox.status == "pending",
-                Inbox.id < row.id,
-            )
-            .limit(1)
-        )
-        if older is not None:
             return None
         return dto.from_row(dto.InboxItem, row)
 
