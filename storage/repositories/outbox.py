@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, select, text, update
+from sqlalchemy import Table, case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -18,6 +19,8 @@ Outbox = models.OutboxMessage
 # queued by any process is sent at once, not at the next poll.
 NOTIFY_CHANNEL = "nongsan_outbox"
 REPLY, NOTIFICATION, BROADCAST = 0, 1, 2  # priorities: lower goes first
+_ITEM_FIELDS = dataclasses.fields(dto.OutboxItem)
+_TABLE = cast(Table, Outbox.__table__)
 
 
 class OutboxRepository:
@@ -99,18 +102,22 @@ class OutboxRepository:
         Claimed rows stay ``pending``: if this process dies before sending them they come
         back after the lease and are sent then.
         """
-        stmt = select(Outbox.id).where(Outbox.status == "pending", Outbox.not_before <= now)
+        due = select(Outbox.id).where(Outbox.status == "pending", Outbox.not_before <= now)
         if channel is not None:
-            stmt = stmt.where(Outbox.channel == channel)
-        stmt = stmt.order_by(Outbox.priority, Outbox.not_before, Outbox.id).limit(limit)
+            due = due.where(Outbox.channel == channel)
+        due = due.order_by(Outbox.priority, Outbox.not_before, Outbox.id).limit(limit)
         if dialect_name(self.session) == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        ids = list(await self.session.scalars(stmt))
-        if not ids:
-            return []
-        await self.session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(not_before=now + lease))
-        rows = await self.session.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id))
-        return [dto.from_row(dto.OutboxItem, r) for r in rows]
+            due = due.with_for_update(skip_locked=True)
+        # One statement: mark them claimed and read them back (the CTE runs exactly once).
+        chosen = due.cte("due")
+        table = _TABLE
+        rows = await self.session.execute(
+            update(table)
+            .where(table.c.id.in_(select(chosen.c.id)))
+            .values(not_before=now + lease)
+            .returning(*(table.c[f.name] for f in _ITEM_FIELDS))
+        )
+        return sorted((dto.from_row(dto.OutboxItem, r) for r in rows), key=lambda item: item.id)
 
     async def mark_sending(self, ids: Sequence[int], lease_until: dt.datetime) -> set[int]:
         """Mark a wave as being sent right now (the at-most-once marker); returns the ids marked.
