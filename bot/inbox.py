@@ -65,6 +65,10 @@ class InboxWorker:
         self._stopping = False
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._served: collections.OrderedDict[tuple[str, str], float] = collections.OrderedDict()
+        # Heads read but not started yet (more than the free workers, for fairness). They are used
+        # while nothing new arrived; anything saved, or a poll, reads the inbox again.
+        self._candidates: list[tuple[int, str, str]] = []
+        self._stale = True
         self.handled = 0
 
     # --- receiving ---------------------------------------------------------------------------
@@ -91,6 +95,7 @@ class InboxWorker:
 
     def wake(self) -> None:
         """Something was saved: look now rather than at the next poll."""
+        self._stale = True
         self._wake.set()
 
     # --- handling ----------------------------------------------------------------------------
@@ -110,8 +115,10 @@ class InboxWorker:
                 log.exception("inbox: looking for work failed; retrying shortly")
             if self._stopping:
                 break
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            except TimeoutError:
+                self._stale = True  # another process may have saved updates
         await self._finish_running(grace=10.0)
 
     async def stop(self) -> None:
@@ -132,11 +139,19 @@ class InboxWorker:
         free = self.concurrency - len(self._running)
         if free <= 0:
             return 0
-        async with self.db.reader() as uow:
-            heads = await uow.inbox.heads(utcnow(), free + FAIRNESS_LOOKAHEAD, skip_chats=list(self._running))
-        # Chats served least recently go first: one person's burst waits its turn behind the others
-        # instead of everyone waiting behind it.
-        heads = sorted(heads, key=lambda h: self._served.get((h[1], h[2]), 0.0))[:free]
+        if self._stale or not self._candidates:
+            self._stale = False
+            async with self.db.reader() as uow:
+                heads = await uow.inbox.heads(
+                    utcnow(), free + FAIRNESS_LOOKAHEAD, skip_chats=list(self._running)
+                )
+            # Chats served least recently go first: one person's burst waits its turn behind the
+            # others instead of everyone waiting behind it.
+            self._candidates = sorted(heads, key=lambda h: self._served.get((h[1], h[2]), 0.0))
+        heads = [h for h in self._candidates if (h[1], h[2]) not in self._running][:free]
+        self._candidates = [
+            h for h in self._candidates if h not in heads and (h[1], h[2]) not in self._running
+        ]
         for inbox_id, channel, chat_id in heads:
             key = (channel, chat_id)
             self._served[key] = time.monotonic()
