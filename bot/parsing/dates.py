@@ -7,10 +7,12 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from functools import cache
-
-from lunar_vn import convert_lunar_to_solar, solar_to_lunar
+from typing import TYPE_CHECKING
 
 from bot.parsing.message import Message, PhraseIndex, Token
+
+if TYPE_CHECKING:
+    from lunar_vn import LunarDate
 
 type Span = tuple[dt.date, dt.date]
 # A span read with "từ" before it has no end; one read with "trước" has no start.
@@ -207,12 +209,21 @@ def _day_of_month(today: dt.date, day: int) -> dt.date | None:
         return None
 
 
+def _lunar_of(day: dt.date) -> LunarDate:
+    """The Vietnamese lunar date of a solar day (lunar_vn is imported on first need: few lines name one)."""
+    import lunar_vn
+
+    return lunar_vn.solar_to_lunar(day, _VN_TZ)
+
+
 def _lunar_month_start(today: dt.date, month: int) -> tuple[int, dt.date] | None:
     """(lunar year, first solar day) of the coming lunar month M: this lunar year's unless M is over."""
-    now = solar_to_lunar(today, _VN_TZ)
+    import lunar_vn
+
+    now = _lunar_of(today)
     year = now.year if month >= now.month else now.year + 1
     try:
-        return year, convert_lunar_to_solar(1, month, year, 0, _VN_TZ)
+        return year, lunar_vn.convert_lunar_to_solar(1, month, year, 0, _VN_TZ)
     except ValueError:
         return None
 
@@ -226,7 +237,7 @@ def lunar_day(today: dt.date, day: int, month: int) -> dt.date | None:
         return None
     found = start[1] + (day - 1) * _DAY
     # A 29-day month has no 30th: the next day is already the first of the next month.
-    return found if solar_to_lunar(found, _VN_TZ).month == month else None
+    return found if _lunar_of(found).month == month else None
 
 
 def lunar_month(today: dt.date, month: int) -> Span | None:
@@ -235,7 +246,7 @@ def lunar_month(today: dt.date, month: int) -> Span | None:
     if start is None:
         return None
     first = start[1]
-    last = first + 28 * _DAY if solar_to_lunar(first + 29 * _DAY, _VN_TZ).day == 1 else first + 29 * _DAY
+    last = first + 28 * _DAY if _lunar_of(first + 29 * _DAY).day == 1 else first + 29 * _DAY
     return first, last
 
 
