@@ -175,6 +175,19 @@ class PhraseIndex[V]:
             if bare:
                 allowed.add(plain)
 
+    def state(self) -> tuple[dict[tuple[str, ...], tuple[V, list[set[str]]]], dict[str, list[int]], int]:
+        """The index as plain data, to be kept in a cache file and given back to ``from_state``."""
+        return self._entries, self._lengths, self.longest
+
+    @classmethod
+    def from_state(
+        cls, state: tuple[dict[tuple[str, ...], tuple[V, list[set[str]]]], dict[str, list[int]], int]
+    ) -> PhraseIndex[V]:
+        """An index from what ``state`` returned."""
+        index = cls()
+        index._entries, index._lengths, index.longest = state
+        return index
+
     def add_all(self, spellings: Iterable[str], value: V) -> None:
         """Register several spellings of one value."""
         for s in spellings:

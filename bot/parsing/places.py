@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from itertools import pairwise
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz, process
-from vietnam_provinces import legacy
-from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW
 
+from bot.parsing.index_cache import cached
 from bot.parsing.message import Message, PhraseIndex, Token, fold_tokens, tone_key, toned_tokens
-from bot.places import bare, gazetteer
 from bot.textnorm import fold
 
 
@@ -58,8 +58,7 @@ class Marker(Enum):
     OLD_WARD = 6
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One place a typed name may denote."""
 
     kind: Kind
@@ -139,27 +138,34 @@ class PlaceResult:
     ward_code: int | None
 
 
-class _Gazette:
-    """Name indexes over the gazetteer and the package's 2025 conversion tables, built once per process."""
+type _Names = dict[tuple[str, ...], list[Candidate]]
+type _PlainNames = dict[tuple[str, ...], list[tuple[int, int, int | None, tuple[str, ...], bool]]]
+type _Index = PhraseIndex[tuple[str, ...]]
+# What the cache file holds (plain data only): ward -> province, the current names (index and
+# candidates), the province names, and the pre-2025 communes (index and candidates).
+type _Plain = tuple[dict[int, int], Any, _PlainNames, dict[str, list[int]], Any, _PlainNames]
+# The modules whose code or data decide what the indexes hold: a change to one builds them anew.
+_SOURCES = ("bot.parsing.places", "bot.parsing.message", "bot.parsing.typing", "bot.textnorm", "bot.places",
+            "vietnam_provinces")  # fmt: skip
 
-    def __init__(self) -> None:
-        gaz = gazetteer()
-        self.ward_province = {code: int(w.province_code) for code, w in gaz.wards.items()}
-        self.names: PhraseIndex[tuple[str, ...]] = PhraseIndex()
-        self.candidates: dict[tuple[str, ...], list[Candidate]] = {}
-        self.province_names: dict[str, list[int]] = {}  # folded name -> province codes (current or former)
-        for code, p in gaz.provinces.items():
-            self._add_province(_bare_toned(p.name), Candidate(Kind.PROVINCE, code, None, ()))
-            for source in p.get_legacy_sources():
-                # Tiền Giang went to two provinces; the first listed (Tây Ninh) got only a few wards.
-                if bare(source.name) == "tien giang" and code != 82:
-                    continue
-                self._add_province(_bare_toned(source.name), Candidate(Kind.FORMER_PROVINCE, code, None, ()))
-        for alias, code in _ALIASES.items():
-            self._add(alias, Candidate(Kind.PROVINCE, code, None, ()))
-        for code, w in gaz.wards.items():
-            self._add(_bare_toned(w.name), Candidate(Kind.WARD, int(w.province_code), code, ()))
-        self._add_old_districts()
+
+class _Gazette:
+    """Name indexes over the gazetteer and the package's 2025 conversion tables, loaded once per process."""
+
+    def __init__(
+        self,
+        ward_province: dict[int, int],
+        names: _Index,
+        candidates: _Names,
+        province_names: dict[str, list[int]],
+        old: tuple[_Index, _Names],
+    ) -> None:
+        self.ward_province = ward_province
+        self.names = names
+        self.candidates = candidates
+        self.province_names = province_names  # folded name -> province codes (current or former)
+        # Old communes live in their own index: they are read only after a place word.
+        self.old = old
         self.fuzzy_names = [" ".join(k) for k in self.candidates]
         # How a name read without a place word can begin: its first two syllables, or a glued province.
         self.unmarked_pairs = frozenset(k[:2] for k in self.candidates if len(k) >= 2)
@@ -168,8 +174,6 @@ class _Gazette:
             for k, cands in self.candidates.items()
             if len(k) == 1 and len(k[0]) >= 6 and all(c.kind in _PROVINCES for c in cands)
         )
-        # Old communes live in their own index, built on first need: they are read only after a place word.
-        self._old: tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]] | None = None
         self.markers: PhraseIndex[Marker] = PhraseIndex()
         for spelling, marker in _MARKERS:
             self.markers.add(spelling, marker)
@@ -183,6 +187,65 @@ class _Gazette:
             if len(words) == 2:
                 dotted.setdefault((words[0][0], words[1]), set()).update(codes)
         self.dotted = {key: codes.pop() for key, codes in dotted.items() if len(codes) == 1}
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> _Gazette:
+        """The indexes from the cache file, built from the package first if there is none for this code and data."""
+        plain: _Plain = cached("places", _SOURCES, lambda: _Builder().plain(), directory)
+        ward_province, names, candidates, province_names, old_names, old_candidates = plain
+        return cls(
+            ward_province,
+            PhraseIndex.from_state(names),
+            _candidates(candidates),
+            province_names,
+            (PhraseIndex.from_state(old_names), _candidates(old_candidates)),
+        )
+
+
+def _candidates(plain: _PlainNames) -> _Names:
+    kinds = {k.value: k for k in Kind}
+    return {key: [Candidate(kinds[c[0]], *c[1:]) for c in cands] for key, cands in plain.items()}
+
+
+def _plain(names: _Names) -> _PlainNames:
+    return {key: [(c.kind.value, *c[1:]) for c in cands] for key, cands in names.items()}
+
+
+class _Builder:
+    """Builds the indexes from ``vietnam-provinces``: a few hundred milliseconds, once per code and data version."""
+
+    def __init__(self) -> None:
+        from bot.places import bare, gazetteer
+
+        gaz = gazetteer()
+        self.ward_province = {code: int(w.province_code) for code, w in gaz.wards.items()}
+        self.names: _Index = PhraseIndex()
+        self.candidates: _Names = {}
+        self.province_names: dict[str, list[int]] = {}
+        for code, p in gaz.provinces.items():
+            self._add_province(_bare_toned(p.name), Candidate(Kind.PROVINCE, code, None, ()))
+            for source in p.get_legacy_sources():
+                # Tiền Giang went to two provinces; the first listed (Tây Ninh) got only a few wards.
+                if bare(source.name) == "tien giang" and code != 82:
+                    continue
+                self._add_province(_bare_toned(source.name), Candidate(Kind.FORMER_PROVINCE, code, None, ()))
+        for alias, code in _ALIASES.items():
+            self._add(alias, Candidate(Kind.PROVINCE, code, None, ()))
+        for code, w in gaz.wards.items():
+            self._add(_bare_toned(w.name), Candidate(Kind.WARD, int(w.province_code), code, ()))
+        self._add_old_districts()
+
+    def plain(self) -> _Plain:
+        """Everything the process needs, as plain data for the cache file."""
+        old_names, old_candidates = self._old_wards()
+        return (
+            self.ward_province,
+            self.names.state(),
+            _plain(self.candidates),
+            self.province_names,
+            old_names.state(),
+            _plain(old_candidates),
+        )
 
     def _add_province(self, spelling: str, cand: Candidate) -> None:
         self._add(spelling, cand)
@@ -198,6 +261,11 @@ class _Gazette:
 
     def _add_old_districts(self) -> None:
         """Pre-2025 districts, each with the provinces (and the ward, if only one) its communes went to."""
+        from vietnam_provinces import legacy
+        from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW
+
+        from bot.places import gazetteer
+
         gaz = gazetteer()
         wards_of: dict[int, set[int]] = {}
         for entry in OLD_TO_NEW.values():
@@ -211,17 +279,16 @@ class _Gazette:
                 ward = next(iter(new)) if len(new) == 1 else None
                 self._add(_bare_toned(district.name), Candidate(Kind.OLD_DISTRICT, province, ward, ()))
 
-    @property
-    def old(self) -> tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]]:
+    def _old_wards(self) -> tuple[_Index, _Names]:
         """Index and candidates of pre-2025 communes: the ward each was merged into whole, or its province."""
-        if self._old is None:
-            self._old = self._old_wards()
-        return self._old
+        from vietnam_provinces import legacy
+        from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW
 
-    def _old_wards(self) -> tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]]:
+        from bot.places import gazetteer
+
         gaz = gazetteer()
-        old_names: PhraseIndex[tuple[str, ...]] = PhraseIndex()
-        old_candidates: dict[tuple[str, ...], list[Candidate]] = {}
+        old_names: _Index = PhraseIndex()
+        old_candidates: _Names = {}
         for ward in legacy.Ward.iter_all():
             entry = OLD_TO_NEW.get(int(ward.code))
             if entry is None:
@@ -275,7 +342,7 @@ def _bare_toned(name: str) -> str:
 
 @cache
 def _gazette() -> _Gazette:
-    return _Gazette()
+    return _Gazette.load()
 
 
 def _select(cands: list[Candidate], marker: Marker, msg: Message, span: list[Token]) -> list[Candidate]:
