@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,8 @@ _LUNAR_DAY = re.compile(
 )
 _LUNAR_WHOLE = re.compile(rf"(?<![a-z])thang\s+{_LUNAR_MONTH}(?![\d.,/]){_LUNAR_MARK}")
 _DIGIT = re.compile(r"\d")
+# What a lunar date needs somewhere in the line: a lunar mark ("âm", "al"), "rằm", "chạp" or "giêng".
+_LUNAR_HINT = re.compile(r"(?<![a-z])(?:am|al|a\.l|ram)(?![a-z])|chap|gieng")
 _OPEN_FROM = re.compile(r"(?:^|[^a-z])(?:tu|ke tu|bat dau tu|bat dau)\s*(?:ngay\s*)?$")
 _OPEN_TO = re.compile(r"(?:^|[^a-z])(?:truoc|cham nhat|muon nhat|han chot|han)\s*(?:ngay\s*)?$")
 _DAY_WORD = re.compile(
@@ -263,6 +265,11 @@ def _openness(msg: Message, start: int) -> int:
     return _BOTH
 
 
+def _find(pattern: re.Pattern[str], work: str, *needed: str) -> Iterator[re.Match[str]]:
+    """The pattern's matches; none, without searching, when the line has none of the words it needs."""
+    return pattern.finditer(work) if any(word in work for word in needed) else iter(())
+
+
 def _regex_spans(
     msg: Message, today: dt.date, spans: list[tuple[dt.date, dt.date, int]], reversed_ranges: bool
 ) -> None:
@@ -270,20 +277,22 @@ def _regex_spans(
         spans.append((span[0], span[1], _openness(msg, start) if open_ is None else open_))
         msg.mask(start, end)
 
+    # Each pattern runs only where the words it needs are in the line: most lines have few dates.
     work = msg.work
     digits = bool(_DIGIT.search(work))
     if digits:
         for m in _TIME.finditer(work):
             msg.mask(m.start(), m.end())
+    lunar = bool(_LUNAR_HINT.search(msg.work))
     # Without a digit only "rằm tháng chạp" or "tháng giêng" can be a date here.
-    if digits or "ram" in work:
+    if lunar and (digits or "ram" in work):
         for m in _LUNAR_DAY.finditer(msg.work):
             if not (m["al"] or m["d"] == "ram" or m["m"] in ("chap", "gieng")):
                 continue
             found = lunar_day(today, 15 if m["d"] == "ram" else int(m["d"]), _lunar_month_number(m["m"]))
             if found is not None:
                 add((found, found), m.start(), m.end())
-    if "thang" in msg.work:
+    if lunar and "thang" in msg.work:
         for m in _LUNAR_WHOLE.finditer(msg.work):
             if not (m["al"] or m["m"] in ("chap", "gieng")):
                 continue
@@ -292,7 +301,7 @@ def _regex_spans(
                 add(whole, m.start(), m.end())
     if not digits:
         return
-    for m in _RANGE.finditer(msg.work):
+    for m in _find(_RANGE, msg.work, "/", "thang"):
         y = int(m["y"]) if m["y"] else None
         end = _with_year(today, int(m["d2"]), int(m["m2"]), y)
         if end is None:
@@ -312,19 +321,19 @@ def _regex_spans(
                 add((start, end), m.start(), m.end(), _BOTH)  # "20-15/9": the step says what is wrong
             continue
         add((start, end), m.start(), m.end(), _BOTH)
-    for m in _SINGLE.finditer(msg.work):
+    for m in _find(_SINGLE, msg.work, "/", "thang"):
         day = _with_year(today, int(m["d"]), int(m["m"]), int(m["y"]) if m["y"] else None)
         if day is not None:
             add((day, day), m.start(), m.end())
-    for m in _IN_DAYS.finditer(msg.work):
+    for m in _find(_IN_DAYS, msg.work, "nua", "toi"):
         day = today + int(m["n"]) * _DAY
         add((day, day), m.start(), m.end())
-    for pattern in (_DAY_OF_MONTH, _DAY_WORD):
-        for m in pattern.finditer(msg.work):
+    for pattern, words in ((_DAY_OF_MONTH, ("ngay",)), (_DAY_WORD, ("mung", "mong"))):
+        for m in _find(pattern, msg.work, *words):
             found = _day_of_month(today, int(m["d"]))
             if found is not None:
                 add((found, found), m.start(), m.end())
-    for m in _MONTH.finditer(msg.work):
+    for m in _find(_MONTH, msg.work, "thang"):
         month = int(m["m"])
         if not 1 <= month <= 12:
             continue
