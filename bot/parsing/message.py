@@ -210,6 +210,10 @@ class PhraseIndex[V]:
         for s in spellings:
             self.add(s, value)
 
+    def first_words(self) -> Iterator[str]:
+        """The folded words that begin some phrase."""
+        return iter(self._lengths)
+
     def starts(self, word: str) -> bool:
         """Whether some phrase begins with this folded word (a cheap test before ``match_at``)."""
         return word in self._lengths

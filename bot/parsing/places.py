@@ -23,6 +23,7 @@ exist in several provinces ("Chi Lăng" three times):
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -177,6 +178,7 @@ class _Gazette:
         self.markers: PhraseIndex[Marker] = PhraseIndex()
         for spelling, marker in _MARKERS:
             self.markers.add(spelling, marker)
+        self.marker_words = frozenset(self.markers.first_words())
         self.abbreviations = {
             a: self.province_names[fold(name)][0] for a, name in _ABBREVIATIONS.items() if name
         }
@@ -405,8 +407,22 @@ def _scan(msg: Message, mentions: list[list[Candidate]], *, strong_only: bool) -
     tokens = msg.tokens()
     if strong_only and not any(t.text in _STRONG_WORDS for t in tokens):
         return
+    # Where something may start: a place word, or (not strong_only) the first two syllables of a name.
+    words = [t.text for t in tokens]
+    if strong_only:
+        at = [k for k, w in enumerate(words) if w in gz.marker_words]
+    else:
+        at = [
+            k
+            for k, (w, nxt) in enumerate(pairwise([*words, ""]))
+            if w in gz.marker_words or w in gz.unmarked_glued or (w, nxt) in gz.unmarked_pairs
+        ]
     i = 0
     while i < len(tokens):
+        k = bisect_left(at, i)
+        if k == len(at):
+            break
+        i = at[k]  # the tokens skipped would each have been passed over one by one
         marker, j = Marker.NONE, i
         while (
             j < len(tokens)
@@ -466,17 +482,17 @@ def _dotted(msg: Message, token: Token) -> bool:
 def _abbreviations(msg: Message, mentions: list[list[Candidate]]) -> None:
     """ "BG", "H.Tĩnh", "#langson": provinces written short, glued or as a hashtag."""
     gz = _gazette()
-    for m in _ABBREV.finditer(msg.text):
+    for m in _ABBREV.finditer(msg.text) if msg.text != msg.lower else ():  # capitals needed
         code = gz.abbreviations.get(m["a"])
         if code is not None:
             mentions.append([Candidate(Kind.PROVINCE, code, None, ())])
             msg.mask(m.start(), m.end())
-    for m in _DOTTED.finditer(msg.work):
+    for m in _DOTTED.finditer(msg.work) if "." in msg.work else ():
         code = gz.dotted.get((m["i"], m["rest"]))
         if code is not None:
             mentions.append([Candidate(Kind.PROVINCE, code, None, ())])
             msg.mask(m.start(), m.end())
-    for m in _HASHTAG.finditer(msg.work):
+    for m in _HASHTAG.finditer(msg.work) if "#" in msg.work else ():
         cands = gz.candidates.get((m["tag"],))
         if cands and all(c.kind in (Kind.PROVINCE, Kind.FORMER_PROVINCE) for c in cands):
             mentions.append(cands)
@@ -519,6 +535,8 @@ _WARDS = (Kind.WARD, Kind.OLD_WARD)
 
 def resolve(mentions: list[list[Candidate]]) -> PlaceResult:
     """One ward and/or province from all the names mentioned (the first province named wins)."""
+    if not mentions:
+        return PlaceResult(None, None)
     gz = _gazette()
     current = next((c.province_code for m in mentions for c in m if c.kind is Kind.PROVINCE), None)
     former = next((c.province_code for m in mentions for c in m if c.kind is Kind.FORMER_PROVINCE), None)
