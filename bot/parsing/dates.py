@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -265,11 +265,6 @@ def _openness(msg: Message, start: int) -> int:
     return _BOTH
 
 
-def _find(pattern: re.Pattern[str], work: str, *needed: str) -> Iterator[re.Match[str]]:
-    """The pattern's matches; none, without searching, when the line has none of the words it needs."""
-    return pattern.finditer(work) if any(word in work for word in needed) else iter(())
-
-
 def _regex_spans(
     msg: Message, today: dt.date, spans: list[tuple[dt.date, dt.date, int]], reversed_ranges: bool
 ) -> None:
@@ -277,13 +272,15 @@ def _regex_spans(
         spans.append((span[0], span[1], _openness(msg, start) if open_ is None else open_))
         msg.mask(start, end)
 
-    # Each pattern runs only where the words it needs are in the line: most lines have few dates.
+    # Most lines hold few dates: a pattern runs only when the line has a word it needs (looked for
+    # once here, as masking only ever removes words).
     work = msg.work
     digits = bool(_DIGIT.search(work))
+    lunar = bool(_LUNAR_HINT.search(work))
+    thang = "thang" in work
     if digits:
         for m in _TIME.finditer(work):
             msg.mask(m.start(), m.end())
-    lunar = bool(_LUNAR_HINT.search(msg.work))
     # Without a digit only "rằm tháng chạp" or "tháng giêng" can be a date here.
     if lunar and (digits or "ram" in work):
         for m in _LUNAR_DAY.finditer(msg.work):
@@ -292,7 +289,7 @@ def _regex_spans(
             found = lunar_day(today, 15 if m["d"] == "ram" else int(m["d"]), _lunar_month_number(m["m"]))
             if found is not None:
                 add((found, found), m.start(), m.end())
-    if lunar and "thang" in msg.work:
+    if lunar and thang:
         for m in _LUNAR_WHOLE.finditer(msg.work):
             if not (m["al"] or m["m"] in ("chap", "gieng")):
                 continue
@@ -301,45 +298,55 @@ def _regex_spans(
                 add(whole, m.start(), m.end())
     if not digits:
         return
-    for m in _find(_RANGE, msg.work, "/", "thang"):
-        y = int(m["y"]) if m["y"] else None
-        end = _with_year(today, int(m["d2"]), int(m["m2"]), y)
-        if end is None:
-            continue
-        # A range that has not ended is this year's: the start takes the end's year, or the year before.
-        try:
-            start = dt.date(end.year, int(m["m1"] or m["m2"]), int(m["d1"]))
-        except ValueError:
-            continue
-        if start > end and m["m1"] and int(m["m1"]) > int(m["m2"]):
+    if thang or "/" in work:  # a day and a month: "15/9", "15 tháng 9", "10-15/9"
+        for m in _RANGE.finditer(msg.work):
+            y = int(m["y"]) if m["y"] else None
+            end = _with_year(today, int(m["d2"]), int(m["m2"]), y)
+            if end is None:
+                continue
+            # A range that has not ended is this year's: the start takes the end's year, or the year before.
             try:
-                start = start.replace(year=start.year - 1)  # "28/12 - 3/1"
+                start = dt.date(end.year, int(m["m1"] or m["m2"]), int(m["d1"]))
             except ValueError:
                 continue
-        if start > end:
-            if reversed_ranges:
-                add((start, end), m.start(), m.end(), _BOTH)  # "20-15/9": the step says what is wrong
-            continue
-        add((start, end), m.start(), m.end(), _BOTH)
-    for m in _find(_SINGLE, msg.work, "/", "thang"):
-        day = _with_year(today, int(m["d"]), int(m["m"]), int(m["y"]) if m["y"] else None)
-        if day is not None:
+            if start > end and m["m1"] and int(m["m1"]) > int(m["m2"]):
+                try:
+                    start = start.replace(year=start.year - 1)  # "28/12 - 3/1"
+                except ValueError:
+                    continue
+            if start > end:
+                if reversed_ranges:
+                    add((start, end), m.start(), m.end(), _BOTH)  # "20-15/9": the step says what is wrong
+                continue
+            add((start, end), m.start(), m.end(), _BOTH)
+        for m in _SINGLE.finditer(msg.work):
+            day = _with_year(today, int(m["d"]), int(m["m"]), int(m["y"]) if m["y"] else None)
+            if day is not None:
+                add((day, day), m.start(), m.end())
+    if "nua" in work or "toi" in work:
+        for m in _IN_DAYS.finditer(msg.work):
+            day = today + int(m["n"]) * _DAY
             add((day, day), m.start(), m.end())
-    for m in _find(_IN_DAYS, msg.work, "nua", "toi"):
-        day = today + int(m["n"]) * _DAY
-        add((day, day), m.start(), m.end())
-    for pattern, words in ((_DAY_OF_MONTH, ("ngay",)), (_DAY_WORD, ("mung", "mong"))):
-        for m in _find(pattern, msg.work, *words):
+    if "ngay" in work:
+        for m in _DAY_OF_MONTH.finditer(msg.work):
             found = _day_of_month(today, int(m["d"]))
             if found is not None:
                 add((found, found), m.start(), m.end())
-    for m in _find(_MONTH, msg.work, "thang"):
-        month = int(m["m"])
-        if not 1 <= month <= 12:
-            continue
-        year = today.year if month >= today.month else today.year + 1
-        first, last = {"dau": (1, 10), "giua": (11, 20), "cuoi": (21, None)}.get(m["part"] or "", (1, None))
-        add(_month_span(year, month, first, last), m.start(), m.end())
+    if "mung" in work or "mong" in work:
+        for m in _DAY_WORD.finditer(msg.work):
+            found = _day_of_month(today, int(m["d"]))
+            if found is not None:
+                add((found, found), m.start(), m.end())
+    if thang:
+        for m in _MONTH.finditer(msg.work):
+            month = int(m["m"])
+            if not 1 <= month <= 12:
+                continue
+            year = today.year if month >= today.month else today.year + 1
+            first, last = {"dau": (1, 10), "giua": (11, 20), "cuoi": (21, None)}.get(
+                m["part"] or "", (1, None)
+            )
+            add(_month_span(year, month, first, last), m.start(), m.end())
 
 
 def _word_ok(msg: Message, tokens: list[Token], i: int, n: int) -> bool:
