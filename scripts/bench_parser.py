@@ -1,9 +1,13 @@
 """Accuracy and speed of the free-text parser on the labelled sets.
 
 Usage: python scripts/bench_parser.py [--seconds 3] [--file SET.jsonl ...] [--report] [--misses]
+       python scripts/bench_parser.py --jsonl [--lines 10000] [--runs 3] [--file SET.jsonl ...]
 
 Prints one JSON line per set (lines, speed, field and line accuracy, accuracy per field and per
 style); ``--report`` adds a readable table per set, ``--misses`` the lines that are not fully right.
+``--jsonl`` instead times ``python -m bot parse --jsonl`` end to end, start-up included, on the sets'
+lines repeated up to ``--lines``: one JSON line with the median wall time of ``--runs`` runs (after
+one untimed run that fills the place-name cache) and the lines per second it makes.
 """
 
 from __future__ import annotations
@@ -11,10 +15,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bot.parsing import FIELDS, parse
 
@@ -67,6 +76,49 @@ def speed(rows: list[dict[str, Any]], seconds: float) -> float:
     return lines / elapsed
 
 
+def cli_speed(paths: list[Path], lines: int, runs: int) -> dict[str, Any]:
+    """Wall time of ``python -m bot parse --jsonl`` over the sets' lines repeated to ``lines``, start-up included."""
+    cases = [
+        json.dumps({"today": r["today"], "text": r["text"]}, ensure_ascii=False)
+        for path in paths
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and (r := json.loads(line))
+    ]
+    repeated = (cases * (lines // len(cases) + 1))[:lines]
+    command = [sys.executable, "-m", "bot", "parse", "--jsonl"]
+
+    def run(stdin: IO[bytes]) -> tuple[float, float]:
+        """Wall and CPU (user + system) seconds of one run."""
+        stdin.seek(0)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(command, stdin=stdin, stdout=subprocess.DEVNULL, check=False)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} exited with {done.returncode}")
+        return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+    # Input from a file, as in `python -m bot parse --jsonl < big.jsonl`.
+    with tempfile.TemporaryFile() as big, tempfile.TemporaryFile() as one:
+        big.write(("\n".join(repeated) + "\n").encode())
+        one.write((repeated[0] + "\n").encode())
+        first, _ = run(big)  # a fresh install builds its place-name cache here
+        timed = [run(big) for _ in range(runs)]
+        startups = [run(one) for _ in range(runs)]
+    wall = statistics.median(t[0] for t in timed)
+    return {
+        "command": "python -m bot parse --jsonl",
+        "lines": len(repeated),
+        "runs": runs,
+        "first_run_s": round(first, 3),
+        "wall_s": round(wall, 3),
+        "cpu_s": round(statistics.median(t[1] for t in timed), 3),
+        "startup_s": round(statistics.median(t[0] for t in startups), 3),  # one line in
+        "lines_per_s": round(len(repeated) / wall),
+    }
+
+
 def table(name: str, figures: dict[str, Any]) -> str:
     """A readable table of one set's figures."""
     out = [
@@ -87,7 +139,15 @@ def main() -> None:
     ap.add_argument("--file", type=Path, action="append", help="a labelled set (repeatable)")
     ap.add_argument("--report", action="store_true", help="also print a readable table per set")
     ap.add_argument("--misses", action="store_true", help="also print the lines not fully right")
+    ap.add_argument(
+        "--jsonl", action="store_true", help="time `python -m bot parse --jsonl` end to end instead"
+    )
+    ap.add_argument("--lines", type=int, default=10_000, help="lines fed to --jsonl (the sets repeated)")
+    ap.add_argument("--runs", type=int, default=3, help="timed --jsonl runs (the median is reported)")
     args = ap.parse_args()
+    if args.jsonl:
+        print(json.dumps(cli_speed(args.file or _DEFAULT, args.lines, args.runs)))
+        return
     for path in args.file or _DEFAULT:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         figures, misses = score(rows)  # also warms the lazily built indexes before timing

@@ -7,10 +7,12 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from functools import cache
-
-from lunar_vn import convert_lunar_to_solar, solar_to_lunar
+from typing import TYPE_CHECKING
 
 from bot.parsing.message import Message, PhraseIndex, Token
+
+if TYPE_CHECKING:
+    from lunar_vn import LunarDate
 
 type Span = tuple[dt.date, dt.date]
 # A span read with "từ" before it has no end; one read with "trước" has no start.
@@ -41,6 +43,8 @@ _LUNAR_DAY = re.compile(
 )
 _LUNAR_WHOLE = re.compile(rf"(?<![a-z])thang\s+{_LUNAR_MONTH}(?![\d.,/]){_LUNAR_MARK}")
 _DIGIT = re.compile(r"\d")
+# What a lunar date needs somewhere in the line: a lunar mark ("âm", "al"), "rằm", "chạp" or "giêng".
+_LUNAR_HINT = re.compile(r"(?<![a-z])(?:am|al|a\.l|ram)(?![a-z])|chap|gieng")
 _OPEN_FROM = re.compile(r"(?:^|[^a-z])(?:tu|ke tu|bat dau tu|bat dau)\s*(?:ngay\s*)?$")
 _OPEN_TO = re.compile(r"(?:^|[^a-z])(?:truoc|cham nhat|muon nhat|han chot|han)\s*(?:ngay\s*)?$")
 _DAY_WORD = re.compile(
@@ -207,12 +211,21 @@ def _day_of_month(today: dt.date, day: int) -> dt.date | None:
         return None
 
 
+def _lunar_of(day: dt.date) -> LunarDate:
+    """The Vietnamese lunar date of a solar day (lunar_vn is imported on first need: few lines name one)."""
+    import lunar_vn
+
+    return lunar_vn.solar_to_lunar(day, _VN_TZ)
+
+
 def _lunar_month_start(today: dt.date, month: int) -> tuple[int, dt.date] | None:
     """(lunar year, first solar day) of the coming lunar month M: this lunar year's unless M is over."""
-    now = solar_to_lunar(today, _VN_TZ)
+    import lunar_vn
+
+    now = _lunar_of(today)
     year = now.year if month >= now.month else now.year + 1
     try:
-        return year, convert_lunar_to_solar(1, month, year, 0, _VN_TZ)
+        return year, lunar_vn.convert_lunar_to_solar(1, month, year, 0, _VN_TZ)
     except ValueError:
         return None
 
@@ -226,7 +239,7 @@ def lunar_day(today: dt.date, day: int, month: int) -> dt.date | None:
         return None
     found = start[1] + (day - 1) * _DAY
     # A 29-day month has no 30th: the next day is already the first of the next month.
-    return found if solar_to_lunar(found, _VN_TZ).month == month else None
+    return found if _lunar_of(found).month == month else None
 
 
 def lunar_month(today: dt.date, month: int) -> Span | None:
@@ -235,7 +248,7 @@ def lunar_month(today: dt.date, month: int) -> Span | None:
     if start is None:
         return None
     first = start[1]
-    last = first + 28 * _DAY if solar_to_lunar(first + 29 * _DAY, _VN_TZ).day == 1 else first + 29 * _DAY
+    last = first + 28 * _DAY if _lunar_of(first + 29 * _DAY).day == 1 else first + 29 * _DAY
     return first, last
 
 
@@ -259,20 +272,24 @@ def _regex_spans(
         spans.append((span[0], span[1], _openness(msg, start) if open_ is None else open_))
         msg.mask(start, end)
 
+    # Most lines hold few dates: a pattern runs only when the line has a word it needs (looked for
+    # once here, as masking only ever removes words).
     work = msg.work
     digits = bool(_DIGIT.search(work))
+    lunar = bool(_LUNAR_HINT.search(work))
+    thang = "thang" in work
     if digits:
         for m in _TIME.finditer(work):
             msg.mask(m.start(), m.end())
     # Without a digit only "rằm tháng chạp" or "tháng giêng" can be a date here.
-    if digits or "ram" in work:
+    if lunar and (digits or "ram" in work):
         for m in _LUNAR_DAY.finditer(msg.work):
             if not (m["al"] or m["d"] == "ram" or m["m"] in ("chap", "gieng")):
                 continue
             found = lunar_day(today, 15 if m["d"] == "ram" else int(m["d"]), _lunar_month_number(m["m"]))
             if found is not None:
                 add((found, found), m.start(), m.end())
-    if "thang" in msg.work:
+    if lunar and thang:
         for m in _LUNAR_WHOLE.finditer(msg.work):
             if not (m["al"] or m["m"] in ("chap", "gieng")):
                 continue
@@ -281,45 +298,55 @@ def _regex_spans(
                 add(whole, m.start(), m.end())
     if not digits:
         return
-    for m in _RANGE.finditer(msg.work):
-        y = int(m["y"]) if m["y"] else None
-        end = _with_year(today, int(m["d2"]), int(m["m2"]), y)
-        if end is None:
-            continue
-        # A range that has not ended is this year's: the start takes the end's year, or the year before.
-        try:
-            start = dt.date(end.year, int(m["m1"] or m["m2"]), int(m["d1"]))
-        except ValueError:
-            continue
-        if start > end and m["m1"] and int(m["m1"]) > int(m["m2"]):
+    if thang or "/" in work:  # a day and a month: "15/9", "15 tháng 9", "10-15/9"
+        for m in _RANGE.finditer(msg.work):
+            y = int(m["y"]) if m["y"] else None
+            end = _with_year(today, int(m["d2"]), int(m["m2"]), y)
+            if end is None:
+                continue
+            # A range that has not ended is this year's: the start takes the end's year, or the year before.
             try:
-                start = start.replace(year=start.year - 1)  # "28/12 - 3/1"
+                start = dt.date(end.year, int(m["m1"] or m["m2"]), int(m["d1"]))
             except ValueError:
                 continue
-        if start > end:
-            if reversed_ranges:
-                add((start, end), m.start(), m.end(), _BOTH)  # "20-15/9": the step says what is wrong
-            continue
-        add((start, end), m.start(), m.end(), _BOTH)
-    for m in _SINGLE.finditer(msg.work):
-        day = _with_year(today, int(m["d"]), int(m["m"]), int(m["y"]) if m["y"] else None)
-        if day is not None:
+            if start > end and m["m1"] and int(m["m1"]) > int(m["m2"]):
+                try:
+                    start = start.replace(year=start.year - 1)  # "28/12 - 3/1"
+                except ValueError:
+                    continue
+            if start > end:
+                if reversed_ranges:
+                    add((start, end), m.start(), m.end(), _BOTH)  # "20-15/9": the step says what is wrong
+                continue
+            add((start, end), m.start(), m.end(), _BOTH)
+        for m in _SINGLE.finditer(msg.work):
+            day = _with_year(today, int(m["d"]), int(m["m"]), int(m["y"]) if m["y"] else None)
+            if day is not None:
+                add((day, day), m.start(), m.end())
+    if "nua" in work or "toi" in work:
+        for m in _IN_DAYS.finditer(msg.work):
+            day = today + int(m["n"]) * _DAY
             add((day, day), m.start(), m.end())
-    for m in _IN_DAYS.finditer(msg.work):
-        day = today + int(m["n"]) * _DAY
-        add((day, day), m.start(), m.end())
-    for pattern in (_DAY_OF_MONTH, _DAY_WORD):
-        for m in pattern.finditer(msg.work):
+    if "ngay" in work:
+        for m in _DAY_OF_MONTH.finditer(msg.work):
             found = _day_of_month(today, int(m["d"]))
             if found is not None:
                 add((found, found), m.start(), m.end())
-    for m in _MONTH.finditer(msg.work):
-        month = int(m["m"])
-        if not 1 <= month <= 12:
-            continue
-        year = today.year if month >= today.month else today.year + 1
-        first, last = {"dau": (1, 10), "giua": (11, 20), "cuoi": (21, None)}.get(m["part"] or "", (1, None))
-        add(_month_span(year, month, first, last), m.start(), m.end())
+    if "mung" in work or "mong" in work:
+        for m in _DAY_WORD.finditer(msg.work):
+            found = _day_of_month(today, int(m["d"]))
+            if found is not None:
+                add((found, found), m.start(), m.end())
+    if thang:
+        for m in _MONTH.finditer(msg.work):
+            month = int(m["m"])
+            if not 1 <= month <= 12:
+                continue
+            year = today.year if month >= today.month else today.year + 1
+            first, last = {"dau": (1, 10), "giua": (11, 20), "cuoi": (21, None)}.get(
+                m["part"] or "", (1, None)
+            )
+            add(_month_span(year, month, first, last), m.start(), m.end())
 
 
 def _word_ok(msg: Message, tokens: list[Token], i: int, n: int) -> bool:

@@ -74,10 +74,18 @@ class Token(NamedTuple):
     end: int
 
 
+_new_tuple = tuple.__new__
+
+
+def _tokenise(text: str) -> list[Token]:
+    # tuple.__new__ skips the Python-level __new__ of a NamedTuple: a line has a dozen tokens or more.
+    return [_new_tuple(Token, (m[0], m.start(), m.end())) for m in _TOKEN.finditer(text)]
+
+
 class Message:
     """One typed line with a working copy in which spans already understood are blanked out."""
 
-    __slots__ = ("_tokens", "folded", "lower", "plain", "strict", "text", "work")
+    __slots__ = ("_tokens", "bare", "folded", "lower", "plain", "strict", "text", "work")
 
     def __init__(self, text: str) -> None:
         text, soft = untype(nfc(text))
@@ -89,11 +97,13 @@ class Message:
         for start, end in soft:
             self.plain = self.plain[:start] + self.folded[start:end] + self.plain[end:]
         self.work = self.folded
-        self._tokens: list[Token] | None = [Token(m.group(), *m.span()) for m in _TOKEN.finditer(self.folded)]
+        self._tokens: list[Token] | None = _tokenise(self.folded)
         # Someone who types most words with diacritics means "con" when typing "con", not "còn";
         # only in text typed (mostly) without them is a bare word allowed to stand for any spelling.
         self.strict = False
-        if not self.plain.isascii():
+        # No diacritics typed at all (half the lines): no token needs its marks checked.
+        self.bare = self.plain.isascii()
+        if not self.bare:
             words = [t for t in self._tokens if not t.text.isdigit()]
             marked = sum(1 for t in words if self.plain[t.start : t.end] != t.text)
             self.strict = len(words) >= 3 and marked * 2 >= len(words)
@@ -104,19 +114,26 @@ class Message:
         tokens = self._tokens
         if tokens is not None:
             # Masks mostly cover whole tokens: drop those instead of tokenising the line again.
-            kept = [t for t in tokens if t.end <= start or t.start >= end]
-            cut = any(t.start < start < t.end or t.start < end < t.end for t in tokens)
-            self._tokens = None if cut else kept
+            kept = []
+            for t in tokens:
+                if t.end <= start or t.start >= end:
+                    kept.append(t)
+                elif t.start < start or t.end > end:
+                    self._tokens = None  # a token cut in two: tokenise again when asked
+                    return
+            self._tokens = kept
 
     def rewrite(self, start: int, end: int, text: str) -> None:
         """Replace a span of the working copy by a shorter reading of it ("ba mươi lăm" -> "35")."""
         self.work = self.work[:start] + text.ljust(end - start) + self.work[end:]
         self._tokens = None
+        if self.plain[start:end] != self.folded[start:end]:
+            self.bare = False  # a new token may now cover a "\n" or a "!" typed between the words
 
     def tokens(self) -> list[Token]:
         """Word tokens of the not-yet-masked text."""
         if self._tokens is None:
-            self._tokens = [Token(m.group(), *m.span()) for m in _TOKEN.finditer(self.work)]
+            self._tokens = _tokenise(self.work)
         return self._tokens
 
     def typed(self, token: Token) -> str:
@@ -175,10 +192,27 @@ class PhraseIndex[V]:
             if bare:
                 allowed.add(plain)
 
+    def state(self) -> tuple[dict[tuple[str, ...], tuple[V, list[set[str]]]], dict[str, list[int]], int]:
+        """The index as plain data, to be kept in a cache file and given back to ``from_state``."""
+        return self._entries, self._lengths, self.longest
+
+    @classmethod
+    def from_state(
+        cls, state: tuple[dict[tuple[str, ...], tuple[V, list[set[str]]]], dict[str, list[int]], int]
+    ) -> PhraseIndex[V]:
+        """An index from what ``state`` returned."""
+        index = cls()
+        index._entries, index._lengths, index.longest = state
+        return index
+
     def add_all(self, spellings: Iterable[str], value: V) -> None:
         """Register several spellings of one value."""
         for s in spellings:
             self.add(s, value)
+
+    def first_words(self) -> Iterator[str]:
+        """The folded words that begin some phrase."""
+        return iter(self._lengths)
 
     def starts(self, word: str) -> bool:
         """Whether some phrase begins with this folded word (a cheap test before ``match_at``)."""
@@ -188,21 +222,27 @@ class PhraseIndex[V]:
         self, msg: Message, tokens: list[Token], i: int, *, max_len: int | None = None, slips: bool = False
     ) -> tuple[V, int] | None:
         """The longest phrase starting at token ``i``: (value, number of tokens), or None."""
-        lengths = self._lengths.get(tokens[i].text)
+        first = tokens[i]
+        lengths = self._lengths.get(first.text)
         if lengths is None:
             return None
         top = min(max_len or self.longest, len(tokens) - i)
         for n in lengths:
             if n > top:
                 continue
-            span = tokens[i : i + n]
-            key = tuple(t.text for t in span)
-            entry = self._entries.get(key)
+            if n == 1:
+                span = [first]
+                entry = self._entries.get((first.text,))
+            else:
+                span = tokens[i : i + n]
+                entry = self._entries.get(tuple([t.text for t in span]))
             if entry is None:
                 continue
             value, allowed = entry
             if n > 1 and not all(msg.adjacent(a, b) for a, b in pairwise(span)):
                 continue
+            if msg.bare:
+                return value, n  # no token typed with marks, and a bare token matches any spelling
             wrong = right = slipped = 0
             for t, ok in zip(span, allowed, strict=True):
                 if not msg.has_marks(t.start, t.end) and not msg.strict:
@@ -220,16 +260,14 @@ class PhraseIndex[V]:
 
     def scan(self, msg: Message, tokens: list[Token]) -> Iterator[tuple[int, int, V]]:
         """Every non-overlapping longest match, left to right, as (first token, token count, value)."""
-        i = 0
         starts = self._lengths
-        while i < len(tokens):
-            if tokens[i].text not in starts:
-                i += 1
-                continue
+        # Most tokens start no phrase: find the few that may, then try them in order.
+        after = 0
+        for i in [i for i, t in enumerate(tokens) if t.text in starts]:
+            if i < after:
+                continue  # inside the phrase just found
             hit = self.match_at(msg, tokens, i)
-            if hit is None:
-                i += 1
-                continue
-            value, n = hit
-            yield i, n, value
-            i += n
+            if hit is not None:
+                value, n = hit
+                yield i, n, value
+                after = i + n

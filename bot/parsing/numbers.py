@@ -53,6 +53,7 @@ _FILLERS = frozenset(
     {"khoang", "tam", "chung", "do", "hon", "gan", "tren", "duoi", "nhe", "nha", "a", "thoi", "thui", "roi",
      "co", "la", "tong", "cong", "so", "luong", "sl", "het", "ca", "e", "em", "minh", "lo", "nay", "duoc", "dc"}
 )  # fmt: skip
+_ANY_DIGIT = re.compile(r"\d")
 _SIGNED = re.compile(rf"^\s*(?P<neg>[-−])?\s*(?P<num>{NUM})\s*\.?\s*$")
 
 # --- numbers said in words ("ba mươi lăm", "bốn chục", "một trăm hai", "nửa") ------------------
@@ -229,7 +230,9 @@ def as_number(value: float) -> float | int:
 def read_quantity(msg: Message, *, allow_zero: bool = False) -> float | int | None:
     """The first quantity in the line, in kg ("2 tạ rưỡi" -> 250, "tấn rưỡi" -> 1500), masked once read."""
     found: list[tuple[int, int, float, int]] = []  # start, end, kg, unit size
-    for m in _QTY.finditer(msg.work):
+    # Only "tấn rưỡi" needs no digit; a line without one skips the other patterns.
+    digits = bool(_ANY_DIGIT.search(msg.work))
+    for m in _QTY.finditer(msg.work) if digits else ():
         if len(m["num"]) > 1 and m["num"][0] == "0" and m["num"][1].isdigit():
             continue  # "034" is a variety or a code ("bơ 034"), never an amount
         value = parse_number(m["num"])
@@ -246,10 +249,10 @@ def read_quantity(msg: Message, *, allow_zero: bool = False) -> float | int | No
         if m["sub"] and unit in _NEXT_UNIT_DOWN:
             kg += int(m["sub"]) * _NEXT_UNIT_DOWN[unit]
         found.append((m.start(), m.end(), kg, unit))
-    for m in _GLUED.finditer(msg.work):
+    for m in _GLUED.finditer(msg.work) if digits else ():
         unit = UNIT_KG[m["unit"]]
         found.append((m.start(), m.end(), int(m["num"]) * unit + int(m["sub"]) * _NEXT_UNIT_DOWN[unit], unit))
-    for m in _UNIT_RUOI.finditer(msg.work):
+    for m in _UNIT_RUOI.finditer(msg.work) if "ru" in msg.work else ():
         unit = UNIT_KG[m["unit"]]
         found.append((m.start(), m.end(), unit * 1.5, unit))
     if not found:

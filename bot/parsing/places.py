@@ -23,17 +23,18 @@ exist in several provinces ("Chi Lăng" three times):
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from itertools import pairwise
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz, process
-from vietnam_provinces import legacy
-from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW
 
+from bot.parsing.index_cache import cached
 from bot.parsing.message import Message, PhraseIndex, Token, fold_tokens, tone_key, toned_tokens
-from bot.places import bare, gazetteer
 from bot.textnorm import fold
 
 
@@ -58,8 +59,7 @@ class Marker(Enum):
     OLD_WARD = 6
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One place a typed name may denote."""
 
     kind: Kind
@@ -139,15 +139,91 @@ class PlaceResult:
     ward_code: int | None
 
 
+type _Names = dict[tuple[str, ...], list[Candidate]]
+type _PlainNames = dict[tuple[str, ...], list[tuple[int, int, int | None, tuple[str, ...], bool]]]
+type _Index = PhraseIndex[tuple[str, ...]]
+# What the cache file holds (plain data only): ward -> province, the current names (index and
+# candidates), the province names, and the pre-2025 communes (index and candidates).
+type _Plain = tuple[dict[int, int], Any, _PlainNames, dict[str, list[int]], Any, _PlainNames]
+# The modules whose code or data decide what the indexes hold: a change to one builds them anew.
+_SOURCES = ("bot.parsing.places", "bot.parsing.message", "bot.parsing.typing", "bot.textnorm", "bot.places",
+            "vietnam_provinces")  # fmt: skip
+
+
 class _Gazette:
-    """Name indexes over the gazetteer and the package's 2025 conversion tables, built once per process."""
+    """Name indexes over the gazetteer and the package's 2025 conversion tables, loaded once per process."""
+
+    def __init__(
+        self,
+        ward_province: dict[int, int],
+        names: _Index,
+        candidates: _Names,
+        province_names: dict[str, list[int]],
+        old: tuple[_Index, _Names],
+    ) -> None:
+        self.ward_province = ward_province
+        self.names = names
+        self.candidates = candidates
+        self.province_names = province_names  # folded name -> province codes (current or former)
+        # Old communes live in their own index: they are read only after a place word.
+        self.old = old
+        self.fuzzy_names = [" ".join(k) for k in self.candidates]
+        # How a name read without a place word can begin: its first two syllables, or a glued province.
+        self.unmarked_pairs = frozenset(k[:2] for k in self.candidates if len(k) >= 2)
+        self.unmarked_glued = frozenset(
+            k[0]
+            for k, cands in self.candidates.items()
+            if len(k) == 1 and len(k[0]) >= 6 and all(c.kind in _PROVINCES for c in cands)
+        )
+        self.markers: PhraseIndex[Marker] = PhraseIndex()
+        for spelling, marker in _MARKERS:
+            self.markers.add(spelling, marker)
+        self.marker_words = frozenset(self.markers.first_words())
+        self.abbreviations = {
+            a: self.province_names[fold(name)][0] for a, name in _ABBREVIATIONS.items() if name
+        }
+        # "H.Tĩnh", "Q.Ninh": initial of the first syllable and the rest of a two-syllable province name.
+        dotted: dict[tuple[str, str], set[int]] = {}
+        for name, codes in self.province_names.items():
+            words = name.split()
+            if len(words) == 2:
+                dotted.setdefault((words[0][0], words[1]), set()).update(codes)
+        self.dotted = {key: codes.pop() for key, codes in dotted.items() if len(codes) == 1}
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> _Gazette:
+        """The indexes from the cache file, built from the package first if there is none for this code and data."""
+        plain: _Plain = cached("places", _SOURCES, lambda: _Builder().plain(), directory)
+        ward_province, names, candidates, province_names, old_names, old_candidates = plain
+        return cls(
+            ward_province,
+            PhraseIndex.from_state(names),
+            _candidates(candidates),
+            province_names,
+            (PhraseIndex.from_state(old_names), _candidates(old_candidates)),
+        )
+
+
+def _candidates(plain: _PlainNames) -> _Names:
+    kinds = {k.value: k for k in Kind}
+    return {key: [Candidate(kinds[c[0]], *c[1:]) for c in cands] for key, cands in plain.items()}
+
+
+def _plain(names: _Names) -> _PlainNames:
+    return {key: [(c.kind.value, *c[1:]) for c in cands] for key, cands in names.items()}
+
+
+class _Builder:
+    """Builds the indexes from ``vietnam-provinces``: a few hundred milliseconds, once per code and data version."""
 
     def __init__(self) -> None:
+        from bot.places import bare, gazetteer
+
         gaz = gazetteer()
         self.ward_province = {code: int(w.province_code) for code, w in gaz.wards.items()}
-        self.names: PhraseIndex[tuple[str, ...]] = PhraseIndex()
-        self.candidates: dict[tuple[str, ...], list[Candidate]] = {}
-        self.province_names: dict[str, list[int]] = {}  # folded name -> province codes (current or former)
+        self.names: _Index = PhraseIndex()
+        self.candidates: _Names = {}
+        self.province_names: dict[str, list[int]] = {}
         for code, p in gaz.provinces.items():
             self._add_province(_bare_toned(p.name), Candidate(Kind.PROVINCE, code, None, ()))
             for source in p.get_legacy_sources():
@@ -160,29 +236,18 @@ class _Gazette:
         for code, w in gaz.wards.items():
             self._add(_bare_toned(w.name), Candidate(Kind.WARD, int(w.province_code), code, ()))
         self._add_old_districts()
-        self.fuzzy_names = [" ".join(k) for k in self.candidates]
-        # How a name read without a place word can begin: its first two syllables, or a glued province.
-        self.unmarked_pairs = frozenset(k[:2] for k in self.candidates if len(k) >= 2)
-        self.unmarked_glued = frozenset(
-            k[0]
-            for k, cands in self.candidates.items()
-            if len(k) == 1 and len(k[0]) >= 6 and all(c.kind in _PROVINCES for c in cands)
+
+    def plain(self) -> _Plain:
+        """Everything the process needs, as plain data for the cache file."""
+        old_names, old_candidates = self._old_wards()
+        return (
+            self.ward_province,
+            self.names.state(),
+            _plain(self.candidates),
+            self.province_names,
+            old_names.state(),
+            _plain(old_candidates),
         )
-        # Old communes live in their own index, built on first need: they are read only after a place word.
-        self._old: tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]] | None = None
-        self.markers: PhraseIndex[Marker] = PhraseIndex()
-        for spelling, marker in _MARKERS:
-            self.markers.add(spelling, marker)
-        self.abbreviations = {
-            a: self.province_names[fold(name)][0] for a, name in _ABBREVIATIONS.items() if name
-        }
-        # "H.Tĩnh", "Q.Ninh": initial of the first syllable and the rest of a two-syllable province name.
-        dotted: dict[tuple[str, str], set[int]] = {}
-        for name, codes in self.province_names.items():
-            words = name.split()
-            if len(words) == 2:
-                dotted.setdefault((words[0][0], words[1]), set()).update(codes)
-        self.dotted = {key: codes.pop() for key, codes in dotted.items() if len(codes) == 1}
 
     def _add_province(self, spelling: str, cand: Candidate) -> None:
         self._add(spelling, cand)
@@ -198,6 +263,11 @@ class _Gazette:
 
     def _add_old_districts(self) -> None:
         """Pre-2025 districts, each with the provinces (and the ward, if only one) its communes went to."""
+        from vietnam_provinces import legacy
+        from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW
+
+        from bot.places import gazetteer
+
         gaz = gazetteer()
         wards_of: dict[int, set[int]] = {}
         for entry in OLD_TO_NEW.values():
@@ -211,17 +281,16 @@ class _Gazette:
                 ward = next(iter(new)) if len(new) == 1 else None
                 self._add(_bare_toned(district.name), Candidate(Kind.OLD_DISTRICT, province, ward, ()))
 
-    @property
-    def old(self) -> tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]]:
+    def _old_wards(self) -> tuple[_Index, _Names]:
         """Index and candidates of pre-2025 communes: the ward each was merged into whole, or its province."""
-        if self._old is None:
-            self._old = self._old_wards()
-        return self._old
+        from vietnam_provinces import legacy
+        from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW
 
-    def _old_wards(self) -> tuple[PhraseIndex[tuple[str, ...]], dict[tuple[str, ...], list[Candidate]]]:
+        from bot.places import gazetteer
+
         gaz = gazetteer()
-        old_names: PhraseIndex[tuple[str, ...]] = PhraseIndex()
-        old_candidates: dict[tuple[str, ...], list[Candidate]] = {}
+        old_names: _Index = PhraseIndex()
+        old_candidates: _Names = {}
         for ward in legacy.Ward.iter_all():
             entry = OLD_TO_NEW.get(int(ward.code))
             if entry is None:
@@ -275,7 +344,7 @@ def _bare_toned(name: str) -> str:
 
 @cache
 def _gazette() -> _Gazette:
-    return _Gazette()
+    return _Gazette.load()
 
 
 def _select(cands: list[Candidate], marker: Marker, msg: Message, span: list[Token]) -> list[Candidate]:
@@ -338,8 +407,22 @@ def _scan(msg: Message, mentions: list[list[Candidate]], *, strong_only: bool) -
     tokens = msg.tokens()
     if strong_only and not any(t.text in _STRONG_WORDS for t in tokens):
         return
+    # Where something may start: a place word, or (not strong_only) the first two syllables of a name.
+    words = [t.text for t in tokens]
+    if strong_only:
+        at = [k for k, w in enumerate(words) if w in gz.marker_words]
+    else:
+        at = [
+            k
+            for k, (w, nxt) in enumerate(pairwise([*words, ""]))
+            if w in gz.marker_words or w in gz.unmarked_glued or (w, nxt) in gz.unmarked_pairs
+        ]
     i = 0
     while i < len(tokens):
+        k = bisect_left(at, i)
+        if k == len(at):
+            break
+        i = at[k]  # the tokens skipped would each have been passed over one by one
         marker, j = Marker.NONE, i
         while (
             j < len(tokens)
@@ -399,17 +482,17 @@ def _dotted(msg: Message, token: Token) -> bool:
 def _abbreviations(msg: Message, mentions: list[list[Candidate]]) -> None:
     """ "BG", "H.Tĩnh", "#langson": provinces written short, glued or as a hashtag."""
     gz = _gazette()
-    for m in _ABBREV.finditer(msg.text):
+    for m in _ABBREV.finditer(msg.text) if msg.text != msg.lower else ():  # capitals needed
         code = gz.abbreviations.get(m["a"])
         if code is not None:
             mentions.append([Candidate(Kind.PROVINCE, code, None, ())])
             msg.mask(m.start(), m.end())
-    for m in _DOTTED.finditer(msg.work):
+    for m in _DOTTED.finditer(msg.work) if "." in msg.work else ():
         code = gz.dotted.get((m["i"], m["rest"]))
         if code is not None:
             mentions.append([Candidate(Kind.PROVINCE, code, None, ())])
             msg.mask(m.start(), m.end())
-    for m in _HASHTAG.finditer(msg.work):
+    for m in _HASHTAG.finditer(msg.work) if "#" in msg.work else ():
         cands = gz.candidates.get((m["tag"],))
         if cands and all(c.kind in (Kind.PROVINCE, Kind.FORMER_PROVINCE) for c in cands):
             mentions.append(cands)
@@ -452,6 +535,8 @@ _WARDS = (Kind.WARD, Kind.OLD_WARD)
 
 def resolve(mentions: list[list[Candidate]]) -> PlaceResult:
     """One ward and/or province from all the names mentioned (the first province named wins)."""
+    if not mentions:
+        return PlaceResult(None, None)
     gz = _gazette()
     current = next((c.province_code for m in mentions for c in m if c.kind is Kind.PROVINCE), None)
     former = next((c.province_code for m in mentions for c in m if c.kind is Kind.FORMER_PROVINCE), None)

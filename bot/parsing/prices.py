@@ -33,6 +33,7 @@ _AFTER_GIA = re.compile(
 # "bao nhiêu 1 kg": the "1 kg" names the unit priced, not a quantity.
 _ASKED_PER = re.compile(rf"(?:\bbn|bao nhieu|bao nhiu|bnhieu|\bnhieu|\bbnh)(?:\s+tien)?(?P<asked>{_PER})")
 # A spaced "k" or "đ" is money only where nothing word-like follows ("25 k/kg", "25 k." at the end).
+_ANY_DIGIT = re.compile(r"\d")
 _LOOSE_END = re.compile(r"\s*(?:$|[/,.;!?)]|1\s*(?:kg|ky|can)|mot|moi)")
 
 
@@ -51,8 +52,13 @@ def per_kg(value: float, per: str | None, money: str, product: Product | None) -
 
 def read_price(msg: Message, product: Product | None) -> int | None:
     """The first price in the line, in VND per kg, masked once read."""
-    for m in _ASKED_PER.finditer(msg.work):
-        msg.mask(m.start("asked"), m.end())
+    # Every pattern but the question needs a digit: a line without one is done at once.
+    work = msg.work
+    if "bn" in work or "nhi" in work:
+        for m in _ASKED_PER.finditer(work):
+            msg.mask(m.start("asked"), m.end())
+    if not _ANY_DIGIT.search(work):
+        return None
     for m in _PRICE.finditer(msg.work):
         money = m["money"]
         if (

@@ -256,7 +256,10 @@ def read_product(msg: Message) -> Product | None:
 
 def read_grade(msg: Message) -> str | None:
     """The grade named in the line ("loại 1" -> "1", "loại 2" -> "2", "xô" -> "xo"), masked once read."""
-    m = _GRADE.search(msg.work)
+    work = msg.work
+    if not ("loai" in work or "xo" in work or "l1" in work or "l2" in work):
+        return None  # none of the words a grade needs (most lines)
+    m = _GRADE.search(work)
     if m is None:
         return None
     msg.mask(m.start(), m.end())
