@@ -124,11 +124,12 @@ class OutboxRepository:
 
         Only rows still pending are marked: one cancelled since it was claimed must not go out.
         """
+        t = _TABLE.c
         result = await self.session.execute(
-            update(Outbox)
-            .where(Outbox.id.in_(ids), Outbox.status == "pending")
-            .values(status="sending", not_before=lease_until, attempts=Outbox.attempts + 1)
-            .returning(Outbox.id)
+            update(_TABLE)
+            .where(t.id.in_(ids), t.status == "pending")
+            .values(status="sending", not_before=lease_until, attempts=t.attempts + 1)
+            .returning(t.id)
         )
         return {int(i) for i in result.scalars()}
 
@@ -149,13 +150,14 @@ class OutboxRepository:
         """
         if not sent:
             return
+        t = _TABLE.c
         values: dict[str, Any] = {"status": "sent", "sent_at": now, "error": None}
         known = {row_id: message_id for row_id, message_id in sent if message_id is not None}
         if known:
-            values["message_id"] = case(known, value=Outbox.id, else_=Outbox.message_id)
+            values["message_id"] = case(known, value=t.id, else_=t.message_id)
         await self.session.execute(
-            update(Outbox)
-            .where(Outbox.id.in_([row_id for row_id, _ in sent]), Outbox.status == "sending")
+            update(_TABLE)
+            .where(t.id.in_([row_id for row_id, _ in sent]), t.status == "sending")
             .values(values)
         )
 
