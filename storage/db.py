@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+from storage import inline_sqlite
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -30,6 +32,13 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEng
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    inline = not read_only and bool(database) and database != ":memory:"
+    if inline:
+        # The writing engine runs its statements in place (see storage.inline_sqlite);
+        # long reads go through the read-only engine and aiosqlite's thread.
+        kwargs.setdefault(
+            "async_creator", inline_sqlite.creator(str(database), SQLITE_BUSY_TIMEOUT_MS / 1000)
+        )
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -38,7 +47,8 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEng
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # In place, SQLite must not wait for a lock on the event loop: the adapter waits instead.
+        cursor.execute(f"PRAGMA busy_timeout={0 if inline else SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         if read_only:

@@ -429,14 +429,16 @@ async def outbox(db: Database) -> list[Row]:
 
 
 async def settled(db: Database, timeout: float) -> list[Row]:
-    """The outbox once no row is pending or being sent (fails after ``timeout`` seconds)."""
+    """The outbox once no update waits in the inbox and no message is pending or being sent
+    (fails after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
     while True:
         rows = await outbox(db)
         left = Counter(r.status for r in rows if r.status not in FINAL)
-        if not left:
+        waiting = (await inbox_counts(db)).get("pending", 0)
+        if not left and not waiting:
             return rows
-        assert time.monotonic() < deadline, f"outbox not settled: {dict(left)}"
+        assert time.monotonic() < deadline, f"not settled: outbox {dict(left)}, {waiting} update(s) in the inbox"
         await asyncio.sleep(0.2)
 
 
