@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import datetime as dt
 import functools
 import logging
@@ -141,7 +140,7 @@ class InboxWorker:
             return 0
         if self._stale or not self._candidates:
             self._stale = False
-            async with self.db.reader() as uow:
+            async with self.db.glance() as uow:
                 heads = await uow.inbox.heads(
                     utcnow(), free + FAIRNESS_LOOKAHEAD, skip_chats=list(self._running)
                 )
@@ -216,7 +215,7 @@ class InboxWorker:
         """Handle everything pending now, in this task (tests, the local chat); returns how many."""
         handled = 0
         while True:
-            async with self.db.reader() as uow:
+            async with self.db.glance() as uow:
                 heads = await uow.inbox.heads(utcnow(), 50)
             if not heads:
                 return handled

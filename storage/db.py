@@ -20,11 +20,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    url: str, *, read_only: bool = False, in_place: bool | None = None, **kwargs: Any
+) -> AsyncEngine:
     """An async engine configured for this project's needs on either backend.
 
     ``read_only`` on SQLite: transactions start deferred and cannot write, so long reads
     (reports, the matcher's start-up) never hold the single writer's lock.
+    ``in_place`` on SQLite: statements run on the event loop (see :mod:`storage.inline_sqlite`);
+    by default the writing engine does, a read-only one uses aiosqlite's thread.
     """
     if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
@@ -32,10 +36,8 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEng
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    inline = not read_only and bool(database) and database != ":memory:"
-    if inline:
-        # The writing engine runs its statements in place (see storage.inline_sqlite);
-        # long reads go through the read-only engine and aiosqlite's thread.
+    in_place = (not read_only if in_place is None else in_place) and bool(database) and database != ":memory:"
+    if in_place:
         kwargs.setdefault(
             "async_creator", inline_sqlite.creator(str(database), SQLITE_BUSY_TIMEOUT_MS / 1000)
         )
@@ -48,7 +50,7 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEng
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         # In place, SQLite must not wait for a lock on the event loop: the adapter waits instead.
-        cursor.execute(f"PRAGMA busy_timeout={0 if inline else SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={0 if in_place else SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         if read_only:

@@ -151,6 +151,8 @@ class Database:
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
         self._read_engine: AsyncEngine | None = None
         self._read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._glance_engine: AsyncEngine | None = None
+        self._glance_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -174,7 +176,18 @@ class Database:
             self._read_sessionmaker = make_sessionmaker(self._read_engine)
         return UnitOfWork(self._read_sessionmaker, read_only=True)
 
+    def glance(self) -> UnitOfWork:
+        """A read-only unit of work for a short indexed read done very often (the inbox's heads):
+        on SQLite it neither waits for the writer nor leaves the event loop."""
+        if self._write_lock is None:
+            return UnitOfWork(self.sessionmaker, read_only=True)
+        if self._glance_sessionmaker is None:
+            self._glance_engine = make_engine(self.url, read_only=True, in_place=True, **self._engine_kwargs)
+            self._glance_sessionmaker = make_sessionmaker(self._glance_engine)
+        return UnitOfWork(self._glance_sessionmaker, read_only=True)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self._read_engine is not None:
-            await self._read_engine.dispose()
+        for engine in (self._read_engine, self._glance_engine):
+            if engine is not None:
+                await engine.dispose()

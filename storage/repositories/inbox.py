@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -20,6 +20,32 @@ from storage.sql import dialect_name, insert_ignore_many
 from storage.types import utcnow
 
 Inbox = models.InboxUpdate
+
+# The statements run for every update, built once (building and keying one costs more than
+# running it).
+_oldest = (
+    select(func.min(Inbox.id)).where(Inbox.status == "pending").group_by(Inbox.channel, Inbox.chat_id)
+).scalar_subquery()
+_HEADS = (
+    select(Inbox.id, Inbox.channel, Inbox.chat_id)
+    .where(Inbox.id.in_(_oldest), Inbox.available_at <= bindparam("now", type_=Inbox.available_at.type))
+    .order_by(Inbox.id)
+    .limit(bindparam("limit", type_=Integer()))
+)
+_older = aliased(Inbox)
+_TAKE = select(Inbox).where(
+    Inbox.id == bindparam("id", type_=Integer()),
+    Inbox.status == "pending",
+    ~select(_older.id)
+    .where(
+        _older.channel == Inbox.channel,
+        _older.chat_id == Inbox.chat_id,
+        _older.status == "pending",
+        _older.id < Inbox.id,
+    )
+    .exists(),
+)
+_TAKE_LOCKED = _TAKE.with_for_update(skip_locked=True, of=Inbox)
 
 
 class InboxRepository:
@@ -48,20 +74,8 @@ class InboxRepository:
         self, now: dt.datetime, limit: int, skip_chats: Sequence[tuple[str, str]] = ()
     ) -> list[tuple[int, str, str]]:
         """(id, channel, chat) of the oldest pending update of each chat, if it is due, oldest first."""
-        oldest = (
-            select(func.min(Inbox.id))
-            .where(Inbox.status == "pending")
-            .group_by(Inbox.channel, Inbox.chat_id)
-            .scalar_subquery()
-        )
-        stmt = (
-            select(Inbox.id, Inbox.channel, Inbox.chat_id)
-            .where(Inbox.id.in_(oldest), Inbox.available_at <= now)
-            .order_by(Inbox.id)
-            .limit(limit + len(skip_chats))
-        )
         busy = set(skip_chats)
-        rows = (await self.session.execute(stmt)).all()
+        rows = (await self.session.execute(_HEADS, {"now": now, "limit": limit + len(skip_chats)})).all()
         return [(row.id, row.channel, row.chat_id) for row in rows if (row.channel, row.chat_id) not in busy][
             :limit
         ]
@@ -71,21 +85,8 @@ class InboxRepository:
 
         None when another worker holds or has handled it, or an older update of the chat waits.
         """
-        older = aliased(Inbox)
-        waiting_before = (
-            select(older.id)
-            .where(
-                older.channel == Inbox.channel,
-                older.chat_id == Inbox.chat_id,
-                older.status == "pending",
-                older.id < Inbox.id,
-            )
-            .exists()
-        )
-        stmt = select(Inbox).where(Inbox.id == update_id, Inbox.status == "pending", ~waiting_before)
-        if dialect_name(self.session) == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True, of=Inbox)
-        row = await self.session.scalar(stmt)
+        stmt = _TAKE_LOCKED if dialect_name(self.session) == "postgresql" else _TAKE
+        row = await self.session.scalar(stmt, {"id": update_id})
         if row is None:
             return None
         return dto.from_row(dto.InboxItem, row)
