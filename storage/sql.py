@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,13 +21,18 @@ def _insert(session: AsyncSession, table: Table) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+@functools.lru_cache(maxsize=256)
+def _insert_ignore(dialect: str, table: Table) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
+
+
 async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
     """Insert a row unless it clashes with a unique key; True when it was inserted.
 
     Unlike catching IntegrityError this never aborts the surrounding PostgreSQL transaction.
+    The statement is built once per table; the row goes as its parameters.
     """
-    stmt = _insert(session, table).values(**values).on_conflict_do_nothing()
-    result = await session.execute(stmt)
+    result = await session.execute(_insert_ignore(dialect_name(session), table), values)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -38,17 +44,23 @@ async def insert_ignore_many(session: AsyncSession, table: Table, rows: Sequence
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+@functools.lru_cache(maxsize=256)
+def _upsert(dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Any:
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    updates = {c: stmt.excluded[c] for c in columns if c not in keys}
+    if not updates:
+        return stmt.on_conflict_do_nothing()
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+
+
 async def upsert(
     session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> None:
-    """Insert rows, or update every non-key column of the existing row with the same keys."""
+    """Insert rows, or update every non-key column of the existing row with the same keys.
+
+    Every row names the same columns. The statement is built once per table and columns.
+    """
     if not rows:
         return
-    stmt = _insert(session, table).values(list(rows))
-    updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-    stmt = (
-        stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
-        if updates
-        else stmt.on_conflict_do_nothing()
-    )
-    await session.execute(stmt)
+    stmt = _upsert(dialect_name(session), table, tuple(rows[0]), tuple(keys))
+    await session.execute(stmt, list(rows) if len(rows) > 1 else rows[0])
