@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, case, delete, func, select, text, update
+from sqlalchemy import Integer, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dto, models
@@ -21,6 +22,49 @@ NOTIFY_CHANNEL = "nongsan_outbox"
 REPLY, NOTIFICATION, BROADCAST = 0, 1, 2  # priorities: lower goes first
 _ITEM_FIELDS = dataclasses.fields(dto.OutboxItem)
 _TABLE = cast(Table, Outbox.__table__)
+_c = _TABLE.c
+
+# The statements run for every message, built once (building and keying one costs more than
+# running it).
+_MARK_SENDING = (
+    update(_TABLE)
+    .where(_c.id.in_(bindparam("ids", expanding=True)), _c.status == "pending")
+    .values(
+        status="sending", not_before=bindparam("until", type_=_c.not_before.type), attempts=_c.attempts + 1
+    )
+    .returning(_c.id)
+)
+_FINISH_SENT = (
+    update(_TABLE)
+    .where(_c.id == bindparam("row_id", type_=_c.id.type), _c.status == "sending")
+    .values(
+        status="sent",
+        sent_at=bindparam("sent_now", type_=_c.sent_at.type),
+        error=None,
+        message_id=func.coalesce(bindparam("delivered_as", type_=_c.message_id.type), _c.message_id),
+    )
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _claim_statement(dialect: str, by_channel: bool) -> Any:
+    """Mark up to ``:limit`` due rows claimed until ``:until`` and read them back, in one statement
+    (the CTE runs exactly once)."""
+    due = select(_c.id).where(
+        _c.status == "pending", _c.not_before <= bindparam("now", type_=_c.not_before.type)
+    )
+    if by_channel:
+        due = due.where(_c.channel == bindparam("of_channel", type_=_c.channel.type))
+    due = due.order_by(_c.priority, _c.not_before, _c.id).limit(bindparam("limit", type_=Integer()))
+    if dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    chosen = due.cte("due")
+    return (
+        update(_TABLE)
+        .where(_c.id.in_(select(chosen.c.id)))
+        .values(not_before=bindparam("until", type_=_c.not_before.type))
+        .returning(*(_c[f.name] for f in _ITEM_FIELDS))
+    )
 
 
 class OutboxRepository:
@@ -102,21 +146,11 @@ class OutboxRepository:
         Claimed rows stay ``pending``: if this process dies before sending them they come
         back after the lease and are sent then.
         """
-        due = select(Outbox.id).where(Outbox.status == "pending", Outbox.not_before <= now)
+        stmt = _claim_statement(dialect_name(self.session), channel is not None)
+        params: dict[str, Any] = {"now": now, "limit": limit, "until": now + lease}
         if channel is not None:
-            due = due.where(Outbox.channel == channel)
-        due = due.order_by(Outbox.priority, Outbox.not_before, Outbox.id).limit(limit)
-        if dialect_name(self.session) == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        # One statement: mark them claimed and read them back (the CTE runs exactly once).
-        chosen = due.cte("due")
-        table = _TABLE
-        rows = await self.session.execute(
-            update(table)
-            .where(table.c.id.in_(select(chosen.c.id)))
-            .values(not_before=now + lease)
-            .returning(*(table.c[f.name] for f in _ITEM_FIELDS))
-        )
+            params["of_channel"] = channel
+        rows = await self.session.execute(stmt, params)
         return sorted((dto.from_row(dto.OutboxItem, r) for r in rows), key=lambda item: item.id)
 
     async def mark_sending(self, ids: Sequence[int], lease_until: dt.datetime) -> set[int]:
@@ -124,13 +158,7 @@ class OutboxRepository:
 
         Only rows still pending are marked: one cancelled since it was claimed must not go out.
         """
-        t = _TABLE.c
-        result = await self.session.execute(
-            update(_TABLE)
-            .where(t.id.in_(ids), t.status == "pending")
-            .values(status="sending", not_before=lease_until, attempts=t.attempts + 1)
-            .returning(t.id)
-        )
+        result = await self.session.execute(_MARK_SENDING, {"ids": list(ids), "until": lease_until})
         return {int(i) for i in result.scalars()}
 
     async def finish(
@@ -146,19 +174,13 @@ class OutboxRepository:
     async def finish_sent(self, sent: Sequence[tuple[int, str | None]], *, now: dt.datetime) -> None:
         """Record a wave's deliveries as sent, with each one's platform message id (if known).
 
-        One statement for the whole wave (one round trip, not one per row).
+        One statement for the whole wave (executed for every row in one call).
         """
         if not sent:
             return
-        t = _TABLE.c
-        values: dict[str, Any] = {"status": "sent", "sent_at": now, "error": None}
-        known = {row_id: message_id for row_id, message_id in sent if message_id is not None}
-        if known:
-            values["message_id"] = case(known, value=t.id, else_=t.message_id)
         await self.session.execute(
-            update(_TABLE)
-            .where(t.id.in_([row_id for row_id, _ in sent]), t.status == "sending")
-            .values(values)
+            _FINISH_SENT,
+            [{"row_id": row_id, "delivered_as": message_id, "sent_now": now} for row_id, message_id in sent],
         )
 
     async def delivered_message_id(self, channel: str, chat_id: str, dedupe_key: str) -> str | None:
