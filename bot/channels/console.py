@@ -208,10 +208,11 @@ class ConsoleChannel:
 
     async def run(self) -> None:
         """Chat until end of input (Ctrl-D) or cancellation (Ctrl-C)."""
-        await self.refresh_people()
         s = self.session
+        # The greeting comes first, before anything waits: the newcomer sees it at once.
         s.write(_("Nông Sản Bot (chế độ thử trên máy). Gõ /start để bắt đầu, /huy để hủy, Ctrl-D để thoát."))
         s.write(_("Nhiều người dùng chung cửa sổ này: gõ :ai để xem, :la <số> để đóng vai người khác."))
+        await self.refresh_people()
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         threading.Thread(
             target=_reader,
