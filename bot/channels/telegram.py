@@ -38,6 +38,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.channels.failures import log_failure
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_render import edit_reply, send_reply, to_incoming
 from bot.channels.webhook import read_webhook
 from bot.events import EDIT_MESSAGE_ID, RATE_LIMITED, Incoming, Reply, SendResult, SendStatus, UpdateSink
@@ -102,13 +103,17 @@ class TelegramChannel:
             token,
             base_url=base_url,
             base_file_url=file_url_for(base_url),
-            request=HTTPXRequest(
+            # Receiving (getUpdates, callback answers, start-up calls) goes through aiohttp; all
+            # of it may safely be repeated. Sending keeps httpx (see TelegramSender).
+            request=AiohttpRequest(
                 connection_pool_size=16,
                 read_timeout=request_timeout,
                 write_timeout=request_timeout,
                 connect_timeout=request_timeout,
             ),
-            get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 10, connect_timeout=request_timeout),
+            get_updates_request=AiohttpRequest(
+                read_timeout=poll_timeout + 10, connect_timeout=request_timeout
+            ),
         )
         self._poll_task: asyncio.Task[None] | None = None
         self._answers: set[asyncio.Task[None]] = set()
@@ -301,7 +306,10 @@ class TelegramChannel:
 class TelegramSender:
     """:class:`bot.events.Sender` for the outbox: same rendering, no PTB rate limiter.
 
-    The outbox paces it (:class:`bot.outbox.ChannelOutbox`); call :meth:`start` first.
+    The outbox paces it (:class:`bot.outbox.ChannelOutbox`); call :meth:`start` first. It keeps
+    PTB's httpx transport: before reusing a pooled connection httpx checks that the server has
+    not closed it, so a send on a stale connection fails as "never sent" (retried) rather than
+    "unknown" (never repeated). aiohttp cannot tell those apart.
     """
 
     channel = CHANNEL
