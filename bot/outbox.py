@@ -54,6 +54,7 @@ from storage.uow import Database, UnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+MAX_REMEMBERED_REACHABLE = 100_000
 # How long a mark or a result waits for company before its transaction is written.
 COALESCE_S = 0.005
 PAID = "paid_broadcast"  # Reply.extras key: send as a paid broadcast (where the messenger has them)
@@ -313,6 +314,9 @@ class ChannelOutbox:
         # "About to send" marks and send results, written together: a few milliseconds apart,
         # they share one transaction (under load, one per wave of sends instead of two).
         self._journal: Coalescer[_Entry, set[int]] = Coalescer(self._write_journal)
+        # People reached since this process took the lease, with no refusal since: their
+        # refusal count is already 0, so it need not be reset again after every message.
+        self._reachable: set[int] = set()
         self.sent = 0
 
     @property
@@ -389,6 +393,7 @@ class ChannelOutbox:
         held = await self.lease.check()
         if held and not self._leading:
             self._leading, self._next_recover, self._claim_now = True, 0.0, True
+            self._reachable.clear()  # another process may have counted refusals meanwhile
         elif not held and self._leading:
             self._leading = False
             await self._hand_back(self.queue.drop())
@@ -465,22 +470,29 @@ class ChannelOutbox:
         """Write the marks and results gathered; returns the ids marked (still ours to send)."""
         marks = [e for e in entries if isinstance(e, dto.OutboxItem)]
         outcomes = [e for e in entries if not isinstance(e, dto.OutboxItem)]
+        reached: list[int] = []
         async with self.db.uow() as uow:
             if outcomes:
-                await self._write_results(uow, outcomes)
-            if not marks:
-                return set()
-            marked = await uow.outbox.mark_sending(
-                [i.id for i in marks], utcnow() + dt.timedelta(seconds=self.claim_lease)
-            )
-            # The options of a message are what typed answers mean from the moment it goes out:
-            # the person cannot answer before it arrives, so this never refers to one not yet seen.
-            for item in sorted(marks, key=lambda i: i.id):
-                if item.id in marked:
-                    await record_delivery(uow, item)
-            return marked
+                reached = await self._write_results(uow, outcomes)
+            marked = await self._write_marks(uow, marks) if marks else set()
+        self._reachable.update(reached)
+        if len(self._reachable) > MAX_REMEMBERED_REACHABLE:
+            self._reachable.clear()
+        return marked
 
-    async def _write_results(self, uow: UnitOfWork, outcomes: list[_Outcome]) -> None:
+    async def _write_marks(self, uow: UnitOfWork, marks: list[dto.OutboxItem]) -> set[int]:
+        marked = await uow.outbox.mark_sending(
+            [i.id for i in marks], utcnow() + dt.timedelta(seconds=self.claim_lease)
+        )
+        # The options of a message are what typed answers mean from the moment it goes out:
+        # the person cannot answer before it arrives, so this never refers to one not yet seen.
+        for item in sorted(marks, key=lambda i: i.id):
+            if item.id in marked:
+                await record_delivery(uow, item)
+        return marked
+
+    async def _write_results(self, uow: UnitOfWork, outcomes: list[_Outcome]) -> list[int]:
+        """Record the outcomes; returns the people now known to be reachable."""
         now = utcnow()
         sent = [
             (item.id, result.message_id) for item, result, _r in outcomes if result.status == SendStatus.SENT
@@ -488,13 +500,12 @@ class ChannelOutbox:
         await uow.outbox.finish_sent(sent, now=now)
         self.sent += len(sent)
         # A group's answers say nothing about whether the person who wrote there can be reached.
-        await uow.users.reached(
-            [
-                item.user_id
-                for item, result, _r in outcomes
-                if result.status == SendStatus.SENT and item.user_id is not None and not item.is_group
-            ]
-        )
+        reached = [
+            item.user_id
+            for item, result, _r in outcomes
+            if result.status == SendStatus.SENT and item.user_id is not None and not item.is_group
+        ]
+        await uow.users.reached([u for u in reached if u not in self._reachable])
         for item, result, retry_in in outcomes:
             error = (result.error or "")[:200]
             if result.status == SendStatus.SENT:
@@ -502,6 +513,7 @@ class ChannelOutbox:
             personal = item.user_id is not None and not item.is_group
             if result.status == SendStatus.REFUSED and personal:
                 assert item.user_id is not None
+                self._reachable.discard(item.user_id)
                 policy = self.blocking
                 if await uow.users.send_refused(
                     item.user_id, now, failures=policy.failures, span=policy.span
@@ -521,6 +533,8 @@ class ChannelOutbox:
                 await uow.outbox.finish(item.id, "unknown", now=now, error=error)
             else:
                 await uow.outbox.finish(item.id, "failed", now=now, error=error or "gave up")
+        refused = {item.user_id for item, result, _r in outcomes if result.status == SendStatus.REFUSED}
+        return [u for u in reached if u not in refused]
 
     async def _edit_target(self, item: dto.OutboxItem) -> str | None:
         """Platform id of the earlier message this row replaces (``extras["replaces"]``), if delivered.

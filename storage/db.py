@@ -62,7 +62,12 @@ def make_engine(
         # One writer at a time, decided at BEGIN: a deferred transaction that later
         # upgrades to a write lock could fail with "database is locked" mid-update.
         # WAL readers never block the writer, so read-only transactions stay deferred.
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: this runs for every transaction.
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        finally:
+            cursor.close()
 
     return engine
 

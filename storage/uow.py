@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 from types import TracebackType
 from typing import Any, Self
 
@@ -86,36 +87,120 @@ class UnitOfWork:
         except BaseException:
             self._release()
             raise
-        s = self.session
-        self.users = UserRepository(s)
-        self.accounts = AccountRepository(s)
-        self.conversations = ConversationRepository(s)
-        self.inbox = InboxRepository(s)
-        self.domain_events = DomainEventRepository(s)
-        self.menus = MenuRepository(s)
-        self.secrets = SecretRepository(s)
-        self.files = FileRepository(s)
-        self.grants = GrantRepository(s)
-        self.deals = DealRepository(s)
-        self.personal = PersonalDataRepository(s)
-        self.outbox = OutboxRepository(s)
-        self.audit = AuditRepository(s)
-        self.reference = ReferenceRepository(s)
-        self.lots = LotRepository(s)
-        self.orders = OrderRepository(s)
-        self.matches = MatchRepository(s)
-        self.amendments = AmendmentRepository(s)
-        self.groups = GroupRepository(s)
-        self.points = PointRepository(s)
-        self.prices = PriceRepository(s)
-        self.events = EventRepository(s)
-        self.announcements = AnnouncementRepository(s)
-        self.reports = ReportRepository(s)
-        self.slots = SlotRepository(s)
-        self.leases = LeaseRepository(s)
-        self.job_runs = JobRunRepository(s)
-        self.notices = NoticeRepository(s)
         return self
+
+    # Repositories are made when first used: most units of work touch three or four of them.
+    @functools.cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.session)
+
+    @functools.cached_property
+    def accounts(self) -> AccountRepository:
+        return AccountRepository(self.session)
+
+    @functools.cached_property
+    def conversations(self) -> ConversationRepository:
+        return ConversationRepository(self.session)
+
+    @functools.cached_property
+    def inbox(self) -> InboxRepository:
+        return InboxRepository(self.session)
+
+    @functools.cached_property
+    def domain_events(self) -> DomainEventRepository:
+        return DomainEventRepository(self.session)
+
+    @functools.cached_property
+    def menus(self) -> MenuRepository:
+        return MenuRepository(self.session)
+
+    @functools.cached_property
+    def secrets(self) -> SecretRepository:
+        return SecretRepository(self.session)
+
+    @functools.cached_property
+    def files(self) -> FileRepository:
+        return FileRepository(self.session)
+
+    @functools.cached_property
+    def grants(self) -> GrantRepository:
+        return GrantRepository(self.session)
+
+    @functools.cached_property
+    def deals(self) -> DealRepository:
+        return DealRepository(self.session)
+
+    @functools.cached_property
+    def personal(self) -> PersonalDataRepository:
+        return PersonalDataRepository(self.session)
+
+    @functools.cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.session)
+
+    @functools.cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.session)
+
+    @functools.cached_property
+    def reference(self) -> ReferenceRepository:
+        return ReferenceRepository(self.session)
+
+    @functools.cached_property
+    def lots(self) -> LotRepository:
+        return LotRepository(self.session)
+
+    @functools.cached_property
+    def orders(self) -> OrderRepository:
+        return OrderRepository(self.session)
+
+    @functools.cached_property
+    def matches(self) -> MatchRepository:
+        return MatchRepository(self.session)
+
+    @functools.cached_property
+    def amendments(self) -> AmendmentRepository:
+        return AmendmentRepository(self.session)
+
+    @functools.cached_property
+    def groups(self) -> GroupRepository:
+        return GroupRepository(self.session)
+
+    @functools.cached_property
+    def points(self) -> PointRepository:
+        return PointRepository(self.session)
+
+    @functools.cached_property
+    def prices(self) -> PriceRepository:
+        return PriceRepository(self.session)
+
+    @functools.cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.session)
+
+    @functools.cached_property
+    def announcements(self) -> AnnouncementRepository:
+        return AnnouncementRepository(self.session)
+
+    @functools.cached_property
+    def reports(self) -> ReportRepository:
+        return ReportRepository(self.session)
+
+    @functools.cached_property
+    def slots(self) -> SlotRepository:
+        return SlotRepository(self.session)
+
+    @functools.cached_property
+    def leases(self) -> LeaseRepository:
+        return LeaseRepository(self.session)
+
+    @functools.cached_property
+    def job_runs(self) -> JobRunRepository:
+        return JobRunRepository(self.session)
+
+    @functools.cached_property
+    def notices(self) -> NoticeRepository:
+        return NoticeRepository(self.session)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
