@@ -438,7 +438,9 @@ async def settled(db: Database, timeout: float) -> list[Row]:
         waiting = (await inbox_counts(db)).get("pending", 0)
         if not left and not waiting:
             return rows
-        assert time.monotonic() < deadline, f"not settled: outbox {dict(left)}, {waiting} update(s) in the inbox"
+        assert time.monotonic() < deadline, (
+            f"not settled: outbox {dict(left)}, {waiting} update(s) in the inbox"
+        )
         await asyncio.sleep(0.2)
 
 
