@@ -25,6 +25,9 @@ RUN python scripts/i18n.py compile
 
 RUN useradd --create-home --uid 10001 nongsan && mkdir -p /app/data && chown nongsan /app/data
 USER 10001
+# The parser's place-name indexes, built once into the user's cache (bot/parsing/index_cache.py)
+# so a new container parses its first message without building them.
+RUN python -m bot parse "bán 2 tấn na ở Chi Lăng, Lạng Sơn" > /dev/null
 
 ENV DATABASE_URL=sqlite+aiosqlite:////app/data/nongsan.db \
     DATA_DIR=/app/data \
