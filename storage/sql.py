@@ -16,14 +16,14 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
-    dialect = dialect_name(session)
+def _insert(dialect: str, table: Table) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 @functools.lru_cache(maxsize=256)
 def _insert_ignore(dialect: str, table: Table) -> Any:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
+    return _insert(dialect, table).on_conflict_do_nothing()
 
 
 async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
@@ -40,13 +40,15 @@ async def insert_ignore_many(session: AsyncSession, table: Table, rows: Sequence
     """Bulk :func:`insert_ignore`; returns how many rows were new."""
     if not rows:
         return 0
-    result = await session.execute(_insert(session, table).values(list(rows)).on_conflict_do_nothing())
+    result = await session.execute(
+        _insert(dialect_name(session), table).values(list(rows)).on_conflict_do_nothing()
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=256)
 def _upsert(dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Any:
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    stmt = _insert(dialect, table)
     updates = {c: stmt.excluded[c] for c in columns if c not in keys}
     if not updates:
         return stmt.on_conflict_do_nothing()

@@ -20,6 +20,7 @@ from storage.sql import dialect_name, insert_ignore_many
 from storage.types import utcnow
 
 Inbox = models.InboxUpdate
+_TABLE = cast(Table, Inbox.__table__)
 
 # The statements run for every update, built once (building and keying one costs more than
 # running it).
@@ -92,9 +93,9 @@ class InboxRepository:
         return dto.from_row(dto.InboxItem, row)
 
     async def done(self, update_id: int, now: dt.datetime) -> None:
-        table = cast(Table, Inbox.__table__)  # a plain statement: no ORM bookkeeping on the hot path
+        # A plain table statement: no ORM bookkeeping on the per-update path.
         await self.session.execute(
-            update(table).where(table.c.id == update_id).values(status="done", processed_at=now, error=None)
+            update(_TABLE).where(_TABLE.c.id == update_id).values(status="done", processed_at=now, error=None)
         )
 
     async def retry_later(self, update_id: int, when: dt.datetime, error: str) -> int:

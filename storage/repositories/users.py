@@ -16,6 +16,7 @@ from storage.types import UTCDateTime, bounded_int, utcnow
 # How precisely an account's "last seen" is kept: a person writing ten messages a minute costs
 # one write, not ten (it orders a person's accounts and is shown to the minute).
 SEEN_PRECISION = dt.timedelta(minutes=1)
+_USERS = cast(Table, models.User.__table__)
 
 
 class UserRepository:
@@ -193,10 +194,9 @@ class UserRepository:
         """Messages reached these people: refusals counted so far no longer matter."""
         if not user_ids:
             return
-        table = cast(Table, models.User.__table__)  # a plain statement: it runs for every wave of sends
-        users = table.c
+        users = _USERS.c  # a plain table statement: it runs for every wave of sends
         await self.session.execute(
-            update(table)
+            update(_USERS)
             .where(users.id.in_(set(user_ids)), users.send_failures > 0)
             .values(send_failures=0, failing_since=None)
         )
